@@ -109,13 +109,13 @@ func RoundShift(v int64, shift uint) int64 {
 		}
 		return 0
 	}
-	half := int64(1) << (shift - 1)
+	// Work on the magnitude in uint64: v + half cannot overflow there, and
+	// math.MinInt64 has a magnitude.
+	half := uint64(1) << (shift - 1)
 	if v >= 0 {
-		return (v + half) >> shift
+		return int64((uint64(v) + half) >> shift)
 	}
-	// Negate in uint64 so that math.MinInt64 does not overflow.
-	m := uint64(-v)
-	return -int64((m + uint64(half)) >> shift)
+	return -int64((uint64(-v) + half) >> shift)
 }
 
 // Counter counts saturation events. The zero value is ready to use.

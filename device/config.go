@@ -1,0 +1,150 @@
+package device
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Kind names a device model.
+type Kind string
+
+// The device models.
+const (
+	KindIdeal     Kind = "ideal"
+	KindNonlinear Kind = "nonlinear"
+	KindTable     Kind = "table"
+)
+
+// Config selects and parameterises a device model. It is data: a run's
+// configuration file sets it, and the zero value is the ideal cell.
+type Config struct {
+	Kind      Kind    `yaml:"kind" json:"kind"`             // "" means ideal
+	Alpha     float64 `yaml:"alpha" json:"alpha"`           // nonlinear write: nonlinearity (>= 0)
+	Sigma     float64 `yaml:"sigma" json:"sigma"`           // nonlinear write noise (>= 0)
+	D2D       float64 `yaml:"d2d" json:"d2d"`               // device-to-device step variation: lognormal sigma (>= 0)
+	C2C       float64 `yaml:"c2c" json:"c2c"`               // cycle-to-cycle write noise (>= 0)
+	ReadNoise float64 `yaml:"read_noise" json:"read_noise"` // read noise per active cell, in levels (>= 0)
+	StuckLow  float64 `yaml:"stuck_low" json:"stuck_low"`   // fraction of cells stuck at level 0, [0,1]
+	StuckHigh float64 `yaml:"stuck_high" json:"stuck_high"` // fraction stuck at the top level, [0,1], StuckLow+StuckHigh <= 1
+	TablePath string  `yaml:"table" json:"table"`           // CSV file for kind table
+	Table     *Table  `yaml:"-" json:"-"`                   // loaded table (Load fills it from TablePath)
+}
+
+func (c Config) kind() Kind {
+	if c.Kind == "" {
+		return KindIdeal
+	}
+	return c.Kind
+}
+
+// Validate reports every rule the configuration breaks, each naming the
+// parameter and its allowed range.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("device: "+format, args...)) }
+	k := c.kind()
+	if k != KindIdeal && k != KindNonlinear && k != KindTable {
+		bad("unknown kind %q (allowed: %s, %s, %s)", c.Kind, KindIdeal, KindNonlinear, KindTable)
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"alpha", c.Alpha}, {"sigma", c.Sigma}, {"d2d", c.D2D}, {"c2c", c.C2C}, {"read_noise", c.ReadNoise}} {
+		if !(p.v >= 0) || math.IsInf(p.v, 1) {
+			bad("%s = %v is out of range [0, +inf)", p.name, p.v)
+		}
+	}
+	stuckOK := true
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"stuck_low", c.StuckLow}, {"stuck_high", c.StuckHigh}} {
+		if !(p.v >= 0 && p.v <= 1) {
+			bad("%s = %v is out of range [0, 1]", p.name, p.v)
+			stuckOK = false
+		}
+	}
+	if stuckOK && c.StuckLow+c.StuckHigh > 1 {
+		bad("stuck_low + stuck_high = %v exceeds 1", c.StuckLow+c.StuckHigh)
+	}
+	// Parameters of another model are an error rather than silently ignored.
+	if k != KindNonlinear {
+		if c.Alpha != 0 {
+			bad("alpha = %v applies only to kind %s", c.Alpha, KindNonlinear)
+		}
+		if c.Sigma != 0 {
+			bad("sigma = %v applies only to kind %s", c.Sigma, KindNonlinear)
+		}
+	}
+	switch {
+	case k == KindTable && c.TablePath == "" && c.Table == nil:
+		bad("kind %s needs pulse-response data: set table to a CSV file (columns level, potentiation, depression, optional spread)", KindTable)
+	case k != KindTable && (c.TablePath != "" || c.Table != nil):
+		bad("table applies only to kind %s", KindTable)
+	case c.Table != nil:
+		if err := c.Table.check(); err != nil {
+			bad("table %s: %v", c.Table.Name, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load validates c and, for kind table, reads TablePath unless Table is
+// already set.
+func (c *Config) Load() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.kind() != KindTable || c.Table != nil {
+		return nil
+	}
+	t, err := ReadTableFile(c.TablePath)
+	if err != nil {
+		return err
+	}
+	c.Table = t
+	return nil
+}
+
+// IdealWrites reports whether every write moves a cell by exactly the
+// requested number of levels (stuck cells aside, see HasStuck).
+func (c Config) IdealWrites() bool {
+	return c.kind() == KindIdeal && c.D2D == 0 && c.C2C == 0
+}
+
+// HasStuck reports whether any cell can be stuck.
+func (c Config) HasStuck() bool { return c.StuckLow+c.StuckHigh > 0 }
+
+// String describes c on one line, e.g. "ideal" or
+// "nonlinear(alpha=1,sigma=0.1) d2d=0.05 stuck=0.01/0.01".
+func (c Config) String() string {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	var b strings.Builder
+	switch k := c.kind(); k {
+	case KindNonlinear:
+		fmt.Fprintf(&b, "nonlinear(alpha=%s,sigma=%s)", g(c.Alpha), g(c.Sigma))
+	case KindTable:
+		name := c.TablePath
+		if name == "" && c.Table != nil {
+			name = c.Table.Name
+		}
+		fmt.Fprintf(&b, "table(%s)", name)
+	default:
+		b.WriteString(string(k))
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"d2d", c.D2D}, {"c2c", c.C2C}, {"read_noise", c.ReadNoise}} {
+		if p.v != 0 {
+			fmt.Fprintf(&b, " %s=%s", p.name, g(p.v))
+		}
+	}
+	if c.HasStuck() {
+		fmt.Fprintf(&b, " stuck=%s/%s", g(c.StuckLow), g(c.StuckHigh))
+	}
+	return b.String()
+}

@@ -1,0 +1,162 @@
+package xbar
+
+import (
+	"testing"
+
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/rng"
+)
+
+// The benchmarks run on one full 128 x 128 crossbar set with the inplace
+// plan of SPEC 1.5 (8 slices, cells 6,6,6,6,5,5,5,5), weights uniform in
+// [-0.5, 0.5), inputs and errors uniform in [-1, 1): every input bit step
+// has active rows and every OPA cell gets an update that spans several
+// slices (eta = -1/16 gives |g| up to 256 LSB). The Naive benchmarks time
+// the reference loops of ref_test.go on the same data.
+
+func benchSet(b *testing.B, adc ADC, mode OPAMode) (s *Set, x, d []int16) {
+	b.Helper()
+	s, err := NewSet(SetConfig{Plan: DefaultInplacePlan, Size: DefaultSize, ADC: adc, OPAMode: mode, Rounding: fixed.Nearest}, 128, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := rng.New(7)
+	w := make([]int16, 128*128)
+	for i := range w {
+		w[i] = int16(src.IntN(1<<12) - 1<<11)
+	}
+	s.Program(w)
+	x, d = make([]int16, 128), make([]int16, 128)
+	for i := range x {
+		x[i] = int16(src.IntN(1<<13) - 1<<12)
+		d[i] = int16(src.IntN(1<<13) - 1<<12)
+	}
+	return s, x, d
+}
+
+func BenchmarkMVMIdeal128(b *testing.B) {
+	s, x, _ := benchSet(b, ADC{Ideal: true}, Chunked)
+	y := make([]int16, 128)
+	for b.Loop() {
+		s.MVM(x, y, nil)
+	}
+}
+
+func BenchmarkMVMADC8bit128(b *testing.B) {
+	s, x, _ := benchSet(b, DefaultADC, Chunked)
+	y := make([]int16, 128)
+	for b.Loop() {
+		s.MVM(x, y, nil)
+	}
+}
+
+func BenchmarkMTVMADC8bit128(b *testing.B) {
+	s, _, d := benchSet(b, DefaultADC, Chunked)
+	y := make([]int16, 128)
+	for b.Loop() {
+		s.MTVM(d, y, nil)
+	}
+}
+
+// benchOPA alternates the sign of the update so the cells stay in range.
+// With livePlanes an MVM through the ADC has built the bit-planes first, so
+// every write also patches them (the inplace variant with a finite ADC);
+// otherwise the set is only written, as an update set is.
+func benchOPA(b *testing.B, mode OPAMode, livePlanes bool) {
+	s, x, d := benchSet(b, DefaultADC, mode)
+	if livePlanes {
+		s.MVM(x, make([]int16, 128), nil)
+	}
+	eta := -1.0 / 16
+	for b.Loop() {
+		s.OPA(x, d, eta)
+		eta = -eta
+	}
+}
+
+func BenchmarkOPAChunked128(b *testing.B)           { benchOPA(b, Chunked, false) }
+func BenchmarkOPAChunked128LivePlanes(b *testing.B) { benchOPA(b, Chunked, true) }
+func BenchmarkOPABitstream128(b *testing.B)         { benchOPA(b, Bitstream, false) }
+
+func BenchmarkCRS128(b *testing.B) {
+	s, x, d := benchSet(b, DefaultADC, Chunked)
+	s.OPA(x, d, -1.0/16)
+	for b.Loop() {
+		s.CRS()
+	}
+}
+
+func BenchmarkNaiveMVMIdeal128(b *testing.B) {
+	s, x, _ := benchSet(b, ADC{Ideal: true}, Chunked)
+	for b.Loop() {
+		refProduct(s, x, false)
+	}
+}
+
+func BenchmarkNaiveMVMADC8bit128(b *testing.B) {
+	s, x, _ := benchSet(b, DefaultADC, Chunked)
+	for b.Loop() {
+		refProduct(s, x, false)
+	}
+}
+
+func BenchmarkNaiveMTVMADC8bit128(b *testing.B) {
+	s, _, d := benchSet(b, DefaultADC, Chunked)
+	for b.Loop() {
+		refProduct(s, d, true)
+	}
+}
+
+// refOPAChunked is the naive chunked OPA: per cell, an exact big-rational
+// update, then every slice in turn.
+func refOPAChunked(s *Set, x, d []int16, eta float64) {
+	for r, xv := range x {
+		for c, dv := range d {
+			g := bigUpdate(eta, xv, dv, s.cfg.Plan.FractionBits, fixed.Nearest)
+			mag, neg := uint64(g), false
+			if g < 0 {
+				mag, neg = uint64(-g), true
+			}
+			for i, sl := range s.cfg.Plan.Slices {
+				chunk := int32(mag >> sl.Offset & (1<<sl.NominalBits - 1))
+				if neg {
+					chunk = -chunk
+				}
+				lo, hi := sl.Range()
+				v := &s.slices[i].v[r*s.cols+c]
+				*v = int16(min(max(int32(*v)+chunk, lo), hi))
+			}
+		}
+	}
+}
+
+func BenchmarkNaiveOPAChunked128(b *testing.B) {
+	s, x, d := benchSet(b, DefaultADC, Chunked)
+	eta := -1.0 / 16
+	for b.Loop() {
+		refOPAChunked(s, x, d, eta)
+		eta = -eta
+	}
+}
+
+// refCRS recomputes every accumulator from the slices and rewrites them.
+func refCRS(s *Set) {
+	p := s.cfg.Plan
+	for r := range s.rows {
+		for c := range s.cols {
+			q := bigAccumulator(s, r, c).Int64()
+			q = min(max(q, -p.Bias()), p.Bias()-1)
+			u := uint64(q + p.Bias())
+			for i, sl := range p.Slices {
+				s.slices[i].v[r*s.cols+c] = int16(u >> sl.Offset & (1<<sl.NominalBits - 1))
+			}
+		}
+	}
+}
+
+func BenchmarkNaiveCRS128(b *testing.B) {
+	s, _, _ := benchSet(b, DefaultADC, Chunked)
+	for b.Loop() {
+		refCRS(s)
+	}
+}

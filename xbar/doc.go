@@ -1,0 +1,18 @@
+// Package xbar is the one place that knows what a bit-sliced ReRAM crossbar
+// computes (SPEC section 1): sliced sets of crossbar arrays holding a cell
+// matrix, their matrix-vector products in both directions through a modelled
+// ADC, outer-product updates without carry propagation, carry resolution, and
+// the matrix units of the three PANTHER variants. It also counts the events
+// that the simulator charges time and energy for.
+//
+// It knows nothing of instructions, programs, timing or energy tables, and
+// nothing of models or training: callers hand it integer codes.
+//
+// Representation: each slice keeps its cell values v as a flat row-major
+// array; the set keeps every cell's accumulator Q in step with them, which
+// makes ideal-ADC products plain integer dot products. Products through a
+// finite ADC need the partial sum of every slice, input bit and output line;
+// those come from bit-planes of the cells (one bit of every cell of a line in
+// a machine word) ANDed with the input's bit-planes and counted with popcount.
+// The planes are built on first use and then patched cell by cell on writes.
+package xbar

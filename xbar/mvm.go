@@ -1,0 +1,209 @@
+package xbar
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/panther-xbar/panther/fixed"
+)
+
+// MVM computes y_c = sum_r M[r][c] x_r (SPEC 1.2): x has one Q4.12 code per
+// row, y one per column. sat, if not nil, receives each output's saturation
+// event flag.
+func (s *Set) MVM(x, y []int16, sat []bool) error {
+	if len(x) != s.rows || len(y) != s.cols || sat != nil && len(sat) != s.cols {
+		return fmt.Errorf("mvm: the %dx%d cell matrix takes %d inputs and gives %d outputs; got %d inputs, %d outputs, %d flags",
+			s.rows, s.cols, s.rows, s.cols, len(x), len(y), len(sat))
+	}
+	s.counters.MVMs++
+	s.product(x, y, sat, false)
+	return nil
+}
+
+// MTVM computes y_r = sum_c M[r][c] d_c: the same crossbars driven through
+// their columns, really transposed. d has one code per column, y one per row.
+func (s *Set) MTVM(d, y []int16, sat []bool) error {
+	if len(d) != s.cols || len(y) != s.rows || sat != nil && len(sat) != s.rows {
+		return fmt.Errorf("mtvm: the %dx%d cell matrix takes %d inputs and gives %d outputs; got %d inputs, %d outputs, %d flags",
+			s.rows, s.cols, s.cols, s.rows, len(d), len(y), len(sat))
+	}
+	s.counters.MTVMs++
+	s.product(d, y, sat, true)
+	return nil
+}
+
+// product runs MVM (transposed false) or MTVM. With an ideal ADC and no read
+// noise the shift-and-add sum equals sum Q x exactly, so it is computed from
+// the accumulators; otherwise every slice, input bit and line goes through
+// the ADC.
+func (s *Set) product(in, out []int16, sat []bool, transposed bool) {
+	nOut := len(out)
+	acc := resize(s.scratch.lineAcc, nOut)
+	s.scratch.lineAcc = acc
+	s.counters.InputBitSteps += int64(len(s.slices) * fixed.Width)
+	s.counters.ADCConversions += int64(len(s.slices) * fixed.Width * nOut)
+
+	if s.cfg.ADC.Ideal && s.cfg.Device.ReadNoise == 0 {
+		s.exactProduct(in, acc, transposed)
+	} else {
+		s.analogProduct(in, acc, transposed)
+		var sumIn int64
+		for _, v := range in {
+			sumIn += int64(v)
+		}
+		bias := s.cfg.Plan.Bias()
+		for o := range acc {
+			acc[o] -= bias * sumIn
+		}
+	}
+
+	shift := uint(12 + s.cfg.Plan.FractionBits)
+	for o, a := range acc {
+		var ev bool
+		out[o], ev = fixed.Sat16(fixed.RoundShift(a, shift))
+		if ev {
+			s.counters.OutputSat++
+		}
+		if sat != nil {
+			sat[o] = ev
+		}
+	}
+}
+
+// exactProduct adds sum Q x into acc; zero inputs (common after ReLU) are
+// skipped.
+func (s *Set) exactProduct(in []int16, acc []int64, transposed bool) {
+	cols := s.cols
+	if !transposed {
+		for r, x := range in {
+			if x == 0 {
+				continue
+			}
+			xv := int64(x)
+			row := s.acc[r*cols : (r+1)*cols]
+			for c, q := range row {
+				acc[c] += q * xv
+			}
+		}
+		return
+	}
+	for r := range acc {
+		row := s.acc[r*cols : (r+1)*cols]
+		var sum int64
+		for c, q := range row {
+			sum += q * int64(in[c])
+		}
+		acc[r] = sum
+	}
+}
+
+// analogProduct forms acc = sum_(i,p) s_p ADC(P[i][p]) 2^(o_i+p) for every
+// output line, before the offset is removed.
+func (s *Set) analogProduct(in []int16, acc []int64, transposed bool) {
+	s.ensurePlanes(transposed)
+	words := s.rowWords
+	if transposed {
+		words = s.colWords
+	}
+	// Bit p of every input, as planes over the input lines.
+	var active [fixed.Width]int
+	for p := range s.scratch.inPlanes {
+		s.scratch.inPlanes[p] = resize(s.scratch.inPlanes[p], words)
+	}
+	for i, x := range in {
+		for u := uint16(x); u != 0; u &= u - 1 {
+			p := bits.TrailingZeros16(u)
+			s.scratch.inPlanes[p][i>>6] |= 1 << (i & 63)
+		}
+	}
+	for p := range active {
+		for _, w := range s.scratch.inPlanes[p] {
+			active[p] += bits.OnesCount64(w)
+		}
+	}
+
+	lo, hi := s.adcRange()
+	adc := s.cfg.ADC
+	shift := uint(adc.Shift)
+	for i := range s.slices {
+		sl := &s.slices[i]
+		planes := sl.rowPlanes
+		if transposed {
+			planes = sl.colPlanes
+		}
+		cb := sl.CellBits
+		lineWords := cb * words
+		topWeightNegative := sl.Signed()
+		noisy := sl.dev != nil && s.cfg.Device.ReadNoise > 0
+		for o := range acc {
+			cells := planes[o*lineWords : (o+1)*lineWords]
+			var sum int64
+			for p := 0; p < fixed.Width; p++ {
+				if active[p] == 0 {
+					continue // every partial sum is 0, which no ADC changes
+				}
+				partial := linePartial(cells, s.scratch.inPlanes[p], cb, words, topWeightNegative)
+				if noisy {
+					partial = int64(math.Round(float64(partial) + sl.dev.ReadNoise(active[p])))
+				}
+				if !adc.Ideal {
+					q := fixed.RoundShift(partial, shift)
+					if q < lo || q > hi {
+						q = min(max(q, lo), hi)
+						s.counters.ADCClips++
+					}
+					partial = q << shift
+				}
+				if p == fixed.Width-1 {
+					sum -= partial << p
+				} else {
+					sum += partial << p
+				}
+			}
+			acc[o] += sum << uint(sl.Offset)
+		}
+	}
+}
+
+// adcRange is the finite ADC's code range for this set (SPEC 1.2).
+func (s *Set) adcRange() (lo, hi int64) {
+	b := s.cfg.ADC.Bits
+	if s.cfg.Plan.HasHeadroom() {
+		return -(1 << (b - 1)), 1<<(b-1) - 1
+	}
+	return 0, 1<<b - 1
+}
+
+// linePartial is P = sum over the input lines of v * bit: for each cell bit
+// k, the popcount of the cells' plane k ANDed with the input bit-plane,
+// weighted 2^k (-2^k for the sign bit of signed cells).
+func linePartial(cells, in []uint64, cellBits, words int, signed bool) int64 {
+	var partial int64
+	if words == 2 { // up to 128 lines, PANTHER's default: unrolled
+		in0, in1 := in[0], in[1]
+		cells = cells[:2*cellBits]
+		for k := 0; k < cellBits; k++ {
+			n := bits.OnesCount64(cells[2*k]&in0) + bits.OnesCount64(cells[2*k+1]&in1)
+			partial += int64(n) << k
+		}
+	} else {
+		for k := 0; k < cellBits; k++ {
+			n := 0
+			for w, m := range cells[k*words : (k+1)*words] {
+				n += bits.OnesCount64(m & in[w])
+			}
+			partial += int64(n) << k
+		}
+	}
+	if signed {
+		// The top bit was added as +2^(cb-1); its weight is -2^(cb-1).
+		top := cells[(cellBits-1)*words : cellBits*words]
+		n := 0
+		for w, m := range top {
+			n += bits.OnesCount64(m & in[w])
+		}
+		partial -= int64(n) << cellBits
+	}
+	return partial
+}

@@ -1,0 +1,445 @@
+package xbar
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/panther-xbar/panther/fixed"
+)
+
+// OPA adds eta x d^T to the cell matrix (SPEC 1.3): row r is driven by x_r,
+// column c by d_c, and cell (r, c) gets g = eta X_r D_c 2^(f-12) accumulator
+// units, rounded once with the set's rounding mode and spread over the slices
+// without carries. Gradient descent passes eta = -lr.
+func (s *Set) OPA(x, d []int16, eta float64) error {
+	if len(x) != s.rows || len(d) != s.cols {
+		return fmt.Errorf("opa: the %dx%d cell matrix takes %d row inputs and %d column inputs; got %d and %d",
+			s.rows, s.cols, s.rows, s.cols, len(x), len(d))
+	}
+	if math.IsNaN(eta) || math.IsInf(eta, 0) {
+		return fmt.Errorf("opa: learning-rate factor eta = %v is not a finite number", eta)
+	}
+	s.counters.OPAs++
+	s.countPhases(x, d)
+	sc := newScaler(eta, s.cfg.Plan.FractionBits, s.cfg.Rounding)
+	var draws []uint32
+	if s.cfg.Rounding == fixed.Stochastic {
+		// One draw per cell of M per OPA, row-major, whatever the data.
+		draws = resize(s.scratch.draws, len(s.acc))
+		s.scratch.draws = draws
+		for i := range draws {
+			draws[i] = s.rounding.Uint32()
+		}
+	}
+	if s.cfg.OPAMode == Chunked {
+		s.opaChunked(x, d, sc, draws)
+	} else {
+		s.opaBitstream(x, d, sc, draws)
+	}
+	return nil
+}
+
+// countPhases counts the sign phases (++, +-, -+, --) that drive a cell.
+func (s *Set) countPhases(x, d []int16) {
+	var xs, ds [2]bool // [0] positive present, [1] negative present
+	for _, v := range x {
+		xs[0] = xs[0] || v > 0
+		xs[1] = xs[1] || v < 0
+	}
+	for _, v := range d {
+		ds[0] = ds[0] || v > 0
+		ds[1] = ds[1] || v < 0
+	}
+	for _, a := range xs {
+		for _, b := range ds {
+			if a && b {
+				s.counters.OPAPhases++
+			}
+		}
+	}
+}
+
+// opaChunked adds every cell's rounded update at once. It works a row at a
+// time: first the row's updates, then slice by slice along the row, which is
+// also the order in which device models see the writes.
+func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
+	cols := s.cols
+	mags := resize(s.scratch.rowMags, cols)
+	s.scratch.rowMags = mags
+	signs := resize(s.scratch.rowSigns, cols)
+	s.scratch.rowSigns = signs
+	ideal := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
+	maxD := maxAbs16(d)
+	m, shift, limit, narrow := sc.m, sc.shift, sc.limit, sc.narrow
+	nearest, stochastic := sc.rounding == fixed.Nearest, sc.rounding == fixed.Stochastic
+	for r, xv := range x {
+		if xv == 0 {
+			continue
+		}
+		ax := abs16(xv)
+		// Every cell of the row rounds to zero when even the largest product
+		// does; only the vanished count is left to do.
+		if draws == nil && sc.roundsToZero(ax*maxD) {
+			if m != 0 {
+				for _, dv := range d {
+					if dv != 0 {
+						s.counters.Vanished++
+					}
+				}
+			}
+			continue
+		}
+		var reach uint64 // OR of the row's magnitudes: how many slices they touch
+		rowSign := int32(0)
+		if (xv < 0) != sc.negative {
+			rowSign = -1
+		}
+		for c, dv := range d {
+			mags[c] = 0
+			if dv == 0 {
+				continue
+			}
+			var g uint64
+			var clipped bool
+			if narrow {
+				// Inline form of magnitude for products that fit one word.
+				prod := ax * abs16(dv) * m
+				whole, frac := prod>>shift, prod<<(64-shift)
+				if nearest {
+					whole += frac >> 63
+				} else if stochastic && uint64(draws[r*cols+c])<<32 < frac {
+					whole++
+				}
+				g, clipped = min(whole, limit), whole > limit
+			} else {
+				var k uint32
+				if stochastic {
+					k = draws[r*cols+c]
+				}
+				g, clipped = sc.magnitude(ax*abs16(dv), k)
+			}
+			if clipped {
+				s.counters.GClips++
+			}
+			if g == 0 {
+				if m != 0 {
+					s.counters.Vanished++
+				}
+				continue
+			}
+			reach |= g
+			mags[c] = g
+			signs[c] = rowSign ^ int32(dv>>15) // -1 when the update is negative
+		}
+		if ideal {
+			s.addRowIdeal(r, mags, signs, reach)
+		} else {
+			s.addRow(r, mags, signs, reach)
+		}
+	}
+}
+
+// addRowIdeal is addRow for ideal cells without live bit-planes: the same
+// arithmetic, branch-free in one tight loop per slice. The accumulators take
+// the whole update first and give back what saturation removes.
+func (s *Set) addRowIdeal(r int, mags []uint64, signs []int32, reach uint64) {
+	base := r * s.cols
+	n := len(mags)
+	acc := s.acc[base : base+n]
+	signs = signs[:n]
+	for c, g := range mags {
+		acc[c] += (int64(g) ^ int64(signs[c])) - int64(signs[c])
+	}
+	for i := range s.slices {
+		sl := &s.slices[i]
+		off := uint(sl.Offset) & 63
+		if reach>>off == 0 {
+			return
+		}
+		v := sl.v[base : base+n]
+		lo, hi, mask := sl.lo, sl.hi, sl.nominalMask
+		var pulses, sats, lost int64
+		for c, g := range mags {
+			chunk := int32(g >> off & mask)
+			pulses += int64((uint32(chunk) | uint32(-chunk)) >> 31) // chunk != 0
+			sign := signs[c]
+			target := int32(v[c]) + (chunk ^ sign) - sign
+			nv := min(max(target, lo), hi)
+			v[c] = int16(nv)
+			if nv != target {
+				sats++
+				removed := int64(target - nv)
+				lost += removed
+				acc[c] -= removed << off
+			}
+		}
+		s.counters.OPAPulses += pulses
+		s.counters.SliceSat[i] += sats
+		s.counters.Lost += lost << off
+	}
+}
+
+// addRow adds each cell's update of row r (magnitude, and sign -1 for
+// negative), chunked at slice boundaries, through pulse.
+func (s *Set) addRow(r int, mags []uint64, signs []int32, reach uint64) {
+	base := r * s.cols
+	for i := range s.slices {
+		sl := &s.slices[i]
+		off := uint(sl.Offset) & 63
+		if reach>>off == 0 {
+			return
+		}
+		for c, g := range mags {
+			chunk := int32(g >> off & sl.nominalMask)
+			if chunk == 0 {
+				continue
+			}
+			s.pulse(sl, i, base+c, (chunk^signs[c])-signs[c])
+		}
+	}
+}
+
+// opaBitstream drives the cells as the hardware does: four sign phases, and
+// in each the row input's magnitude bits LSB first.
+func (s *Set) opaBitstream(x, d []int16, sc scaler, draws []uint32) {
+	cols := s.cols
+	prev := resize(s.scratch.prevG, len(s.acc))
+	s.scratch.prevG = prev
+	clipped := resize(s.scratch.clipped, len(s.acc))
+	s.scratch.clipped = clipped
+	perStep := s.cfg.OPAMode == PerStep
+	for phase := 0; phase < 4; phase++ {
+		rowNeg, colNeg := phase >= 2, phase%2 == 1
+		for p := 0; p < fixed.Width; p++ {
+			for r, xv := range x {
+				if xv == 0 || (xv < 0) != rowNeg {
+					continue
+				}
+				ax := abs16(xv)
+				if ax>>p&1 == 0 {
+					continue // this step adds nothing to the row's cells
+				}
+				var part uint64 // the input bits streamed so far, or this step's bit
+				if perStep {
+					part = 1 << p
+				} else {
+					part = ax & (2<<p - 1)
+				}
+				for c, dv := range d {
+					if dv == 0 || (dv < 0) != colNeg {
+						continue
+					}
+					idx := r*cols + c
+					var k uint32
+					if draws != nil {
+						k = draws[idx]
+					}
+					g, clip := sc.magnitude(part*abs16(dv), k)
+					clipped[idx] = clipped[idx] || clip
+					step := g
+					if !perStep {
+						step = g - prev[idx]
+						prev[idx] = g
+					} else {
+						prev[idx] += g
+					}
+					if step != 0 {
+						s.addChunks(idx, step, rowNeg != colNeg != sc.negative)
+					}
+				}
+			}
+		}
+	}
+	for r, xv := range x {
+		for c, dv := range d {
+			idx := r*cols + c
+			if clipped[idx] {
+				s.counters.GClips++
+			}
+			if xv != 0 && dv != 0 && sc.m != 0 && prev[idx] == 0 {
+				s.counters.Vanished++
+			}
+		}
+	}
+}
+
+// addChunks adds sign * ((g >> o_i) & (2^nb_i - 1)) to every slice of a
+// cell, each clamped to the slice's range.
+func (s *Set) addChunks(idx int, g uint64, negative bool) {
+	for i := range s.slices {
+		sl := &s.slices[i]
+		rest := g >> uint(sl.Offset)
+		if rest == 0 {
+			return
+		}
+		chunk := int32(rest & sl.nominalMask)
+		if chunk == 0 {
+			continue
+		}
+		if negative {
+			chunk = -chunk
+		}
+		s.pulse(sl, i, idx, chunk)
+	}
+}
+
+// pulse moves one cell of slice i by delta levels through the device model,
+// clamps it to the slice's range and counts what the clamp removed.
+func (s *Set) pulse(sl *sliceCells, i, idx int, delta int32) {
+	s.counters.OPAPulses++
+	old := int32(sl.v[idx])
+	target := old + delta
+	if sl.dev != nil {
+		target = int32(sl.dev.Write(idx, int(old+sl.bias), int(delta))) - sl.bias
+	}
+	v := min(max(target, sl.lo), sl.hi)
+	if v != target {
+		s.counters.SliceSat[i]++
+		s.counters.Lost += int64(target-v) << uint(sl.Offset)
+	}
+	if v != old {
+		s.setCell(sl, idx, old, v)
+	}
+}
+
+// scaler computes |g| = |eta| P 2^(f-12) for a product P = |X||D| exactly:
+// |eta| = m 2^e with m odd, so |g| = m P 2^t with t = e + f - 12, evaluated
+// in 128-bit integers and rounded once.
+type scaler struct {
+	m        uint64
+	t        int
+	limit    uint64 // 2^(16+f) - 1, the largest magnitude a set accepts
+	rounding fixed.Rounding
+	negative bool // eta < 0
+	// narrow is set when every product m P (P <= 2^30) fits 64 bits and
+	// |g| = m P >> shift with 0 < shift < 64: one-word arithmetic suffices.
+	narrow bool
+	shift  uint
+}
+
+func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
+	sc := scaler{limit: 1<<(fixed.Width+f) - 1, rounding: rounding, negative: eta < 0}
+	frac, exp := math.Frexp(math.Abs(eta))
+	if frac == 0 {
+		return sc
+	}
+	m := uint64(math.Ldexp(frac, 53)) // exact: frac has 53 significant bits
+	tz := bits.TrailingZeros64(m)
+	sc.m = m >> tz
+	sc.t = exp - 53 + tz + f - 12
+	sc.narrow = sc.m < 1<<34 && sc.t < 0 && sc.t > -64
+	sc.shift = uint(-sc.t) & 63
+	return sc
+}
+
+// magnitude returns the rounded, clipped |g| for product P and uniform draw
+// k (used by stochastic rounding only), and whether it was clipped.
+func (sc scaler) magnitude(P uint64, k uint32) (g uint64, clipped bool) {
+	hi, lo := bits.Mul64(sc.m, P)
+	if hi == 0 && lo == 0 {
+		return 0, false
+	}
+	if sc.t >= 0 {
+		if hi != 0 || sc.t >= 64 || lo > sc.limit>>uint(sc.t) {
+			return sc.limit, true
+		}
+		return lo << uint(sc.t), false
+	}
+	s := uint(-sc.t)
+	if hi == 0 && s < 64 { // the common case: the product fits one word
+		whole, frac := lo>>s, lo<<(64-s)
+		return sc.round(whole, frac, false, k)
+	}
+	whole, overflow := shiftRight128(hi, lo, s)
+	if overflow || whole > sc.limit {
+		return sc.limit, true
+	}
+	// The fraction's top 64 bits and whether any bit below them is set.
+	var frac uint64
+	var sticky bool
+	if s <= 64 {
+		frac = lo << (64 - s) // drops the whole part; s == 64 shifts by 0
+	} else {
+		remHi := hi
+		if s < 128 {
+			remHi &= 1<<(s-64) - 1
+		}
+		frac, _ = shiftRight128(remHi, lo, s-64)
+		sticky = lowBitsSet(remHi, lo, s-64)
+	}
+	return sc.round(whole, frac, sticky, k)
+}
+
+// round applies the rounding mode to whole + frac/2^64 (+ a bit below when
+// sticky), then clips.
+func (sc scaler) round(whole, frac uint64, sticky bool, k uint32) (uint64, bool) {
+	switch sc.rounding {
+	case fixed.Nearest:
+		if frac >= 1<<63 {
+			whole++
+		}
+	case fixed.Stochastic:
+		u := uint64(k) << 32
+		if u < frac || u == frac && sticky {
+			whole++
+		}
+	}
+	if whole > sc.limit {
+		return sc.limit, true
+	}
+	return whole, false
+}
+
+// roundsToZero reports whether every product up to P rounds to zero in a
+// deterministic mode (stochastic rounding may always round up).
+func (sc scaler) roundsToZero(P uint64) bool {
+	if sc.m == 0 {
+		return true
+	}
+	if sc.t >= 0 || sc.rounding == fixed.Stochastic {
+		return false
+	}
+	g, _ := sc.magnitude(P, 0)
+	return g == 0
+}
+
+// shiftRight128 returns the low 64 bits of (hi:lo) >> s and whether the
+// result needs more than 64 bits.
+func shiftRight128(hi, lo uint64, s uint) (uint64, bool) {
+	switch {
+	case s >= 128:
+		return 0, false
+	case s >= 64:
+		return hi >> (s - 64), false
+	case s == 0:
+		return lo, hi != 0
+	}
+	return lo>>s | hi<<(64-s), hi>>s != 0
+}
+
+// lowBitsSet reports whether any of the low n bits of (hi:lo) is set.
+func lowBitsSet(hi, lo uint64, n uint) bool {
+	switch {
+	case n >= 128:
+		return hi != 0 || lo != 0
+	case n >= 64:
+		return lo != 0 || hi&(1<<(n-64)-1) != 0
+	}
+	return lo&(1<<n-1) != 0
+}
+
+func abs16(v int16) uint64 {
+	if v < 0 {
+		return uint64(-int32(v))
+	}
+	return uint64(v)
+}
+
+func maxAbs16(v []int16) uint64 {
+	var m uint64
+	for _, x := range v {
+		m = max(m, abs16(x))
+	}
+	return m
+}

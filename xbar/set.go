@@ -1,0 +1,322 @@
+package xbar
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/panther-xbar/panther/device"
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/rng"
+)
+
+// Set is one sliced set of crossbars holding a cell matrix M of rows x cols
+// (SPEC 1.1). Cells beyond the matrix, up to the physical size, hold v = 0
+// and receive input 0, so they are not stored. A Set is not safe for
+// concurrent use.
+type Set struct {
+	cfg        SetConfig
+	rows, cols int
+	slices     []sliceCells
+	// acc is every cell's accumulator Q = sum_i v_i 2^o_i - 2^(15+f), kept in
+	// step with the slices.
+	acc []int64
+	// rowPlanesLive and colPlanesLive tell whether the bit-planes for MVM
+	// (lines are columns) and MTVM (lines are rows) exist and are current.
+	rowPlanesLive, colPlanesLive bool
+	rowWords, colWords           int
+	rounding                     *rng.Source
+	counters                     Counters
+	scratch                      scratch
+}
+
+// sliceCells is one slice crossbar: its cells, device state and bit-planes.
+type sliceCells struct {
+	Slice
+	lo, hi      int32
+	bias        int32
+	cellMask    uint32 // the CellBits low bits of a two's-complement value
+	nominalMask uint64
+	v           []int16       // cell values; cell bits <= 8 keep them in range
+	dev         *device.Cells // nil for ideal cells
+	// rowPlanes[(c*CellBits+k)*rowWords+w] holds bit k of the cells of
+	// column c, rows 64w..64w+63; colPlanes the same per row over columns.
+	rowPlanes, colPlanes []uint64
+}
+
+type scratch struct {
+	inPlanes [fixed.Width][]uint64
+	lineAcc  []int64
+	codes    []uint32
+	draws    []uint32
+	prevG    []uint64
+	// rowMags and rowSigns hold one row's updates during a chunked OPA.
+	rowMags  []uint64
+	rowSigns []int32
+	clipped  []bool
+}
+
+// NewSet makes a set for a rows x cols cell matrix. Every cell starts at
+// v = 0 (unprogrammed), except stuck cells, which sit at their stuck level.
+func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if rows < 1 || rows > cfg.Size.Rows || cols < 1 || cols > cfg.Size.Cols {
+		return nil, fmt.Errorf("cell matrix %dx%d does not fit a %dx%d crossbar: rows must lie in [1, %d] and columns in [1, %d]",
+			rows, cols, cfg.Size.Rows, cfg.Size.Cols, cfg.Size.Rows, cfg.Size.Cols)
+	}
+	if err := checkAccumulatorRange(cfg.Plan, max(rows, cols)); err != nil {
+		return nil, err
+	}
+	s := &Set{
+		cfg: cfg, rows: rows, cols: cols,
+		acc:      make([]int64, rows*cols),
+		rowWords: (rows + 63) / 64, colWords: (cols + 63) / 64,
+		rounding: rng.Derive(cfg.Seed, "rounding", 0),
+		counters: Counters{SliceSat: make([]int64, len(cfg.Plan.Slices))},
+	}
+	deviceModelled := !cfg.Device.IdealWrites() || cfg.Device.HasStuck() || cfg.Device.ReadNoise > 0
+	s.slices = make([]sliceCells, len(cfg.Plan.Slices))
+	for i, sl := range cfg.Plan.Slices {
+		lo, hi := sl.Range()
+		c := &s.slices[i]
+		*c = sliceCells{
+			Slice: sl, lo: lo, hi: hi, bias: sl.Bias(),
+			cellMask:    1<<sl.CellBits - 1,
+			nominalMask: 1<<sl.NominalBits - 1,
+			v:           make([]int16, rows*cols),
+		}
+		if deviceModelled {
+			c.dev = device.NewCells(cfg.Device, 1<<sl.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
+			for idx := range c.v {
+				if level, stuck := c.dev.Stuck(idx); stuck {
+					c.v[idx] = int16(int32(level) - c.bias)
+				}
+			}
+		}
+	}
+	s.recomputeAccumulators()
+	return s, nil
+}
+
+// checkAccumulatorRange rejects plans whose worst-case shift-and-add sum
+// could leave int64 for lines of n cells.
+func checkAccumulatorRange(p Plan, n int) error {
+	bound := 0.0
+	for _, sl := range p.Slices {
+		lo, hi := sl.Range()
+		maxP := float64(n) * math.Max(-float64(lo), float64(hi))
+		bound += maxP * math.Ldexp(1, sl.Offset+fixed.Width) // sum over steps < 2^(o+16)
+	}
+	bound += float64(p.Bias()) * float64(n) * math.Ldexp(1, fixed.Width-1)
+	if bound >= math.Ldexp(1, 62) {
+		return fmt.Errorf("slice plan %s with %d-cell lines could overflow the 64-bit accumulator: use fewer fraction bits or smaller cells", p, n)
+	}
+	return nil
+}
+
+// Rows and Cols give the cell matrix's shape.
+func (s *Set) Rows() int { return s.rows }
+func (s *Set) Cols() int { return s.cols }
+
+// Config returns the set's configuration.
+func (s *Set) Config() SetConfig { return s.cfg }
+
+// Counters returns the events counted so far.
+func (s *Set) Counters() Counters { return s.counters.clone() }
+
+// ResetCounters zeroes the counters.
+func (s *Set) ResetCounters() {
+	s.counters = Counters{SliceSat: make([]int64, len(s.slices))}
+}
+
+// Cell returns v of slice i at (r, c).
+func (s *Set) Cell(i, r, c int) int32 { return int32(s.slices[i].v[r*s.cols+c]) }
+
+// Accumulator returns Q at (r, c), in units of 2^-f weight LSB.
+func (s *Set) Accumulator(r, c int) int64 { return s.acc[r*s.cols+c] }
+
+// Weights writes the represented weights q = sat16(round_half_away(Q/2^f))
+// of the cell matrix into dst (row-major, rows*cols) and returns how many
+// saturated. It changes nothing.
+func (s *Set) Weights(dst []int16) (saturated int, err error) {
+	if len(dst) != len(s.acc) {
+		return 0, fmt.Errorf("weights: destination holds %d codes, the %dx%d cell matrix needs %d", len(dst), s.rows, s.cols, len(s.acc))
+	}
+	f := uint(s.cfg.Plan.FractionBits)
+	for i, q := range s.acc {
+		var sat bool
+		if dst[i], sat = fixed.Sat16(fixed.RoundShift(q, f)); sat {
+			saturated++
+		}
+	}
+	return saturated, nil
+}
+
+// Program writes the cell matrix m (Q4.12 codes, row-major rows x cols) into
+// every slice in nominal form, Q = q * 2^f; stuck cells keep their level.
+// It counts as a serial write of every slice array.
+func (s *Set) Program(m []int16) error {
+	if len(m) != len(s.acc) {
+		return fmt.Errorf("program: got %d codes, the %dx%d cell matrix needs %d", len(m), s.rows, s.cols, len(s.acc))
+	}
+	s.program(m)
+	return nil
+}
+
+// program is Program for a matrix of the right shape.
+func (s *Set) program(m []int16) {
+	f := uint(s.cfg.Plan.FractionBits)
+	for i, q := range m {
+		s.acc[i] = int64(q) << f
+	}
+	s.writeNominal()
+	s.counters.SerialWrites += int64(len(s.slices))
+}
+
+// ProgramFloat converts a real cell matrix to Q4.12 and programs it. It
+// returns how many values saturated in the conversion.
+func (s *Set) ProgramFloat(m []float64) (saturated int, err error) {
+	codes := make([]int16, len(m))
+	for i, x := range m {
+		var sat bool
+		if codes[i], sat, err = fixed.Q4_12.FromFloat(x); err != nil {
+			return 0, fmt.Errorf("program: cell %d: %w", i, err)
+		}
+		if sat {
+			saturated++
+		}
+	}
+	return saturated, s.Program(codes)
+}
+
+// writeNominal rewrites every cell in nominal form from its accumulator:
+// v_i = (U >> o_i) & (2^nb_i - 1) with U = Q + 2^(15+f). Stuck cells keep
+// their level, and then the accumulators are recomputed from the cells. It
+// invalidates the bit-planes, which are rebuilt when next needed: nearly
+// every cell changes.
+func (s *Set) writeNominal() {
+	// U fits 32 bits once Q is in range (16 + f <= 32); the narrower copy
+	// halves the memory traffic of the per-slice passes, which are most of
+	// a CRS.
+	bias := s.cfg.Plan.Bias()
+	codes := resize(s.scratch.codes, len(s.acc))
+	s.scratch.codes = codes
+	for idx, q := range s.acc {
+		codes[idx] = uint32(q + bias)
+	}
+	for i := range s.slices {
+		sl := &s.slices[i]
+		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
+		v := sl.v[:len(codes)]
+		idx := 0
+		for ; idx+4 <= len(codes); idx += 4 {
+			u, w := codes[idx:idx+4:idx+4], v[idx:idx+4:idx+4]
+			w[0] = int16(u[0] >> off & mask)
+			w[1] = int16(u[1] >> off & mask)
+			w[2] = int16(u[2] >> off & mask)
+			w[3] = int16(u[3] >> off & mask)
+		}
+		for ; idx < len(codes); idx++ {
+			v[idx] = int16(codes[idx] >> off & mask)
+		}
+		if sl.dev == nil {
+			continue
+		}
+		for idx := range sl.v {
+			if level, stuck := sl.dev.Stuck(idx); stuck {
+				sl.v[idx] = int16(int32(level) - sl.bias)
+			}
+		}
+	}
+	if s.hasStuck() {
+		s.recomputeAccumulators()
+	}
+	s.rowPlanesLive, s.colPlanesLive = false, false
+}
+
+func (s *Set) hasStuck() bool { return s.cfg.Device.HasStuck() }
+
+// idealCells reports whether writes move cells by exactly what is asked.
+func (s *Set) idealCells() bool { return s.slices[0].dev == nil }
+
+func (s *Set) recomputeAccumulators() {
+	bias := s.cfg.Plan.Bias()
+	for idx := range s.acc {
+		s.acc[idx] = -bias
+	}
+	for i := range s.slices {
+		sl := &s.slices[i]
+		for idx, v := range sl.v {
+			s.acc[idx] += int64(v) << uint(sl.Offset)
+		}
+	}
+}
+
+// setCell stores a new value and keeps the accumulator and live bit-planes
+// in step.
+func (s *Set) setCell(sl *sliceCells, idx int, old, v int32) {
+	sl.v[idx] = int16(v)
+	s.acc[idx] += int64(v-old) << uint(sl.Offset)
+	diff := (uint32(old) ^ uint32(v)) & sl.cellMask
+	if diff == 0 {
+		return
+	}
+	r, c := idx/s.cols, idx%s.cols
+	cb := sl.CellBits
+	for d := diff; d != 0; d &= d - 1 {
+		k := trailingZeros32(d)
+		if s.rowPlanesLive {
+			sl.rowPlanes[(c*cb+k)*s.rowWords+r>>6] ^= 1 << (r & 63)
+		}
+		if s.colPlanesLive {
+			sl.colPlanes[(r*cb+k)*s.colWords+c>>6] ^= 1 << (c & 63)
+		}
+	}
+}
+
+// ensurePlanes builds the bit-planes of one orientation if they are stale.
+func (s *Set) ensurePlanes(transposed bool) {
+	if transposed && s.colPlanesLive || !transposed && s.rowPlanesLive {
+		return
+	}
+	for i := range s.slices {
+		sl := &s.slices[i]
+		cb := sl.CellBits
+		var planes []uint64
+		if transposed {
+			planes = resize(sl.colPlanes, s.rows*cb*s.colWords)
+			sl.colPlanes = planes
+		} else {
+			planes = resize(sl.rowPlanes, s.cols*cb*s.rowWords)
+			sl.rowPlanes = planes
+		}
+		for r := 0; r < s.rows; r++ {
+			for c := 0; c < s.cols; c++ {
+				for bitsLeft := uint32(sl.v[r*s.cols+c]) & sl.cellMask; bitsLeft != 0; bitsLeft &= bitsLeft - 1 {
+					k := trailingZeros32(bitsLeft)
+					if transposed {
+						planes[(r*cb+k)*s.colWords+c>>6] |= 1 << (c & 63)
+					} else {
+						planes[(c*cb+k)*s.rowWords+r>>6] |= 1 << (r & 63)
+					}
+				}
+			}
+		}
+	}
+	if transposed {
+		s.colPlanesLive = true
+	} else {
+		s.rowPlanesLive = true
+	}
+}
+
+// resize returns a zeroed slice of length n, reusing buf's storage.
+func resize[T any](buf []T, n int) []T {
+	if cap(buf) < n {
+		return make([]T, n)
+	}
+	buf = buf[:n]
+	clear(buf)
+	return buf
+}

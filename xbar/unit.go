@@ -1,0 +1,219 @@
+package xbar
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/panther-xbar/panther/device"
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/rng"
+)
+
+// Variant is one of PANTHER's crossbar organisations (SPEC 1.5).
+type Variant uint8
+
+const (
+	// Inplace: one sliced set for MVM, MTVM and OPA (SGD, batch 1).
+	Inplace Variant = iota
+	// Accumulate: a read set for MVM and MTVM, an update set for OPA that a
+	// CRS resolves into the read set (mini-batch SGD).
+	Accumulate
+	// Pipelined: a forward set (MVM), a backward set (MTVM) and an update
+	// set (OPA); a CRS writes both read sets together.
+	Pipelined
+)
+
+var variantNames = [...]string{Inplace: "inplace", Accumulate: "accumulate", Pipelined: "pipelined"}
+
+func (v Variant) String() string {
+	if int(v) < len(variantNames) {
+		return variantNames[v]
+	}
+	return fmt.Sprintf("variant(%d)", v)
+}
+
+// ParseVariant reads a variant name.
+func ParseVariant(s string) (Variant, error) {
+	for i, n := range variantNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return Variant(i), nil
+		}
+	}
+	return 0, fmt.Errorf("variant %q: want one of %s", s, strings.Join(variantNames[:], ", "))
+}
+
+func (v Variant) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+func (v *Variant) UnmarshalText(b []byte) error {
+	p, err := ParseVariant(string(b))
+	*v = p
+	return err
+}
+
+// UnitConfig describes a matrix unit: its variant, the plans of its sets and
+// the settings its sets share.
+type UnitConfig struct {
+	Variant Variant
+	Size    Size
+	// InplacePlan is the plan of the inplace variant's one set; ReadPlan and
+	// UpdatePlan those of the other variants' read and update sets.
+	InplacePlan, ReadPlan, UpdatePlan Plan
+	ADC                               ADC
+	Device                            device.Config
+	Rounding                          fixed.Rounding
+	OPAMode                           OPAMode
+	Seed                              uint64
+}
+
+// DefaultUnitConfig gives PANTHER's defaults: the accumulate variant on
+// 128 x 128 crossbars, the plans of SPEC 1.5, an 8-bit ADC, ideal cells,
+// chunked OPA with round to nearest.
+func DefaultUnitConfig() UnitConfig {
+	return UnitConfig{
+		Variant:     Accumulate,
+		Size:        DefaultSize,
+		InplacePlan: DefaultInplacePlan,
+		ReadPlan:    DefaultReadPlan,
+		UpdatePlan:  DefaultUpdatePlan,
+		ADC:         DefaultADC,
+		Rounding:    fixed.Nearest,
+		OPAMode:     Chunked,
+	}
+}
+
+// Set roles within a matrix unit.
+const (
+	RoleInplace  = "inplace"
+	RoleRead     = "read"
+	RoleForward  = "forward"
+	RoleBackward = "backward"
+	RoleUpdate   = "update"
+)
+
+// Unit is a matrix unit: the crossbar sets of its variant, with MVM, MTVM,
+// OPA and CRS routed to the right ones.
+type Unit struct {
+	cfg                       UnitConfig
+	forward, backward, update *Set
+	roles                     []unitSet // each distinct set once, in a fixed order
+	weights                   []int16   // CRS hand-over buffer
+	weightSat                 int64
+}
+
+type unitSet struct {
+	role string
+	set  *Set
+}
+
+// NewUnit makes a matrix unit for a rows x cols cell matrix.
+func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
+	if cfg.Variant > Pipelined {
+		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames[:], ", "))
+	}
+	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols)}
+	newSet := func(role string, index int, plan Plan) (*Set, error) {
+		sc := SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
+			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
+		s, err := NewSet(sc, rows, cols)
+		if err != nil {
+			return nil, fmt.Errorf("%s set: %w", role, err)
+		}
+		u.roles = append(u.roles, unitSet{role, s})
+		return s, nil
+	}
+	var err error
+	switch cfg.Variant {
+	case Inplace:
+		if u.update, err = newSet(RoleInplace, 0, cfg.InplacePlan); err != nil {
+			return nil, err
+		}
+		u.forward, u.backward = u.update, u.update
+	case Accumulate:
+		if u.forward, err = newSet(RoleRead, 0, cfg.ReadPlan); err != nil {
+			return nil, err
+		}
+		u.backward = u.forward
+		if u.update, err = newSet(RoleUpdate, 1, cfg.UpdatePlan); err != nil {
+			return nil, err
+		}
+	case Pipelined:
+		if u.forward, err = newSet(RoleForward, 0, cfg.ReadPlan); err != nil {
+			return nil, err
+		}
+		if u.backward, err = newSet(RoleBackward, 1, cfg.ReadPlan); err != nil {
+			return nil, err
+		}
+		if u.update, err = newSet(RoleUpdate, 2, cfg.UpdatePlan); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
+// Config returns the unit's configuration.
+func (u *Unit) Config() UnitConfig { return u.cfg }
+
+// Forward, Backward and Update return the sets that MVM, MTVM and OPA use;
+// they are the same set in the inplace variant.
+func (u *Unit) Forward() *Set  { return u.forward }
+func (u *Unit) Backward() *Set { return u.backward }
+func (u *Unit) Update() *Set   { return u.update }
+
+// Program writes the cell matrix m into every set.
+func (u *Unit) Program(m []int16) error {
+	for _, rs := range u.roles {
+		if err := rs.set.Program(m); err != nil {
+			return fmt.Errorf("%s set: %w", rs.role, err)
+		}
+	}
+	return nil
+}
+
+// MVM runs a forward product on the forward set.
+func (u *Unit) MVM(x, y []int16, sat []bool) error { return u.forward.MVM(x, y, sat) }
+
+// MTVM runs a backward product on the backward set.
+func (u *Unit) MTVM(d, y []int16, sat []bool) error { return u.backward.MTVM(d, y, sat) }
+
+// OPA updates the update set; read sets see it only after a CRS.
+func (u *Unit) OPA(x, d []int16, eta float64) error { return u.update.OPA(x, d, eta) }
+
+// CRS resolves the update set and, in the accumulate and pipelined
+// variants, writes its weights q = sat16(round_half_away(Q / 2^f)) into the
+// read sets.
+func (u *Unit) CRS() {
+	u.update.CRS()
+	if u.cfg.Variant == Inplace {
+		return
+	}
+	n, _ := u.update.Weights(u.weights) // the buffer has the unit's shape
+	u.weightSat += int64(n)
+	for _, rs := range u.roles {
+		if rs.set != u.update {
+			rs.set.program(u.weights) // every set of a unit has the same shape
+		}
+	}
+}
+
+// Weights writes the weights that MVM currently reads.
+func (u *Unit) Weights(dst []int16) (saturated int, err error) { return u.forward.Weights(dst) }
+
+// RoleCounters is one set's counters under its role name.
+type RoleCounters struct {
+	Role     string
+	Counters Counters
+}
+
+// Counters returns each distinct set's counters, in the order forward or
+// read or inplace first, update last. WeightSat of the update set includes
+// the hand-over saturations of CRS.
+func (u *Unit) Counters() []RoleCounters {
+	out := make([]RoleCounters, len(u.roles))
+	for i, rs := range u.roles {
+		out[i] = RoleCounters{rs.role, rs.set.Counters()}
+		if rs.set == u.update {
+			out[i].Counters.WeightSat += u.weightSat
+		}
+	}
+	return out
+}
