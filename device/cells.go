@@ -79,6 +79,10 @@ func NewCells(c Config, levels, n int, src *rng.Source) *Cells {
 	return d
 }
 
+// Source is the stream the cells draw their noise from; checkpoints save
+// and restore its position.
+func (d *Cells) Source() *rng.Source { return d.src }
+
 // Stuck reports whether cell i is stuck and at which level.
 func (d *Cells) Stuck(i int) (level int, stuck bool) {
 	if d.stuck == nil || d.stuck[i] < 0 {

@@ -66,3 +66,9 @@ func (s *Source) IntN(n int) int { return s.r.IntN(n) }
 
 // Perm returns a random permutation of [0, n).
 func (s *Source) Perm(n int) []int { return s.r.Perm(n) }
+
+// MarshalBinary saves the stream's position, so a checkpoint can resume it.
+func (s *Source) MarshalBinary() ([]byte, error) { return s.pcg.MarshalBinary() }
+
+// UnmarshalBinary restores a position saved by MarshalBinary.
+func (s *Source) UnmarshalBinary(b []byte) error { return s.pcg.UnmarshalBinary(b) }

@@ -40,3 +40,23 @@ func TestStreamIsPinned(t *testing.T) {
 		}
 	}
 }
+
+func TestSavedPositionResumesTheStream(t *testing.T) {
+	s := New(9)
+	s.Uint64()
+	saved, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{s.Norm(), s.Float64(), float64(s.Uint32())}
+	r := New(0)
+	if err := r.UnmarshalBinary(saved); err != nil {
+		t.Fatal(err)
+	}
+	got := []float64{r.Norm(), r.Float64(), float64(r.Uint32())}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("draw %d after restore: %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -160,3 +160,30 @@ func BenchmarkNaiveCRS128(b *testing.B) {
 		refCRS(s)
 	}
 }
+
+// BenchmarkOPAChunked128Training is the OPA of a training step on the
+// accumulate variant's update set (2x12/6x8,5x4/f8): activations in [0, 1),
+// errors in [-1/64, 1/64), eta = -2^-7, so most updates are a few fraction
+// LSBs and touch the lowest slices only.
+func BenchmarkOPAChunked128Training(b *testing.B) {
+	s, err := NewSet(SetConfig{Plan: DefaultUpdatePlan, Size: DefaultSize, ADC: DefaultADC}, 128, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := rng.New(7)
+	w := make([]int16, 128*128)
+	for i := range w {
+		w[i] = int16(src.IntN(1<<12) - 1<<11)
+	}
+	s.Program(w)
+	x, d := make([]int16, 128), make([]int16, 128)
+	for i := range x {
+		x[i] = int16(src.IntN(1 << 12))
+		d[i] = int16(src.IntN(1<<7) - 1<<6)
+	}
+	eta := -1.0 / 128
+	for b.Loop() {
+		s.OPA(x, d, eta)
+		eta = -eta
+	}
+}

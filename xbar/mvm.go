@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 
 	"github.com/panther-xbar/panther/fixed"
 )
@@ -47,14 +48,23 @@ func (s *Set) product(in, out []int16, sat []bool, transposed bool) {
 	if s.cfg.ADC.Ideal && s.cfg.Device.ReadNoise == 0 {
 		s.exactProduct(in, acc, transposed)
 	} else {
-		s.analogProduct(in, acc, transposed)
-		var sumIn int64
-		for _, v := range in {
-			sumIn += int64(v)
+		words := s.rowWords
+		if transposed {
+			words = s.colWords
 		}
-		bias := s.cfg.Plan.Bias()
-		for o := range acc {
-			acc[o] -= bias * sumIn
+		steps := s.inputSteps(in, words)
+		if s.cannotClip(steps) {
+			s.exactProduct(in, acc, transposed)
+		} else {
+			s.analogProduct(steps, acc, words, transposed)
+			var sumIn int64
+			for _, v := range in {
+				sumIn += int64(v)
+			}
+			bias := s.cfg.Plan.Bias()
+			for o := range acc {
+				acc[o] -= bias * sumIn
+			}
 		}
 	}
 
@@ -69,6 +79,45 @@ func (s *Set) product(in, out []int16, sat []bool, transposed bool) {
 			sat[o] = ev
 		}
 	}
+}
+
+// inputSteps holds the input's bit-planes, one per step, and facts about them.
+type inputSteps struct {
+	planes  *[fixed.Width][]uint64
+	active  [fixed.Width]int  // input lines whose bit p is set
+	repeats [fixed.Width]bool // step p's bits equal step p-1's
+}
+
+// inputSteps splits the input into its 16 bit-planes over the input lines.
+func (s *Set) inputSteps(in []int16, words int) inputSteps {
+	st := inputSteps{planes: &s.scratch.inPlanes}
+	for p := range st.planes {
+		st.planes[p] = resize(st.planes[p], words)
+	}
+	for i, x := range in {
+		for u := uint16(x); u != 0; u &= u - 1 {
+			st.planes[bits.TrailingZeros16(u)][i>>6] |= 1 << (i & 63)
+		}
+	}
+	for p := range st.active {
+		for _, w := range st.planes[p] {
+			st.active[p] += bits.OnesCount64(w)
+		}
+		st.repeats[p] = p > 0 && st.active[p] > 0 && slices.Equal(st.planes[p], st.planes[p-1])
+	}
+	return st
+}
+
+// cannotClip reports whether a finite ADC (step 1, no read noise) must pass
+// every partial sum unchanged: a step with a active lines has P within
+// [a min v, a max v]. The shift-and-add sum is then exactly sum Q x.
+func (s *Set) cannotClip(st inputSteps) bool {
+	if s.cfg.Device.ReadNoise > 0 || s.cfg.ADC.Shift != 0 {
+		return false
+	}
+	a := int64(slices.Max(st.active[:]))
+	lo, hi := s.adcRange()
+	return a*s.minCell >= lo && a*s.maxCell <= hi
 }
 
 // exactProduct adds sum Q x into acc; zero inputs (common after ReLU) are
@@ -100,28 +149,9 @@ func (s *Set) exactProduct(in []int16, acc []int64, transposed bool) {
 
 // analogProduct forms acc = sum_(i,p) s_p ADC(P[i][p]) 2^(o_i+p) for every
 // output line, before the offset is removed.
-func (s *Set) analogProduct(in []int16, acc []int64, transposed bool) {
+func (s *Set) analogProduct(st inputSteps, acc []int64, words int, transposed bool) {
 	s.ensurePlanes(transposed)
-	words := s.rowWords
-	if transposed {
-		words = s.colWords
-	}
-	// Bit p of every input, as planes over the input lines.
-	var active [fixed.Width]int
-	for p := range s.scratch.inPlanes {
-		s.scratch.inPlanes[p] = resize(s.scratch.inPlanes[p], words)
-	}
-	for i, x := range in {
-		for u := uint16(x); u != 0; u &= u - 1 {
-			p := bits.TrailingZeros16(u)
-			s.scratch.inPlanes[p][i>>6] |= 1 << (i & 63)
-		}
-	}
-	for p := range active {
-		for _, w := range s.scratch.inPlanes[p] {
-			active[p] += bits.OnesCount64(w)
-		}
-	}
+	active, repeats := st.active, st.repeats
 
 	lo, hi := s.adcRange()
 	adc := s.cfg.ADC
@@ -138,27 +168,36 @@ func (s *Set) analogProduct(in []int16, acc []int64, transposed bool) {
 		noisy := sl.dev != nil && s.cfg.Device.ReadNoise > 0
 		for o := range acc {
 			cells := planes[o*lineWords : (o+1)*lineWords]
-			var sum int64
+			var sum, converted int64
+			clipped := false
 			for p := 0; p < fixed.Width; p++ {
 				if active[p] == 0 {
 					continue // every partial sum is 0, which no ADC changes
 				}
-				partial := linePartial(cells, s.scratch.inPlanes[p], cb, words, topWeightNegative)
-				if noisy {
-					partial = int64(math.Round(float64(partial) + sl.dev.ReadNoise(active[p])))
-				}
-				if !adc.Ideal {
-					q := fixed.RoundShift(partial, shift)
-					if q < lo || q > hi {
-						q = min(max(q, lo), hi)
-						s.counters.ADCClips++
+				// A step whose input bits equal the previous step's (the sign
+				// extension of small inputs) converts the same partial sum.
+				if !repeats[p] || noisy {
+					partial := linePartial(cells, st.planes[p], cb, words, topWeightNegative)
+					if noisy {
+						partial = int64(math.Round(float64(partial) + sl.dev.ReadNoise(active[p])))
 					}
-					partial = q << shift
+					converted, clipped = partial, false
+					if !adc.Ideal {
+						q := fixed.RoundShift(partial, shift)
+						if q < lo || q > hi {
+							q = min(max(q, lo), hi)
+							clipped = true
+						}
+						converted = q << shift
+					}
+				}
+				if clipped {
+					s.counters.ADCClips++
 				}
 				if p == fixed.Width-1 {
-					sum -= partial << p
+					sum -= converted << p
 				} else {
-					sum += partial << p
+					sum += converted << p
 				}
 			}
 			acc[o] += sum << uint(sl.Offset)
@@ -177,33 +216,32 @@ func (s *Set) adcRange() (lo, hi int64) {
 
 // linePartial is P = sum over the input lines of v * bit: for each cell bit
 // k, the popcount of the cells' plane k ANDed with the input bit-plane,
-// weighted 2^k (-2^k for the sign bit of signed cells).
+// weighted 2^k, or -2^k for the top bit of signed (two's-complement) cells.
 func linePartial(cells, in []uint64, cellBits, words int, signed bool) int64 {
 	var partial int64
+	top := cellBits - 1
 	if words == 2 { // up to 128 lines, PANTHER's default: unrolled
 		in0, in1 := in[0], in[1]
 		cells = cells[:2*cellBits]
-		for k := 0; k < cellBits; k++ {
-			n := bits.OnesCount64(cells[2*k]&in0) + bits.OnesCount64(cells[2*k+1]&in1)
-			partial += int64(n) << k
+		for k := 0; k < top; k++ {
+			partial += int64(bits.OnesCount64(cells[2*k]&in0)+bits.OnesCount64(cells[2*k+1]&in1)) << k
 		}
-	} else {
-		for k := 0; k < cellBits; k++ {
-			n := 0
-			for w, m := range cells[k*words : (k+1)*words] {
-				n += bits.OnesCount64(m & in[w])
-			}
-			partial += int64(n) << k
+		n := int64(bits.OnesCount64(cells[2*top]&in0)+bits.OnesCount64(cells[2*top+1]&in1)) << top
+		if signed {
+			return partial - n
 		}
+		return partial + n
 	}
-	if signed {
-		// The top bit was added as +2^(cb-1); its weight is -2^(cb-1).
-		top := cells[(cellBits-1)*words : cellBits*words]
+	for k := 0; k <= top; k++ {
 		n := 0
-		for w, m := range top {
+		for w, m := range cells[k*words : (k+1)*words] {
 			n += bits.OnesCount64(m & in[w])
 		}
-		partial -= int64(n) << cellBits
+		if k == top && signed {
+			partial -= int64(n) << k
+		} else {
+			partial += int64(n) << k
+		}
 	}
 	return partial
 }

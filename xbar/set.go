@@ -24,6 +24,7 @@ type Set struct {
 	// (lines are columns) and MTVM (lines are rows) exist and are current.
 	rowPlanesLive, colPlanesLive bool
 	rowWords, colWords           int
+	minCell, maxCell             int64 // the widest cell range over the slices
 	rounding                     *rng.Source
 	counters                     Counters
 	scratch                      scratch
@@ -79,6 +80,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	s.slices = make([]sliceCells, len(cfg.Plan.Slices))
 	for i, sl := range cfg.Plan.Slices {
 		lo, hi := sl.Range()
+		s.minCell, s.maxCell = min(s.minCell, int64(lo)), max(s.maxCell, int64(hi))
 		c := &s.slices[i]
 		*c = sliceCells{
 			Slice: sl, lo: lo, hi: hi, bias: sl.Bias(),
