@@ -529,3 +529,54 @@ func TestStateRestoreResumesBitForBit(t *testing.T) {
 		}
 	}
 }
+
+// levelWiseSum is the tree of SPEC 1.2 written as levels: pair neighbours,
+// pass an odd last one up, repeat.
+func levelWiseSum(vals []int16, flags []bool) (int16, bool) {
+	for len(vals) > 1 {
+		var nv []int16
+		var nf []bool
+		for i := 0; i < len(vals); i += 2 {
+			if i+1 == len(vals) {
+				nv, nf = append(nv, vals[i]), append(nf, flags[i])
+				continue
+			}
+			s, sat := fixed.Sat16(int64(vals[i]) + int64(vals[i+1]))
+			nv, nf = append(nv, s), append(nf, flags[i] || flags[i+1] || sat)
+		}
+		vals, flags = nv, nf
+	}
+	return vals[0], flags[0]
+}
+
+func TestTreeSumPairsLevelByLevel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		tiles := rapid.IntRange(1, 20).Draw(t, "tiles")
+		n := rapid.IntRange(1, 4).Draw(t, "n")
+		parts := make([][]int16, tiles)
+		flags := make([][]bool, tiles)
+		for i := range parts {
+			parts[i] = genCodes(t, n, math.MinInt16, math.MaxInt16, "part")
+			flags[i] = rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, "flags")
+		}
+		out, outFlags := make([]int16, n), make([]bool, n)
+		if _, err := TreeSum(parts, flags, out, outFlags); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			vals, fl := make([]int16, tiles), make([]bool, tiles)
+			for k := range tiles {
+				vals[k], fl[k] = parts[k][i], flags[k][i]
+			}
+			if v, f := levelWiseSum(vals, fl); out[i] != v || outFlags[i] != f {
+				t.Fatalf("element %d: tree sum %d/%v, level-wise %d/%v", i, out[i], outFlags[i], v, f)
+			}
+		}
+	})
+	// Grouping matters under saturation: ((a+b)+c) differs from (a+(b+c)).
+	out := make([]int16, 1)
+	TreeSum([][]int16{{30000}, {10000}, {-20000}}, nil, out, nil)
+	if out[0] != 12767 { // sat(30000+10000) = 32767, then - 20000
+		t.Fatalf("tree sum of 30000, 10000, -20000 = %d, want 12767", out[0])
+	}
+}

@@ -1,0 +1,87 @@
+package xbar
+
+import (
+	"fmt"
+
+	"github.com/panther-xbar/panther/fixed"
+)
+
+// TreeSum adds the rounded outputs of the crossbar tiles that make up one
+// larger product (SPEC 1.2): in Q4.12 with saturation, as a balanced pairwise
+// tree in tile order. Each level adds neighbours (0+1, 2+3, ...); an odd last
+// partial sum moves up a level unchanged. The simulator and the trainer use
+// this one order, so they agree bit for bit.
+//
+// parts[t] is tile t's output vector and flags[t] its saturation flags (nil
+// for none). The sum goes to out, which may be one of the parts; outFlags
+// (nil to ignore) receives the OR of every event along the way, the inputs'
+// included. It returns the number of saturation events.
+func TreeSum(parts [][]int16, flags [][]bool, out []int16, outFlags []bool) (events int, err error) {
+	if len(parts) == 0 {
+		return 0, fmt.Errorf("tree sum: no tiles")
+	}
+	n := len(out)
+	for t, p := range parts {
+		if len(p) != n {
+			return 0, fmt.Errorf("tree sum: tile %d has %d outputs, want %d", t, len(p), n)
+		}
+		if flags != nil && flags[t] != nil && len(flags[t]) != n {
+			return 0, fmt.Errorf("tree sum: tile %d has %d flags, want %d", t, len(flags[t]), n)
+		}
+	}
+	for i := range n {
+		sum, flag, ev := treeSumAt(parts, flags, i)
+		events += ev
+		out[i] = sum
+		if outFlags != nil {
+			outFlags[i] = flag
+		}
+	}
+	return events, nil
+}
+
+// treeSumAt reduces element i of every tile. It keeps one pending partial sum
+// per tree level, like a binary counter, which gives the level-wise pairing
+// without a second array.
+func treeSumAt(parts [][]int16, flags [][]bool, i int) (int16, bool, int) {
+	events := 0
+	// pending[k] holds a sum of 2^k tiles waiting for its right neighbour.
+	var pending [64]int16
+	var pendingFlag [64]bool
+	var full uint64
+	for t := range parts {
+		v, f := parts[t][i], flags != nil && flags[t] != nil && flags[t][i]
+		k := 0
+		for full>>k&1 == 1 {
+			s, sat := fixed.Sat16(int64(pending[k]) + int64(v))
+			if sat {
+				events++
+			}
+			v, f = s, f || pendingFlag[k] || sat
+			full &^= 1 << k
+			k++
+		}
+		pending[k], pendingFlag[k] = v, f
+		full |= 1 << k
+	}
+	// Odd partial sums move up unchanged; combine what is left from the
+	// lowest level up, each as the right operand of the higher one.
+	var v int16
+	var f bool
+	started := false
+	for k := 0; k < 64; k++ {
+		if full>>k&1 == 0 {
+			continue
+		}
+		if !started {
+			v, f, started = pending[k], pendingFlag[k], true
+			continue
+		}
+		s, sat := fixed.Sat16(int64(pending[k]) + int64(v))
+		if sat {
+			events++
+		}
+		v, f = s, f || pendingFlag[k] || sat
+	}
+	return v, f, events
+}
