@@ -1,9 +1,6 @@
 package fixed
 
-import (
-	"fmt"
-	"strings"
-)
+import "github.com/panther-xbar/panther/internal/enum"
 
 // Rounding selects how a weight update with a fractional part becomes an
 // integer number of cell steps. Each mode acts on the magnitude, so the
@@ -20,24 +17,12 @@ const (
 	Stochastic
 )
 
-var roundingNames = [...]string{Nearest: "nearest", Truncate: "truncate", Stochastic: "stochastic"}
+var roundingNames = enum.Names[Rounding]{Nearest: "nearest", Truncate: "truncate", Stochastic: "stochastic"}
 
-func (r Rounding) String() string {
-	if int(r) < len(roundingNames) {
-		return roundingNames[r]
-	}
-	return fmt.Sprintf("rounding(%d)", r)
-}
+func (r Rounding) String() string { return roundingNames.String("rounding", r) }
 
 // ParseRounding reads a rounding mode name.
-func ParseRounding(s string) (Rounding, error) {
-	for i, n := range roundingNames {
-		if strings.EqualFold(strings.TrimSpace(s), n) {
-			return Rounding(i), nil
-		}
-	}
-	return 0, fmt.Errorf("rounding %q: want one of %s", s, strings.Join(roundingNames[:], ", "))
-}
+func ParseRounding(s string) (Rounding, error) { return roundingNames.Parse("rounding", s) }
 
 // MarshalText and UnmarshalText let configs name a rounding mode.
 func (r Rounding) MarshalText() ([]byte, error) { return []byte(r.String()), nil }

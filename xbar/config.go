@@ -7,6 +7,7 @@ import (
 
 	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/internal/enum"
 )
 
 // Size is the physical size of one crossbar array.
@@ -119,24 +120,12 @@ const (
 	PerStep
 )
 
-var opaModeNames = [...]string{Chunked: "chunked", Bitstream: "bitstream", PerStep: "per_step"}
+var opaModeNames = enum.Names[OPAMode]{Chunked: "chunked", Bitstream: "bitstream", PerStep: "per_step"}
 
-func (m OPAMode) String() string {
-	if int(m) < len(opaModeNames) {
-		return opaModeNames[m]
-	}
-	return fmt.Sprintf("opa_mode(%d)", m)
-}
+func (m OPAMode) String() string { return opaModeNames.String("opa_mode", m) }
 
 // ParseOPAMode reads an OPA mode name.
-func ParseOPAMode(s string) (OPAMode, error) {
-	for i, n := range opaModeNames {
-		if strings.EqualFold(strings.TrimSpace(s), n) {
-			return OPAMode(i), nil
-		}
-	}
-	return 0, fmt.Errorf("opa mode %q: want one of %s", s, strings.Join(opaModeNames[:], ", "))
-}
+func ParseOPAMode(s string) (OPAMode, error) { return opaModeNames.Parse("opa mode", s) }
 
 func (m OPAMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/internal/enum"
 	"github.com/panther-xbar/panther/rng"
 )
 
@@ -23,24 +24,12 @@ const (
 	Pipelined
 )
 
-var variantNames = [...]string{Inplace: "inplace", Accumulate: "accumulate", Pipelined: "pipelined"}
+var variantNames = enum.Names[Variant]{Inplace: "inplace", Accumulate: "accumulate", Pipelined: "pipelined"}
 
-func (v Variant) String() string {
-	if int(v) < len(variantNames) {
-		return variantNames[v]
-	}
-	return fmt.Sprintf("variant(%d)", v)
-}
+func (v Variant) String() string { return variantNames.String("variant", v) }
 
 // ParseVariant reads a variant name.
-func ParseVariant(s string) (Variant, error) {
-	for i, n := range variantNames {
-		if strings.EqualFold(strings.TrimSpace(s), n) {
-			return Variant(i), nil
-		}
-	}
-	return 0, fmt.Errorf("variant %q: want one of %s", s, strings.Join(variantNames[:], ", "))
-}
+func ParseVariant(s string) (Variant, error) { return variantNames.Parse("variant", s) }
 
 func (v Variant) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
@@ -108,7 +97,7 @@ type unitSet struct {
 // NewUnit makes a matrix unit for a rows x cols cell matrix.
 func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	if cfg.Variant > Pipelined {
-		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames[:], ", "))
+		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames, ", "))
 	}
 	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols)}
 	newSet := func(role string, index int, plan Plan) (*Set, error) {
