@@ -72,3 +72,13 @@ func (s *Source) MarshalBinary() ([]byte, error) { return s.pcg.MarshalBinary() 
 
 // UnmarshalBinary restores a position saved by MarshalBinary.
 func (s *Source) UnmarshalBinary(b []byte) error { return s.pcg.UnmarshalBinary(b) }
+
+// Int16s returns n values drawn uniformly from [lo, hi), which must lie
+// within the int16 range with lo < hi.
+func (s *Source) Int16s(n, lo, hi int) []int16 {
+	out := make([]int16, n)
+	for i := range out {
+		out[i] = int16(lo + s.r.IntN(hi-lo))
+	}
+	return out
+}

@@ -21,8 +21,8 @@ func benchSet(b *testing.B, adc ADC, mode OPAMode) (s *Set, x, d []int16) {
 		b.Fatal(err)
 	}
 	src := rng.New(7)
-	s.Program(uniformCodes(src, 128*128, -1<<11, 1<<11))
-	return s, uniformCodes(src, 128, -1<<12, 1<<12), uniformCodes(src, 128, -1<<12, 1<<12)
+	s.Program(src.Int16s(128*128, -1<<11, 1<<11))
+	return s, src.Int16s(128, -1<<12, 1<<12), src.Int16s(128, -1<<12, 1<<12)
 }
 
 func BenchmarkMVMIdeal128(b *testing.B) {
@@ -162,20 +162,11 @@ func BenchmarkOPAChunked128Training(b *testing.B) {
 		b.Fatal(err)
 	}
 	src := rng.New(7)
-	s.Program(uniformCodes(src, 128*128, -1<<11, 1<<11))
-	x, d := uniformCodes(src, 128, 0, 1<<12), uniformCodes(src, 128, -1<<6, 1<<6)
+	s.Program(src.Int16s(128*128, -1<<11, 1<<11))
+	x, d := src.Int16s(128, 0, 1<<12), src.Int16s(128, -1<<6, 1<<6)
 	eta := -1.0 / 128
 	for b.Loop() {
 		s.OPA(x, d, eta)
 		eta = -eta
 	}
-}
-
-// uniformCodes draws n codes uniformly from [lo, hi).
-func uniformCodes(src *rng.Source, n, lo, hi int) []int16 {
-	out := make([]int16, n)
-	for i := range out {
-		out[i] = int16(lo + src.IntN(hi-lo))
-	}
-	return out
 }

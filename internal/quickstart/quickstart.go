@@ -78,9 +78,9 @@ func Run(o Options) (*Result, error) {
 	}
 	n := o.Size
 	src := rng.New(o.Seed)
-	w := uniformCodes(src, n*n, -2048, 2048)
-	x := uniformCodes(src, n, 0, 4096)
-	d := uniformCodes(src, n, -1024, 1024)
+	w := src.Int16s(n*n, -2048, 2048)
+	x := src.Int16s(n, 0, 4096)
+	d := src.Int16s(n, -1024, 1024)
 	res := &Result{Options: o}
 
 	exactMVM := exactProduct(w, n, x, false)
@@ -205,14 +205,6 @@ func exactProduct(m []int16, n int, in []int16, transposed bool) []int16 {
 			acc += int64(cell) * int64(in[i])
 		}
 		out[o], _ = fixed.Sat16(fixed.RoundShift(acc, 12))
-	}
-	return out
-}
-
-func uniformCodes(src *rng.Source, n, lo, hi int) []int16 {
-	out := make([]int16, n)
-	for i := range out {
-		out[i] = int16(lo + src.IntN(hi-lo))
 	}
 	return out
 }
