@@ -209,14 +209,24 @@ func (s *Set) opaBitstream(x, d []int16, sc scaler, draws []uint32) {
 	clipped := resize(s.scratch.clipped, len(s.acc))
 	s.scratch.clipped = clipped
 	perStep := s.cfg.OPAMode == PerStep
+	rows, columns := s.scratch.phaseRows[:0], s.scratch.phaseCols[:0]
 	for phase := 0; phase < 4; phase++ {
 		rowNeg, colNeg := phase >= 2, phase%2 == 1
+		rows, columns = rows[:0], columns[:0]
+		for r, xv := range x {
+			if xv != 0 && (xv < 0) == rowNeg {
+				rows = append(rows, r)
+			}
+		}
+		for c, dv := range d {
+			if dv != 0 && (dv < 0) == colNeg {
+				columns = append(columns, c)
+			}
+		}
+		negative := rowNeg != colNeg != sc.negative
 		for p := 0; p < fixed.Width; p++ {
-			for r, xv := range x {
-				if xv == 0 || (xv < 0) != rowNeg {
-					continue
-				}
-				ax := abs16(xv)
+			for _, r := range rows {
+				ax := abs16(x[r])
 				if ax>>p&1 == 0 {
 					continue // this step adds nothing to the row's cells
 				}
@@ -226,31 +236,29 @@ func (s *Set) opaBitstream(x, d []int16, sc scaler, draws []uint32) {
 				} else {
 					part = ax & (2<<p - 1)
 				}
-				for c, dv := range d {
-					if dv == 0 || (dv < 0) != colNeg {
-						continue
-					}
+				for _, c := range columns {
 					idx := r*cols + c
 					var k uint32
 					if draws != nil {
 						k = draws[idx]
 					}
-					g, clip := sc.magnitude(part*abs16(dv), k)
+					g, clip := sc.magnitude(part*abs16(d[c]), k)
 					clipped[idx] = clipped[idx] || clip
 					step := g
-					if !perStep {
+					if perStep {
+						prev[idx] += g
+					} else {
 						step = g - prev[idx]
 						prev[idx] = g
-					} else {
-						prev[idx] += g
 					}
 					if step != 0 {
-						s.addChunks(idx, step, rowNeg != colNeg != sc.negative)
+						s.addChunks(idx, step, negative)
 					}
 				}
 			}
 		}
 	}
+	s.scratch.phaseRows, s.scratch.phaseCols = rows, columns
 	for r, xv := range x {
 		for c, dv := range d {
 			idx := r*cols + c

@@ -50,6 +50,8 @@ type scratch struct {
 	codes    []uint32
 	draws    []uint32
 	prevG    []uint64
+	// phaseRows and phaseCols list the lines one sign phase drives.
+	phaseRows, phaseCols []int
 	// rowMags and rowSigns hold one row's updates during a chunked OPA.
 	rowMags  []uint64
 	rowSigns []int32
