@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runPanther runs the command line in-process and returns its output.
+func runPanther(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestQuickstartWritesTableAndJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.json")
+	out, err := runPanther(t, "quickstart", "--size", "32", "--repeats", "1", "--json", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"wrong outputs", "inplace 2x8/6x4,5x4", "weights differing from exact"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Products []struct{ Operation string } `json:"products"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil || len(res.Products) != 12 {
+		t.Fatalf("JSON: %v, %d products (want 12)", err, len(res.Products))
+	}
+}
+
+func TestAssembleDisassembleInspect(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "sample.prog")
+	if _, err := runPanther(t, "asm", "../../isa/testdata/train_sample.s", "-o", prog); err != nil {
+		t.Fatal(err)
+	}
+	dis := filepath.Join(dir, "sample.s")
+	if _, err := runPanther(t, "disasm", prog, "-o", dis); err != nil {
+		t.Fatal(err)
+	}
+	again := filepath.Join(dir, "again.prog")
+	if _, err := runPanther(t, "asm", dis, "-o", again); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runPanther(t, "inspect", again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "2 tiles, 4 cores, 103 instructions") {
+		t.Errorf("inspect of the reassembled program:\n%s", out)
+	}
+}
+
+func TestAssemblyErrorsLeaveNoOutput(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bad.s")
+	os.WriteFile(src, []byte(".tile 0\n.core 0\n  mvm u5:mvm\n  jmp nowhere\n"), 0o644)
+	prog := filepath.Join(dir, "bad.prog")
+	out, err := runPanther(t, "asm", src, "-o", prog)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"bad.s:3:7: matrix unit u5 does not exist", "bad.s:4:7: undefined label nowhere"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(prog); !os.IsNotExist(err) {
+		t.Errorf("a failed assembly left %s behind", prog)
+	}
+}
