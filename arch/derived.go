@@ -1,0 +1,97 @@
+package arch
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Count is how many of component id one core, tile or node (its scope's
+// Level) holds.
+func (a *Arch) Count(id ComponentID) int {
+	c := a.Components.Get(id)
+	s := a.Structure
+	switch c.Per {
+	case PerMatrixUnit:
+		return c.Count * s.MatrixUnits
+	case PerMatrixUnitLine:
+		return c.Count * s.MatrixUnits * s.CrossbarSize
+	case PerSliceArray:
+		return c.Count * s.MatrixUnits * a.SliceArrays()
+	case PerRouter:
+		return c.Count * a.Routers()
+	}
+	return c.Count
+}
+
+// AreaItem is one component's share of an area.
+type AreaItem struct {
+	Component string  `json:"component"`
+	Count     int     `json:"count"`
+	AreaMM2   float64 `json:"area_mm2"`
+}
+
+// Area is the area model: the sum of component areas at each level (no
+// layout overhead), as the reference simulator computes it.
+type Area struct {
+	CoreMM2   float64    `json:"core_mm2"`
+	TileMM2   float64    `json:"tile_mm2"`
+	NodeMM2   float64    `json:"node_mm2"`
+	SystemMM2 float64    `json:"system_mm2"` // all nodes
+	Core      []AreaItem `json:"core"`       // per core
+	Tile      []AreaItem `json:"tile"`       // per tile, cores excluded
+	Node      []AreaItem `json:"node"`       // per node, tiles excluded
+}
+
+// Area computes the area of a core, a tile, a node and the system.
+func (a *Arch) Area() Area {
+	var ar Area
+	for id := range NumComponents {
+		c := a.Components.Get(id)
+		n := a.Count(id)
+		item := AreaItem{Component: id.String(), Count: n, AreaMM2: float64(n) * c.AreaMM2}
+		switch c.Per.Level() {
+		case PerCore:
+			ar.Core = append(ar.Core, item)
+			ar.CoreMM2 += item.AreaMM2
+		case PerTile:
+			ar.Tile = append(ar.Tile, item)
+			ar.TileMM2 += item.AreaMM2
+		default:
+			ar.Node = append(ar.Node, item)
+			ar.NodeMM2 += item.AreaMM2
+		}
+	}
+	s := a.Structure
+	ar.TileMM2 += float64(s.CoresPerTile) * ar.CoreMM2
+	ar.NodeMM2 += float64(s.TilesPerNode) * ar.TileMM2
+	ar.SystemMM2 = float64(s.Nodes) * ar.NodeMM2
+	return ar
+}
+
+// WriteYAML writes a as a file that Parse reads back, followed by the
+// derived areas as comments.
+func (a *Arch) WriteYAML(w io.Writer) error {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(a); err != nil {
+		return err
+	}
+	if err := enc.Close(); err != nil {
+		return err
+	}
+	ar := a.Area()
+	s := a.Structure
+	fmt.Fprintf(&b, "# derived (not read back):\n")
+	fmt.Fprintf(&b, "#   slice arrays per matrix unit: %d (%s variant)\n", a.SliceArrays(), a.Crossbar.Variant)
+	fmt.Fprintf(&b, "#   routers per node: %d\n", a.Routers())
+	fmt.Fprintf(&b, "#   core area: %.6f mm^2\n", ar.CoreMM2)
+	fmt.Fprintf(&b, "#   tile area: %.6f mm^2 (%d cores)\n", ar.TileMM2, s.CoresPerTile)
+	fmt.Fprintf(&b, "#   node area: %.4f mm^2 (%d tiles)\n", ar.NodeMM2, s.TilesPerNode)
+	fmt.Fprintf(&b, "#   system area: %.4f mm^2 (%d nodes)\n", ar.SystemMM2, s.Nodes)
+	_, err := io.WriteString(w, b.String())
+	return err
+}

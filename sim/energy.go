@@ -1,0 +1,86 @@
+package sim
+
+import "github.com/panther-xbar/panther/arch"
+
+// Class is an operation class of the energy breakdown.
+type Class uint8
+
+// The classes. Control is instruction fetch, sequencing, the integer ALU and
+// register moves; Leakage is every component's static power while powered.
+const (
+	ClassMVM Class = iota
+	ClassMTVM
+	ClassOPA
+	ClassCRS
+	ClassVector
+	ClassMemory
+	ClassNetwork
+	ClassControl
+	ClassLeakage
+	numClasses
+)
+
+var classNames = [numClasses]string{"mvm", "mtvm", "opa", "crs", "vector", "memory", "network", "control", "leakage"}
+
+func (c Class) String() string { return classNames[c] }
+
+// powerWindow is the width, in cycles, of the windows over which peak power
+// is measured; maxWindows bounds their number: a longer run doubles the
+// width as often as needed (merging neighbours), so memory stays bounded.
+const (
+	powerWindow = 1000
+	maxWindows  = 1 << 16
+)
+
+// ledger books every energy charge twice over: by class and component, and
+// over time, in windows of width cycles, for the peak power.
+type ledger struct {
+	pj    [numClasses][arch.NumComponents]float64
+	bins  []float64
+	width int64
+}
+
+func newLedger() ledger { return ledger{width: powerWindow} }
+
+// add charges pj to class c and component comp, spread evenly over the
+// cycles [t0, t1) (a single cycle when t1 <= t0).
+func (l *ledger) add(c Class, comp arch.ComponentID, pj float64, t0, t1 int64) {
+	if pj == 0 {
+		return
+	}
+	l.pj[c][comp] += pj
+	if t1 <= t0 {
+		t1 = t0 + 1
+	}
+	for (t1-1)/l.width >= maxWindows {
+		l.coarsen()
+	}
+	last := int((t1 - 1) / l.width)
+	for len(l.bins) <= last {
+		l.bins = append(l.bins, 0)
+	}
+	first := int(t0 / l.width)
+	if first == last {
+		l.bins[first] += pj
+		return
+	}
+	per := pj / float64(t1-t0)
+	for b := first; b <= last; b++ {
+		lo, hi := max(t0, int64(b)*l.width), min(t1, int64(b+1)*l.width)
+		l.bins[b] += per * float64(hi-lo)
+	}
+}
+
+// coarsen doubles the window width.
+func (l *ledger) coarsen() {
+	half := (len(l.bins) + 1) / 2
+	for i := range half {
+		sum := l.bins[2*i]
+		if 2*i+1 < len(l.bins) {
+			sum += l.bins[2*i+1]
+		}
+		l.bins[i] = sum
+	}
+	l.bins = l.bins[:half]
+	l.width *= 2
+}
