@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/train"
+	"github.com/panther-xbar/panther/xbar"
+)
+
+// unitFlags binds the crossbar settings shared by train and study.
+type unitFlags struct {
+	o   train.UnitOptions
+	dev map[string]*float64
+}
+
+func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
+	u.o = train.DefaultUnitOptions()
+	f.StringVar(&u.o.Variant, "variant", u.o.Variant, "crossbar variant: inplace, accumulate or pipelined")
+	f.StringVar(&u.o.InplacePlan, "inplace-plan", u.o.InplacePlan, "slice plan of the inplace variant's set (NOMINAL[/CELLS][/fN])")
+	f.StringVar(&u.o.ReadPlan, "read-plan", u.o.ReadPlan, "slice plan of the read sets (accumulate, pipelined)")
+	f.StringVar(&u.o.UpdatePlan, "update-plan", u.o.UpdatePlan, "slice plan of the update set (accumulate, pipelined)")
+	f.StringVar(&u.o.ADC, "adc", adcDefault, "ADC: ideal, a bit count such as 8, or bits>>shift")
+	f.StringVar(&u.o.Rounding, "rounding", u.o.Rounding, "OPA rounding: nearest, truncate or stochastic")
+	f.StringVar(&u.o.OPAMode, "opa-mode", u.o.OPAMode, "OPA mode: chunked, bitstream or per_step")
+	f.IntVar(&u.o.Tile, "tile", u.o.Tile, "crossbar rows and columns (32..512)")
+	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table)")
+	f.StringVar(&u.o.DeviceKind, "device-kind", "", "device model: ideal, nonlinear or table (overrides --device)")
+	f.StringVar(&u.o.DeviceTable, "device-table", "", "pulse-response CSV for --device-kind table")
+	u.dev = map[string]*float64{}
+	for _, p := range []struct{ name, help string }{
+		{"alpha", "nonlinear write: nonlinearity"}, {"sigma", "nonlinear write noise"},
+		{"d2d", "device-to-device step variation (lognormal sigma)"}, {"c2c", "cycle-to-cycle write noise"},
+		{"read_noise", "read noise per active cell, in levels"}, {"stuck_low", "fraction of cells stuck at level 0"},
+		{"stuck_high", "fraction of cells stuck at the top level"},
+	} {
+		u.dev[p.name] = f.Float64(strings.ReplaceAll(p.name, "_", "-"), 0, p.help+" (overrides --device)")
+	}
+}
+
+// config parses the flags; only device parameters given on the command line
+// override the device file.
+func (u *unitFlags) config(f *pflag.FlagSet) (xbar.UnitConfig, error) {
+	u.o.DeviceParams = map[string]float64{}
+	for name, v := range u.dev {
+		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
+			u.o.DeviceParams[name] = *v
+		}
+	}
+	return u.o.Parse()
+}
+
+func init() {
+	cfg := train.DefaultConfig()
+	var (
+		uf                         unitFlags
+		modelName, dataset, outDir string
+		checkpoint                 string
+		noFP32                     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train a network through the crossbar model, with an FP32 reference beside it",
+		Long: `train trains a network on a dataset with every product and weight update going through
+the crossbar model (MVM, MTVM, OPA and CRS of the chosen variant, slice plans, rounding,
+ADC and device model), and an FP32 reference of the same architecture and initial
+weights beside it. Without flags it trains the mlp preset (784-256-128-10) on MNIST
+for one epoch with PANTHER's defaults: the accumulate variant with the plans of
+SPEC 1.5, CRS every batch, an 8-bit ADC, ideal cells, batch 64, lr 0.01 per example.
+
+It prints each epoch's loss, accuracy and saturation counts and writes metrics.csv,
+metrics.json and accuracy.png into --out. With --checkpoint DIR the state is saved
+after every epoch and on Ctrl-C (at the end of the current batch); running the same
+command again resumes it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			unit, err := uf.config(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			net, err := model.Load(modelName)
+			if err != nil {
+				return err
+			}
+			cfg.Model, cfg.Dataset, cfg.Unit, cfg.FP32 = net, dataset, unit, !noFP32
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			if outDir == "" {
+				outDir = filepath.Join("runs", fmt.Sprintf("train-%s-%s", net.Name, unit.Variant))
+			}
+			stderr := cmd.ErrOrStderr()
+			fmt.Fprintf(stderr, "loading %s ...\n", dataset)
+			trainSet, testSet, err := data.Load(dataset)
+			if err != nil {
+				return err
+			}
+			return runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, checkpoint)
+		},
+	}
+	f := cmd.Flags()
+	uf.register(f, cfg.Unit.ADC.String())
+	f.StringVar(&modelName, "model", "mlp", "network: a preset ("+strings.Join(model.Presets(), ", ")+") or a YAML file")
+	f.StringVar(&dataset, "data", cfg.Dataset, "dataset: "+data.Datasets)
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training set")
+	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "examples per batch")
+	f.Float64Var(&cfg.LR, "lr", cfg.LR, "crossbar learning rate per example (each OPA adds -lr times the example's gradient)")
+	f.IntVar(&cfg.CRSInterval, "crs-interval", cfg.CRSInterval, "batches between carry resolutions (counted across epochs)")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random choice (initial weights, data order, rounding, devices)")
+	f.IntVar(&cfg.Limit, "limit", 0, "train on the first N examples only (0: all)")
+	f.IntVar(&cfg.TestLimit, "test-limit", 0, "test on the first N examples only (0: all)")
+	f.BoolVar(&noFP32, "no-fp32", false, "skip the FP32 reference")
+	f.Float64Var(&cfg.FP32LR, "fp32-lr", cfg.FP32LR, "FP32 reference learning rate on the batch-mean loss")
+	f.StringVar(&outDir, "out", "", "output folder (default runs/train-MODEL-VARIANT)")
+	f.StringVar(&checkpoint, "checkpoint", "", "folder for checkpoints: saved after every epoch and on Ctrl-C, resumed when it matches")
+	root.AddCommand(cmd)
+}
+
+// runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
+// SIGTERM, prints the epochs and writes the outputs.
+func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir, checkpoint string) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	nTrain, nTest := cfg.Examples(trainSet, testSet)
+	fmt.Fprintf(stdout, "training %s on %s (%d examples, test %d): %s variant, OPA plan %s, ADC %s, device %s, rounding %s, batch %d, lr %g, CRS every %d batches, seed %d\n",
+		cfg.Model.Name, cfg.Dataset, nTrain, nTest, cfg.Unit.Variant,
+		activePlan(cfg.Unit), cfg.Unit.ADC, cfg.Unit.Device, cfg.Unit.Rounding, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Seed)
+	prog := newProgress(stderr)
+	var bar progressBar
+	opts := train.Options{
+		Checkpoint: checkpoint,
+		Batch: func(p train.Progress) {
+			if bar == nil {
+				bar = prog.bar(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), "batches", p.Batches)
+			}
+			status := fmt.Sprintf("panther %5.1f%%", 100*p.Accuracy)
+			if p.HasFP32 {
+				status += fmt.Sprintf("  fp32 %5.1f%%", 100*p.FP32Accuracy)
+			}
+			bar.set(p.Batch, status)
+			if p.Batch == p.Batches {
+				bar.done()
+				bar = nil
+			}
+		},
+		Epoch: func(ms []train.EpochMetrics) {
+			prog.wait() // the epoch's bar is drawn in full before its lines
+			for _, m := range ms {
+				fmt.Fprintln(stdout, epochLine(m))
+			}
+		},
+	}
+	res, err := train.Run(ctx, cfg, trainSet, testSet, opts)
+	if bar != nil {
+		bar.done()
+	}
+	prog.wait()
+	switch {
+	case errors.Is(err, train.ErrInterrupted) && checkpoint != "":
+		fmt.Fprintf(stderr, "interrupted; the state is saved in %s: run the same command to resume\n", checkpoint)
+	case errors.Is(err, train.ErrInterrupted):
+		fmt.Fprintln(stderr, "interrupted (without --checkpoint the progress is not kept)")
+	case err != nil:
+		return err
+	}
+	if res.ResumedFrom != "" {
+		fmt.Fprintf(stdout, "resumed from the checkpoint at %s\n", res.ResumedFrom)
+	}
+	paths, werr := train.WriteOutputs(outDir, res)
+	if werr != nil {
+		return werr
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(paths, ", "))
+	return nil
+}
+
+// activePlan is the plan OPA writes: the inplace set's or the update set's.
+func activePlan(u xbar.UnitConfig) xbar.Plan {
+	if u.Variant == xbar.Inplace {
+		return u.InplacePlan
+	}
+	return u.UpdatePlan
+}
+
+func epochLine(m train.EpochMetrics) string {
+	s := fmt.Sprintf("epoch %d %-7s loss %.4f  train %.2f%%  test %.2f%% (loss %.4f)  %.1f s",
+		m.Epoch, m.Trainer, m.TrainLoss, 100*m.TrainAccuracy, 100*m.TestAccuracy, m.TestLoss, m.Seconds)
+	if e := m.Events; e != nil {
+		rate := 0.0
+		if e.OPAPulses > 0 {
+			rate = float64(e.SliceSaturations()) / float64(e.OPAPulses)
+		}
+		s += fmt.Sprintf("\n        slice writes %d, slice saturations %d (%.3f%% of writes; per slice %v), vanished updates %d, ADC clips %d, output saturations %d",
+			e.OPAPulses, e.SliceSaturations(), 100*rate, e.SliceSat, e.Vanished, e.ADCClips, e.OutputSat+e.VectorSat)
+	}
+	return s
+}
+
+// progress shows bars on a terminal and plain lines every few seconds
+// otherwise (a log file or CI).
+type progress struct {
+	out      io.Writer
+	terminal bool
+	p        *mpb.Progress
+	mu       sync.Mutex
+}
+
+type progressBar interface {
+	set(done int, status string)
+	done()
+}
+
+func newProgress(out io.Writer) *progress {
+	pr := &progress{out: out}
+	if f, ok := out.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			pr.terminal = true
+			pr.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
+		}
+	}
+	return pr
+}
+
+func (pr *progress) bar(name, unit string, total int) progressBar {
+	if !pr.terminal {
+		return &logBar{pr: pr, name: name, unit: unit, total: total, start: time.Now(), last: time.Now()}
+	}
+	tb := &termBar{}
+	tb.b = pr.p.AddBar(int64(total),
+		mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), decor.CountersNoUnit("%d/%d", decor.WCSyncSpace)),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+			tb.mu.Lock()
+			defer tb.mu.Unlock()
+			return tb.status
+		}), decor.Name("  "), decor.EwmaETA(decor.ET_STYLE_GO, 30)),
+	)
+	return tb
+}
+
+// wait flushes the bars drawn so far; later bars start below them.
+func (pr *progress) wait() {
+	if pr.p != nil {
+		pr.p.Wait()
+		pr.p = mpb.New(mpb.WithOutput(pr.out), mpb.WithWidth(40))
+	}
+}
+
+type termBar struct {
+	b      *mpb.Bar
+	mu     sync.Mutex
+	status string
+	last   time.Time
+}
+
+func (t *termBar) set(done int, status string) {
+	t.mu.Lock()
+	t.status = status
+	t.mu.Unlock()
+	now := time.Now()
+	if t.last.IsZero() {
+		t.last = now
+	}
+	t.b.EwmaSetCurrent(int64(done), now.Sub(t.last))
+	t.last = now
+}
+
+func (t *termBar) done() {
+	if !t.b.Completed() {
+		t.b.Abort(false)
+	}
+}
+
+type logBar struct {
+	pr          *progress
+	name, unit  string
+	total       int
+	start, last time.Time
+}
+
+func (l *logBar) set(done int, status string) {
+	if now := time.Now(); now.Sub(l.last) >= 10*time.Second || done == l.total {
+		l.last = now
+		l.pr.mu.Lock()
+		fmt.Fprintf(l.pr.out, "%s: %d/%d %s, %s, %.0f s\n", l.name, done, l.total, l.unit, status, now.Sub(l.start).Seconds())
+		l.pr.mu.Unlock()
+	}
+}
+
+func (l *logBar) done() {}

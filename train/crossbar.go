@@ -1,0 +1,714 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/panther-xbar/panther/alu"
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/rng"
+	"github.com/panther-xbar/panther/xbar"
+)
+
+// crossbarNet is a network whose trainable layers live on xbar matrix units,
+// one unit per crossbar tile of each cell matrix.
+type crossbarNet struct {
+	net    *model.Network
+	layers []xlayer
+	first  int // index of the first trainable layer: backward stops there
+	eta    float64
+	codes  [256]int16 // pixel value to Q4.12 code of value/255
+	// Stage a runs the forward and backward passes; the updaters (stage b)
+	// apply the OPAs, each to its own share of the units. With a read set
+	// separate from the update set, stage a runs ahead of stage b.
+	a          *workspace
+	updaters   []*updater
+	records    []*record
+	vectorSats int64 // saturations of tree sums and vector-unit ops (stage a)
+}
+
+// updater applies the OPAs of the tiles it owns, example after example.
+type updater struct {
+	w     *workspace
+	owned [][]int // per layer, the tile indices (row-major) it updates
+	err   error
+}
+
+// xlayer is one layer of a crossbarNet.
+type xlayer struct {
+	spec   model.Layer
+	outLen int
+	prod   product // trainable layers
+	tiles  tileGrid
+	pool   pooling // pooling layers
+}
+
+// tileGrid cuts a cell matrix into crossbar tiles of at most size x size.
+type tileGrid struct {
+	rowStart, colStart []int // tile boundaries, one more than tiles
+	units              []*xbar.Unit
+}
+
+func (g *tileGrid) rowTiles() int { return len(g.rowStart) - 1 }
+func (g *tileGrid) colTiles() int { return len(g.colStart) - 1 }
+
+func boundaries(n, size int) []int {
+	var b []int
+	for s := 0; s < n; s += size {
+		b = append(b, s)
+	}
+	return append(b, n)
+}
+
+// workspace is the scratch of one goroutine.
+type workspace struct {
+	patch, dpatch []int16
+	sum           []int16
+	sumFlags      []bool
+	tileOut       [][]int16 // one tile output per row or column tile
+	tileFlags     [][]bool
+	parts         [][]int16 // views handed to xbar.TreeSum
+	partFlags     [][]bool
+	dA, dB        []int16 // errors flowing backward
+}
+
+// record holds one example between the passes: activations, forward
+// saturation flags, maxpool choices and the masked errors of trainable layers.
+type record struct {
+	pending atomic.Int32 // updaters still to apply this record
+	acts    [][]int16    // acts[l] is the input of layer l; the last is the output
+	flags   [][]bool     // saturation flags of trainable layers' outputs
+	argmax  [][]int32    // input index chosen by each maxpool output
+	errs    [][]int16    // trainable layers: error at the output, pixel-major
+}
+
+// newCrossbarNet builds the units of every trainable layer, programs them
+// with the initial weights and sets up the passes.
+func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
+	n := &crossbarNet{net: net, eta: -cfg.LR, first: -1}
+	for v := range n.codes {
+		n.codes[v], _, _ = fixed.Q4_12.FromFloat(float64(v) / 255) // in [0, 1]: exact, no saturation
+	}
+	size := cfg.Unit.Size
+	maxLen, maxRows, maxTiles := net.Input.Size(), 1, 1
+	for i, l := range net.Layers {
+		xl := xlayer{spec: l, outLen: l.OutShape.Size()}
+		maxLen = max(maxLen, xl.outLen)
+		switch {
+		case l.Trainable():
+			if n.first < 0 {
+				n.first = i
+			}
+			xl.prod = newProduct(l)
+			xl.tiles = tileGrid{rowStart: boundaries(xl.prod.rows, size.Rows), colStart: boundaries(xl.prod.cols, size.Cols)}
+			maxRows = max(maxRows, xl.prod.rows, xl.prod.cols)
+			maxTiles = max(maxTiles, xl.tiles.rowTiles(), xl.tiles.colTiles())
+			if err := xl.tiles.build(cfg, i, initialWeights(l, cfg.Seed, i)); err != nil {
+				return nil, fmt.Errorf("layer %d (%s): %w", i+1, l.Kind, err)
+			}
+		case l.Kind == model.MaxPool || l.Kind == model.AvgPool:
+			xl.pool = newPooling(l)
+		}
+		n.layers = append(n.layers, xl)
+	}
+	tile := max(size.Rows, size.Cols)
+	n.a = newWorkspace(maxRows, maxTiles, tile, maxLen)
+	n.shareUnits(runtime.GOMAXPROCS(0), func() *workspace { return newWorkspace(maxRows, maxTiles, tile, maxLen) })
+	// Inplace units are read and written by every example in turn: one
+	// record makes stage a wait for the updaters before the next example.
+	records := 1
+	if cfg.Unit.Variant != xbar.Inplace {
+		records = min(cfg.Batch, 16)
+	}
+	for range records {
+		n.records = append(n.records, n.newRecord())
+	}
+	return n, nil
+}
+
+// shareUnits splits the units among up to workers updaters, each unit to
+// the updater with the fewest cells so far. A unit's OPAs keep their order
+// whatever the split, so results do not depend on it.
+func (n *crossbarNet) shareUnits(workers int, ws func() *workspace) {
+	workers = max(1, min(workers, len(n.units())))
+	load := make([]int, workers)
+	for range workers {
+		n.updaters = append(n.updaters, &updater{w: ws(), owned: make([][]int, len(n.layers))})
+	}
+	for li, l := range n.layers {
+		for t, u := range l.tiles.units {
+			f := u.Forward()
+			best := 0
+			for k := range load {
+				if load[k] < load[best] {
+					best = k
+				}
+			}
+			load[best] += f.Rows() * f.Cols()
+			n.updaters[best].owned[li] = append(n.updaters[best].owned[li], t)
+		}
+	}
+}
+
+func newWorkspace(maxRows, maxTiles, tile, maxLen int) *workspace {
+	w := &workspace{
+		patch: make([]int16, maxRows), dpatch: make([]int16, maxRows),
+		sum: make([]int16, tile), sumFlags: make([]bool, tile),
+		parts: make([][]int16, maxTiles), partFlags: make([][]bool, maxTiles),
+		dA: make([]int16, maxLen), dB: make([]int16, maxLen),
+	}
+	for range maxTiles {
+		w.tileOut = append(w.tileOut, make([]int16, tile))
+		w.tileFlags = append(w.tileFlags, make([]bool, tile))
+	}
+	return w
+}
+
+func (n *crossbarNet) newRecord() *record {
+	L := len(n.layers)
+	r := &record{acts: make([][]int16, L+1), flags: make([][]bool, L), argmax: make([][]int32, L), errs: make([][]int16, L)}
+	r.acts[0] = make([]int16, n.net.Input.Size())
+	for i, l := range n.layers {
+		r.acts[i+1] = make([]int16, l.outLen)
+		switch {
+		case l.spec.Trainable():
+			r.flags[i] = make([]bool, l.outLen)
+			r.errs[i] = make([]int16, l.outLen)
+		case l.spec.Kind == model.MaxPool:
+			r.argmax[i] = make([]int32, l.outLen)
+		}
+	}
+	return r
+}
+
+// initialWeights draws the cell matrix M = W^T of a trainable layer: every
+// weight uniform in [-a, a) with a = sqrt(6 / fan_in) (He uniform), drawn in
+// row-major order of M from the stream Derive(seed, "init", layer), the bias
+// row 0, and converted to Q4.12 (|a| < 8, so nothing saturates).
+func initialWeights(l model.Layer, seed uint64, layer int) []int16 {
+	rows, cols := l.CellRows(), l.CellCols()
+	src := rng.Derive(seed, "init", layer)
+	a := math.Sqrt(6 / float64(l.FanIn()))
+	m := make([]int16, rows*cols)
+	for i := range l.FanIn() * cols {
+		m[i], _, _ = fixed.Q4_12.FromFloat(a * (2*src.Float64() - 1))
+	}
+	return m
+}
+
+// build makes and programs the units of a cell matrix m (rows x cols,
+// row-major). Tile t (row-major over the grid) of layer l gets the seed
+// Derive(Derive(seed, "layer", l), "tile", t).
+func (g *tileGrid) build(cfg Config, layer int, m []int16) error {
+	cols := g.colStart[len(g.colStart)-1]
+	layerSeed := rng.Derive(cfg.Seed, "layer", layer).Uint64()
+	for i := range g.rowTiles() {
+		for j := range g.colTiles() {
+			r0, r1, c0, c1 := g.rowStart[i], g.rowStart[i+1], g.colStart[j], g.colStart[j+1]
+			uc := cfg.Unit
+			uc.Seed = rng.Derive(layerSeed, "tile", len(g.units)).Uint64()
+			u, err := xbar.NewUnit(uc, r1-r0, c1-c0)
+			if err != nil {
+				return err
+			}
+			block := make([]int16, 0, (r1-r0)*(c1-c0))
+			for r := r0; r < r1; r++ {
+				block = append(block, m[r*cols+c0:r*cols+c1]...)
+			}
+			if err := u.Program(block); err != nil {
+				return err
+			}
+			g.units = append(g.units, u)
+		}
+	}
+	return nil
+}
+
+// forward runs the products of a trainable layer: for each pixel, each
+// column block's row tiles through MVM, then their tree sum, into out (CHW)
+// with the saturation flags.
+func (l *xlayer) forward(w *workspace, in, out []int16, outFlags []bool) (events int64, err error) {
+	pr, g := &l.prod, &l.tiles
+	nr, nc := g.rowTiles(), g.colTiles()
+	for p := range pr.pixels {
+		x := patchOf(pr, in, p, alu.One, w.patch)
+		for j := range nc {
+			c0, c1 := g.colStart[j], g.colStart[j+1]
+			for i := range nr {
+				part, fl := w.tileOut[i][:c1-c0], w.tileFlags[i][:c1-c0]
+				if err := g.units[i*nc+j].MVM(x[g.rowStart[i]:g.rowStart[i+1]], part, fl); err != nil {
+					return events, err
+				}
+				w.parts[i], w.partFlags[i] = part, fl
+			}
+			sum, sumFlags := w.sum[:c1-c0], w.sumFlags[:c1-c0]
+			if pr.pixels == 1 {
+				sum, sumFlags = out[c0:c1], outFlags[c0:c1]
+			}
+			ev, err := xbar.TreeSum(w.parts[:nr], w.partFlags[:nr], sum, sumFlags)
+			if err != nil {
+				return events, err
+			}
+			events += int64(ev)
+			if pr.pixels > 1 {
+				for k, v := range sum {
+					out[(c0+k)*pr.pixels+p], outFlags[(c0+k)*pr.pixels+p] = v, sumFlags[k]
+				}
+			}
+		}
+	}
+	return events, nil
+}
+
+// backward propagates the errors of a trainable layer (pixel-major) to its
+// input: per pixel, each row block's column tiles through MTVM and their
+// tree sum in column-tile order, then added into dIn (CHW) in pixel order
+// with saturation. The bias row's error is dropped.
+func (l *xlayer) backward(w *workspace, errs, dIn []int16) (events int64, err error) {
+	pr, g := &l.prod, &l.tiles
+	nr, nc := g.rowTiles(), g.colTiles()
+	clear(dIn)
+	for p := range pr.pixels {
+		d := errs[p*pr.cols : (p+1)*pr.cols]
+		for i := range nr {
+			r0, r1 := g.rowStart[i], g.rowStart[i+1]
+			for j := range nc {
+				part := w.tileOut[j][:r1-r0]
+				if err := g.units[i*nc+j].MTVM(d[g.colStart[j]:g.colStart[j+1]], part, nil); err != nil {
+					return events, err
+				}
+				w.parts[j] = part
+			}
+			ev, err := xbar.TreeSum(w.parts[:nc], nil, w.dpatch[r0:r1], nil)
+			if err != nil {
+				return events, err
+			}
+			events += int64(ev)
+		}
+		if pr.gather == nil {
+			copy(dIn, w.dpatch[:pr.patch]) // one pixel into zeros: the sums are the values
+			continue
+		}
+		for r, idx := range pr.gather[p*pr.patch : (p+1)*pr.patch] {
+			if idx >= 0 {
+				var sat bool
+				if dIn[idx], sat = alu.Add(dIn[idx], w.dpatch[r]); sat {
+					events++
+				}
+			}
+		}
+	}
+	return events, nil
+}
+
+// update applies the layer's OPAs to the tiles given (row-major indices):
+// per pixel, each gets OPA(x_patch, d, eta) with its rows of the patch and
+// its columns of the error.
+func (l *xlayer) update(w *workspace, tiles []int, in, errs []int16, eta float64) error {
+	pr, g := &l.prod, &l.tiles
+	nc := g.colTiles()
+	for p := range pr.pixels {
+		x := patchOf(pr, in, p, alu.One, w.patch)
+		d := errs[p*pr.cols : (p+1)*pr.cols]
+		for _, t := range tiles {
+			i, j := t/nc, t%nc
+			if err := g.units[t].OPA(x[g.rowStart[i]:g.rowStart[i+1]], d[g.colStart[j]:g.colStart[j+1]], eta); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// forwardPass runs the example through every layer into r; it returns the
+// output (the logits).
+func (n *crossbarNet) forwardPass(w *workspace, r *record, pixels []uint8) ([]int16, error) {
+	for i, v := range pixels {
+		r.acts[0][i] = n.codes[v]
+	}
+	for i := range n.layers {
+		l := &n.layers[i]
+		in, out := r.acts[i], r.acts[i+1]
+		switch l.spec.Kind {
+		case model.Dense, model.Conv2D:
+			ev, err := l.forward(w, in, out, r.flags[i])
+			n.vectorSats += ev
+			if err != nil {
+				return nil, err
+			}
+		case model.ReLU:
+			for k, v := range in {
+				out[k] = alu.Relu(v)
+			}
+		case model.Sigmoid, model.Tanh:
+			f := alu.Sig
+			if l.spec.Kind == model.Tanh {
+				f = alu.Tanh
+			}
+			for k, v := range in {
+				var sat bool
+				if out[k], sat = f(v); sat {
+					n.vectorSats++
+				}
+			}
+		case model.MaxPool:
+			maxPool(&l.pool, in, out, r.argmax[i])
+		case model.AvgPool:
+			pl := &l.pool
+			for o := range out {
+				base, offs := pl.windowOf(o)
+				var s int64
+				for _, off := range offs {
+					s += int64(in[base+int(off)])
+				}
+				out[o] = int16(roundDiv(s, int64(pl.window))) // a mean of codes is a code
+			}
+		case model.Flatten:
+			copy(out, in)
+		}
+	}
+	return r.acts[len(n.layers)], nil
+}
+
+// roundDiv is round_half_away(s / n) for n > 0, exactly.
+func roundDiv(s, n int64) int64 {
+	if s >= 0 {
+		return (2*s + n) / (2 * n)
+	}
+	return -((-2*s + n) / (2 * n))
+}
+
+// lossError fills d with the error at the output for the label and returns
+// the example's loss. Softmax cross-entropy: d = Q(softmax(z)) - Q(onehot),
+// the softmax in float64 from the real logits, each probability converted
+// with FromFloat. MSE (1/2 sum (y - t)^2): d = sat16(y - t), t = onehot.
+func lossError(loss model.Loss, out []int16, label int, d []int16) (float64, int64) {
+	var events int64
+	if loss == model.MSE {
+		var l float64
+		for i, v := range out {
+			t := int16(0)
+			if i == label {
+				t = alu.One
+			}
+			var sat bool
+			if d[i], sat = alu.Sub(v, t); sat {
+				events++
+			}
+			diff := fixed.Q4_12.Float(v) - fixed.Q4_12.Float(t)
+			l += diff * diff / 2
+		}
+		return l, events
+	}
+	m := out[0]
+	for _, v := range out {
+		m = max(m, v)
+	}
+	mr := fixed.Q4_12.Float(m)
+	var sum float64
+	for _, v := range out {
+		sum += math.Exp(fixed.Q4_12.Float(v) - mr)
+	}
+	for i, v := range out {
+		p := math.Exp(fixed.Q4_12.Float(v)-mr) / sum
+		d[i], _, _ = fixed.Q4_12.FromFloat(p) // p in [0, 1]
+		if i == label {
+			d[i] -= alu.One
+		}
+	}
+	return math.Log(sum) + mr - fixed.Q4_12.Float(out[label]), events
+}
+
+// argmax is the index of the first largest value.
+func argmax[T int16 | float32 | float64](v []T) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// backwardPass turns the output error into the masked errors of every
+// trainable layer (in r.errs), going down to the first trainable layer.
+func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
+	other := w.dB
+	for i := len(n.layers) - 1; i >= n.first; i-- {
+		l := &n.layers[i]
+		in := r.acts[i]
+		dIn := other[:len(in)]
+		switch l.spec.Kind {
+		case model.Dense, model.Conv2D:
+			// Saturation has derivative zero: the forward flags mask the
+			// error (SPEC 1.0). The errors are kept pixel-major for the OPAs.
+			errs, flags, P, cols := r.errs[i], r.flags[i], l.prod.pixels, l.prod.cols
+			for k, v := range d {
+				if flags[k] {
+					v = 0
+				}
+				errs[(k%P)*cols+k/P] = v
+			}
+			if i == n.first {
+				return nil
+			}
+			ev, err := l.backward(w, errs, dIn)
+			n.vectorSats += ev
+			if err != nil {
+				return err
+			}
+		case model.ReLU, model.Sigmoid, model.Tanh:
+			out := r.acts[i+1]
+			for k, dv := range d {
+				var deriv int16
+				var s1, s2 bool
+				switch l.spec.Kind {
+				case model.ReLU:
+					deriv = alu.Relud(in[k])
+				case model.Sigmoid: // s (1 - s)
+					var c int16
+					c, s1 = alu.Sub(alu.One, out[k])
+					deriv, s2 = alu.Mul(out[k], c)
+				case model.Tanh: // 1 - t^2
+					var sq int16
+					sq, s1 = alu.Mul(out[k], out[k])
+					deriv, s2 = alu.Sub(alu.One, sq)
+				}
+				var s3 bool
+				dIn[k], s3 = alu.Mul(dv, deriv)
+				n.vectorSats += int64(b2i(s1) + b2i(s2) + b2i(s3))
+			}
+		case model.MaxPool:
+			clear(dIn)
+			for o, dv := range d {
+				idx := r.argmax[i][o]
+				var sat bool
+				if dIn[idx], sat = alu.Add(dIn[idx], dv); sat {
+					n.vectorSats++
+				}
+			}
+		case model.AvgPool:
+			clear(dIn)
+			pl := &l.pool
+			for o, dv := range d {
+				share := int16(roundDiv(int64(dv), int64(pl.window)))
+				base, offs := pl.windowOf(o)
+				for _, off := range offs {
+					idx := base + int(off)
+					var sat bool
+					if dIn[idx], sat = alu.Add(dIn[idx], share); sat {
+						n.vectorSats++
+					}
+				}
+			}
+		case model.Flatten:
+			copy(dIn, d)
+		}
+		d, other = dIn, d[:cap(d)]
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// apply runs the updater's OPAs for one example, layer by layer.
+func (u *updater) apply(n *crossbarNet, r *record) error {
+	for i, tiles := range u.owned {
+		if len(tiles) > 0 {
+			if err := n.layers[i].update(u.w, tiles, r.acts[i], r.errs[i], n.eta); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// exampleResult is what training or evaluating one example reports.
+type exampleResult struct {
+	loss    float64
+	correct bool
+}
+
+// passA runs the forward and backward passes of one example.
+func (n *crossbarNet) passA(r *record, pixels []uint8, label int) (exampleResult, error) {
+	w := n.a
+	out, err := n.forwardPass(w, r, pixels)
+	if err != nil {
+		return exampleResult{}, err
+	}
+	d := w.dA[:len(out)]
+	loss, ev := lossError(n.net.Loss, out, label, d)
+	n.vectorSats += ev
+	res := exampleResult{loss: loss, correct: argmax(out) == label}
+	return res, n.backwardPass(w, r, d)
+}
+
+// trainBatch trains on the examples in order: stage a runs each example's
+// forward and backward passes into a record, and the updaters apply its
+// OPAs, each to its own units, in example order. With one record (inplace)
+// stage a waits for every OPA of an example before the next forward pass;
+// otherwise MVM and MTVM read sets that OPA does not write, and stage a
+// runs ahead. Either way every set sees the same operations in the same
+// order, so the bits do not depend on scheduling or core count.
+func (n *crossbarNet) trainBatch(examples []int, pixels func(int) []uint8, labels []uint8, results []exampleResult) error {
+	free := make(chan *record, len(n.records))
+	for _, r := range n.records {
+		free <- r
+	}
+	queues := make([]chan *record, len(n.updaters))
+	var wg sync.WaitGroup
+	for k, u := range n.updaters {
+		queues[k] = make(chan *record, len(n.records))
+		wg.Go(func() {
+			for r := range queues[k] {
+				if u.err == nil {
+					u.err = u.apply(n, r)
+				}
+				if r.pending.Add(-1) == 0 {
+					free <- r
+				}
+			}
+		})
+	}
+	var errA error
+	for k, e := range examples {
+		r := <-free
+		if results[k], errA = n.passA(r, pixels(e), int(labels[e])); errA != nil {
+			break
+		}
+		r.pending.Store(int32(len(queues)))
+		for _, q := range queues {
+			q <- r
+		}
+	}
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	errs := []error{errA}
+	for _, u := range n.updaters {
+		errs = append(errs, u.err)
+		u.err = nil
+	}
+	return errors.Join(errs...)
+}
+
+// evaluate runs the forward pass only.
+func (n *crossbarNet) evaluate(pixels []uint8, label int) (exampleResult, error) {
+	r := n.records[0]
+	out, err := n.forwardPass(n.a, r, pixels)
+	if err != nil {
+		return exampleResult{}, err
+	}
+	loss, _ := lossError(n.net.Loss, out, label, n.a.dA[:len(out)])
+	return exampleResult{loss: loss, correct: argmax(out) == label}, nil
+}
+
+// units lists every unit, layer by layer, tiles row-major.
+func (n *crossbarNet) units() []*xbar.Unit {
+	var us []*xbar.Unit
+	for _, l := range n.layers {
+		us = append(us, l.tiles.units...)
+	}
+	return us
+}
+
+// crs resolves every unit. Units are independent, so they are spread over
+// the available cores.
+func (n *crossbarNet) crs() {
+	us := n.units()
+	workers := min(runtime.GOMAXPROCS(0), len(us))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < len(us); k += workers {
+				us[k].CRS()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Events are the numeric events of crossbar training, summed over units.
+type Events struct {
+	// SliceSat counts, per slice of the update plan (the inplace plan for
+	// inplace), OPA writes whose clamp removed something.
+	SliceSat []int64 `json:"slice_sat"`
+	// OPAPulses counts slice-cell writes with a non-zero chunk.
+	OPAPulses int64 `json:"opa_pulses"`
+	Vanished  int64 `json:"vanished"`
+	GClips    int64 `json:"g_clips"`
+	ADCClips  int64 `json:"adc_clips"`
+	// OutputSat counts MVM/MTVM outputs that saturated in a crossbar.
+	OutputSat int64 `json:"output_sat"`
+	QSat      int64 `json:"q_sat"`
+	WeightSat int64 `json:"weight_sat"`
+	// VectorSat counts saturations in the vector unit: tree sums, error
+	// sums, activation derivatives.
+	VectorSat int64 `json:"vector_sat"`
+}
+
+// SliceSaturations is the total of SliceSat.
+func (e Events) SliceSaturations() int64 {
+	var s int64
+	for _, v := range e.SliceSat {
+		s += v
+	}
+	return s
+}
+
+// combine returns e + k*o, field by field (k is 1 or -1).
+func (e Events) combine(o Events, k int64) Events {
+	out := e
+	out.SliceSat = make([]int64, max(len(e.SliceSat), len(o.SliceSat)))
+	copy(out.SliceSat, e.SliceSat)
+	for i, v := range o.SliceSat {
+		out.SliceSat[i] += k * v
+	}
+	out.OPAPulses += k * o.OPAPulses
+	out.Vanished += k * o.Vanished
+	out.GClips += k * o.GClips
+	out.ADCClips += k * o.ADCClips
+	out.OutputSat += k * o.OutputSat
+	out.QSat += k * o.QSat
+	out.WeightSat += k * o.WeightSat
+	out.VectorSat += k * o.VectorSat
+	return out
+}
+
+// events sums the counters of every unit.
+func (n *crossbarNet) events() Events {
+	var e Events
+	for _, u := range n.units() {
+		for _, rc := range u.Counters() {
+			c := rc.Counters
+			if rc.Role == xbar.RoleUpdate || rc.Role == xbar.RoleInplace {
+				if e.SliceSat == nil {
+					e.SliceSat = make([]int64, len(c.SliceSat))
+				}
+				for i, v := range c.SliceSat {
+					e.SliceSat[i] += v
+				}
+			}
+			e.OPAPulses += c.OPAPulses
+			e.Vanished += c.Vanished
+			e.GClips += c.GClips
+			e.ADCClips += c.ADCClips
+			e.OutputSat += c.OutputSat
+			e.QSat += c.QSat
+			e.WeightSat += c.WeightSat
+		}
+	}
+	e.VectorSat = n.vectorSats
+	return e
+}

@@ -1,0 +1,96 @@
+package train
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/xbar"
+)
+
+func TestStudyPlans(t *testing.T) {
+	tests := []struct {
+		cells string
+		f     int
+		want  string
+	}{
+		{"4", 0, "2x8/4x8"},
+		{"3", 8, "2x12/3x12/f8"},
+		{"6,6,6,6,5,5,5,5", 0, xbar.DefaultInplacePlan.String()},
+		{"6,6,6,6,5,5,5,5", 8, xbar.DefaultUpdatePlan.String()}, // SPEC 1.5's update plan
+		{"4,4,4,6,6,5,5,5", 8, "2x12/4x7,6x2,5x3/f8"},
+	}
+	for _, tc := range tests {
+		p, err := studyPlan(tc.cells, tc.f)
+		if err != nil || p.String() != tc.want {
+			t.Errorf("studyPlan(%s, %d) = %v, %v; want %s", tc.cells, tc.f, p, err, tc.want)
+		}
+	}
+	if _, err := studyPlan("6,6", 0); err == nil {
+		t.Error("a mixed plan of 2 slices accepted")
+	}
+}
+
+func TestStudyRunsAndResumes(t *testing.T) {
+	s := DefaultStudy()
+	s.Model = "testdata/tiny.yaml"
+	s.Datasets = []string{"a", "b"}
+	s.Variants = []xbar.Variant{xbar.Inplace, xbar.Accumulate}
+	s.Roundings = []fixed.Rounding{fixed.Nearest}
+	s.FractionBits = []int{0}
+	s.CellBits, s.Mixed = []int{3, 6}, []string{"6,6,6,6,5,5,5,5"}
+	s.CRSIntervals = []int{1, 4}
+	s.Base.Unit.Size = xbar.Size{Rows: 32, Cols: 32}
+	s.Base.Limit, s.Base.TestLimit, s.Base.Batch = 8, 4, 2
+	points, err := s.Points()
+	if err != nil || len(points) != 2*2*3*2 {
+		t.Fatalf("%d points, %v", len(points), err)
+	}
+	loads := 0
+	load := func(name string) (*data.Set, *data.Set, error) {
+		loads++
+		return syntheticSet(name, 1, 10, []int{1, 7, 7}, 5), syntheticSet(name, 2, 4, []int{1, 7, 7}, 5), nil
+	}
+	dir := t.TempDir()
+	// Stop after a few points, then finish: finished points are not redone.
+	ctx, cancel := context.WithCancel(context.Background())
+	var seen int
+	recs, err := RunStudy(ctx, s, dir, 2, load, func(p StudyProgress) {
+		if seen = p.Done; seen == 3 {
+			cancel()
+		}
+	})
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), ErrInterrupted.Error()) || len(recs) < 3 || len(recs) == len(points) {
+		t.Fatalf("interrupted study: %d records, %v", len(recs), err)
+	}
+	first := len(recs)
+	var skipped int
+	recs, err = RunStudy(context.Background(), s, dir, 2, load, func(p StudyProgress) { skipped = p.Skipped })
+	if err != nil || len(recs) != len(points) || skipped != first {
+		t.Fatalf("resumed study: %d records (skipped %d of %d done), %v", len(recs), skipped, first, err)
+	}
+	for i, r := range recs {
+		if r.Key() != points[i].Key() || r.Examples != 8 || r.Events.OPAPulses == 0 {
+			t.Errorf("record %d: %+v", i, r)
+		}
+	}
+	for _, name := range []string{StudyJSONL, StudyCSV, StudyMarkdown, "accuracy_a.png", "saturation_b.png", "slices_a.png"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, StudyMarkdown))
+	if !strings.Contains(string(md), "## b, accumulate, nearest rounding, f = 0") {
+		t.Errorf("results.md:\n%s", md)
+	}
+	// The same folder with other shared settings is refused.
+	s.Base.LR = 0.02
+	if _, err := RunStudy(context.Background(), s, dir, 2, load, nil); err == nil || !strings.Contains(err.Error(), "a record of a study with other settings") {
+		t.Errorf("study with other settings: %v", err)
+	}
+}
