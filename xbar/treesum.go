@@ -2,6 +2,7 @@ package xbar
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/panther-xbar/panther/fixed"
 )
@@ -29,8 +30,19 @@ func TreeSum(parts [][]int16, flags [][]bool, out []int16, outFlags []bool) (eve
 			return 0, fmt.Errorf("tree sum: tile %d has %d flags, want %d", t, len(flags[t]), n)
 		}
 	}
+	switch len(parts) {
+	case 1: // nothing to add: the tile's outputs and flags pass through
+		copy(out, parts[0])
+		if outFlags != nil {
+			for i := range outFlags {
+				outFlags[i] = flags != nil && flags[0] != nil && flags[0][i]
+			}
+		}
+		return 0, nil
+	}
+	var st treeState
 	for i := range n {
-		sum, flag, ev := treeSumAt(parts, flags, i)
+		sum, flag, ev := st.sumAt(parts, flags, i)
 		events += ev
 		out[i] = sum
 		if outFlags != nil {
@@ -40,28 +52,32 @@ func TreeSum(parts [][]int16, flags [][]bool, out []int16, outFlags []bool) (eve
 	return events, nil
 }
 
-// treeSumAt reduces element i of every tile. It keeps one pending partial sum
-// per tree level, like a binary counter, which gives the level-wise pairing
-// without a second array.
-func treeSumAt(parts [][]int16, flags [][]bool, i int) (int16, bool, int) {
+// treeState holds one pending partial sum per tree level, like a binary
+// counter, which gives the level-wise pairing without a second array. A level
+// is read only after it was written for the current element, so the arrays
+// need no clearing between elements.
+type treeState struct {
+	pending     [64]int16
+	pendingFlag [64]bool
+}
+
+// sumAt reduces element i of every tile.
+func (st *treeState) sumAt(parts [][]int16, flags [][]bool, i int) (int16, bool, int) {
 	events := 0
-	// pending[k] holds a sum of 2^k tiles waiting for its right neighbour.
-	var pending [64]int16
-	var pendingFlag [64]bool
 	var full uint64
 	for t := range parts {
 		v, f := parts[t][i], flags != nil && flags[t] != nil && flags[t][i]
 		k := 0
 		for full>>k&1 == 1 {
-			s, sat := fixed.Sat16(int64(pending[k]) + int64(v))
+			s, sat := fixed.Sat16(int64(st.pending[k]) + int64(v))
 			if sat {
 				events++
 			}
-			v, f = s, f || pendingFlag[k] || sat
+			v, f = s, f || st.pendingFlag[k] || sat
 			full &^= 1 << k
 			k++
 		}
-		pending[k], pendingFlag[k] = v, f
+		st.pending[k], st.pendingFlag[k] = v, f
 		full |= 1 << k
 	}
 	// Odd partial sums move up unchanged; combine what is left from the
@@ -69,19 +85,17 @@ func treeSumAt(parts [][]int16, flags [][]bool, i int) (int16, bool, int) {
 	var v int16
 	var f bool
 	started := false
-	for k := 0; k < 64; k++ {
-		if full>>k&1 == 0 {
-			continue
-		}
+	for ; full != 0; full &= full - 1 {
+		k := bits.TrailingZeros64(full)
 		if !started {
-			v, f, started = pending[k], pendingFlag[k], true
+			v, f, started = st.pending[k], st.pendingFlag[k], true
 			continue
 		}
-		s, sat := fixed.Sat16(int64(pending[k]) + int64(v))
+		s, sat := fixed.Sat16(int64(st.pending[k]) + int64(v))
 		if sat {
 			events++
 		}
-		v, f = s, f || pendingFlag[k] || sat
+		v, f = s, f || st.pendingFlag[k] || sat
 	}
 	return v, f, events
 }
