@@ -1,0 +1,137 @@
+package compiler
+
+import (
+	"bytes"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/isa"
+	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/program"
+)
+
+func compileCNN(t *testing.T) (*Result, isa.Arch) {
+	t.Helper()
+	net := yamlNet(t, cnnYAML)
+	_, a := testArch(t, 32, 2, 8192)
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Examples = 2, 3
+	res, err := Compile(Model{Net: net}, a, Options{Train: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, a
+}
+
+// TestDeterministic: the same input gives the same program bytes.
+func TestDeterministic(t *testing.T) {
+	var first []byte
+	for range 3 {
+		res, _ := compileCNN(t)
+		b, err := program.Encode(res.Program)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Fatal("two compilations of the same model differ")
+		}
+	}
+}
+
+// TestAsmRoundTrip: the annotated assembly assembles back into the
+// program's code.
+func TestAsmRoundTrip(t *testing.T) {
+	res, a := compileCNN(t)
+	var src bytes.Buffer
+	if err := res.WriteAsm(&src); err != nil {
+		t.Fatal(err)
+	}
+	code, err := isa.Assemble(a, "cnn.s", src.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(code, res.Program.Code) {
+		t.Fatal("the assembly does not assemble back into the program")
+	}
+	if !strings.Contains(src.String(), "# 0: ") {
+		t.Error("the assembly carries no notes")
+	}
+}
+
+// TestReport checks the report against the program it describes.
+func TestReport(t *testing.T) {
+	res, _ := compileCNN(t)
+	r := res.Report
+	insts, cores := 0, 0
+	for _, tc := range res.Program.Code.Tiles {
+		for _, c := range tc.Cores {
+			insts += len(c.Insts)
+			cores++
+		}
+	}
+	if r.Mode != "training" || r.Variant != "accumulate" || r.Examples != 3 {
+		t.Errorf("mode %q variant %q examples %d", r.Mode, r.Variant, r.Examples)
+	}
+	if r.MatrixUnits != len(res.Program.Weights) || r.Cores != cores || r.CoreInstructions != insts || r.Tiles != len(res.Program.Code.Tiles) || r.Nodes != 1 {
+		t.Errorf("report %+v does not match the program (%d units, %d cores, %d instructions)", r, len(res.Program.Weights), cores, insts)
+	}
+	units := 0
+	for _, l := range r.Layers {
+		units += l.MatrixUnits
+	}
+	if units != r.MatrixUnits || len(r.Layers) != 4 {
+		t.Errorf("layers %+v hold %d units of %d", r.Layers, units, r.MatrixUnits)
+	}
+	// With 32 x 32 crossbars and two cores a tile, the layers talk across
+	// tiles; every core loads and stores.
+	if tr := r.Traffic; tr.NetworkWords == 0 || tr.NetworkMessages == 0 || tr.SharedLoadWords == 0 || tr.SharedStoreWords == 0 {
+		t.Errorf("traffic %+v", tr)
+	}
+	if u := r.Utilisation; u.Cells <= 0 || u.Cells > 1 || u.CoreSlots <= 0 || u.CoreSlots > 1 || u.UnitSlots <= 0 || u.UnitSlots > 1 {
+		t.Errorf("utilisation %+v", u)
+	}
+	var text, js bytes.Buffer
+	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "occupies") {
+		t.Errorf("text report: %v\n%s", err, text.String())
+	}
+	if err := r.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"matrix_units"`) {
+		t.Errorf("JSON report: %v", err)
+	}
+}
+
+// TestCompileErrors: models the compiler cannot place say why.
+func TestCompileErrors(t *testing.T) {
+	mlp := func(out int) *model.Network {
+		return yamlNet(t, "input: [300]\nlayers:\n  - dense: {out: 64}\n  - relu\n  - dense: {out: "+strconv.Itoa(out)+"}\nloss: mse\n")
+	}
+	small := arch.Default()
+	small.Structure.TilesPerNode, small.Structure.CoresPerTile = 1, 2
+	cases := []struct {
+		name string
+		net  *model.Network
+		a    isa.Arch
+		opt  Options
+		want string
+	}{
+		{"too few nodes", mlp(10), small.ISA(), Options{Train: DefaultConfig()}, "the model needs 3 tiles, 3 nodes of 1 tiles; the architecture has 1 node(s)"},
+		{"loss too wide", mlp(300), arch.Default().ISA(), Options{Train: DefaultConfig()}, "has 300 outputs: the loss and the output head need them in one core, at most 256"},
+		{"wrong input size", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{Inputs: [][]int16{make([]int16, 7)}}}, "example 0 holds 7 values; model"},
+		{"no data", mlp(10), arch.Default().ISA(), Options{Infer: true}, "an inference program needs its input examples"},
+		{"no examples", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{}}, "0 examples given: a program streams 1 to 4096"},
+		{"wide average", yamlNet(t, "input: [1, 9, 9]\nlayers:\n  - avgpool: {kernel: 3}\n  - flatten\n  - dense: {out: 2}\nloss: mse\n"),
+			arch.Default().ISA(), Options{Train: DefaultConfig()}, "an average over 9 values"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Compile(Model{Net: c.net}, c.a, c.opt)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,287 @@
+package compiler
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/panther-xbar/panther/isa"
+)
+
+// machine executes programs for their control flow and shared-memory
+// traffic: registers, addresses, loops, valid bits and reader counts, as
+// package sim defines them (ld and st wait for whole ranges, a send reads
+// its words once, initial data is never freed). Vector and crossbar
+// instructions are left to an optional hook, so the compiler can run its
+// own programs to order the transfers between tiles, and tests can run
+// them with their numerics.
+type machine struct {
+	a     isa.Arch
+	tiles map[int]*mtile
+	procs []*mproc
+	// numeric runs alu, alui, mvm and crs when set.
+	numeric func(p *mproc, in isa.Inst) error
+	// server, when set, is offered the machine whenever no processor can
+	// progress; it reports whether it did anything.
+	server func() bool
+	// executed counts the instructions run; loaded and stored the words
+	// cores moved through shared memory.
+	executed, loaded, stored int64
+}
+
+type mtile struct {
+	id      int
+	mem     []int16
+	readers []int16 // reads left; -1 for initial data, which reads never free
+	slots   map[int]*mmsg
+}
+
+type mmsg struct {
+	target int
+	data   []int16
+}
+
+type mproc struct {
+	t      *mtile
+	core   int // -1 for the tile's control unit
+	insts  []isa.Inst
+	pc     int
+	halted bool
+	regs   []int16
+}
+
+func newMachine(a isa.Arch) *machine { return &machine{a: a, tiles: map[int]*mtile{}} }
+
+func (m *machine) tile(id int) *mtile {
+	t := m.tiles[id]
+	if t == nil {
+		t = &mtile{id: id, mem: make([]int16, m.a.SharedWords), readers: make([]int16, m.a.SharedWords), slots: map[int]*mmsg{}}
+		m.tiles[id] = t
+	}
+	return t
+}
+
+// load sets up a tile's initial data and its processors.
+func (m *machine) load(tc isa.TileCode) {
+	t := m.tile(tc.Tile)
+	for _, s := range tc.Data {
+		copy(t.mem[s.Addr:], s.Words)
+		for i := range s.Words {
+			t.readers[s.Addr+i] = -1
+		}
+	}
+	if len(tc.Insts) > 0 {
+		m.procs = append(m.procs, &mproc{t: t, core: -1, insts: tc.Insts})
+	}
+	for _, cc := range tc.Cores {
+		m.procs = append(m.procs, &mproc{t: t, core: cc.Core, insts: cc.Insts, regs: make([]int16, m.a.RegisterSpace())})
+	}
+}
+
+// run executes until every processor halts. A state in which nothing can
+// progress is a deadlock, reported with what each processor waits for.
+func (m *machine) run(limit int64) error {
+	for {
+		progress, live := false, false
+		for _, p := range m.procs {
+			for !p.halted {
+				live = true
+				ok, err := m.exec(p)
+				if err != nil {
+					return fmt.Errorf("tile %d core %d pc %d (%s): %w", p.t.id, p.core, p.pc, isa.Format(m.a, p.insts[p.pc]), err)
+				}
+				if !ok {
+					break
+				}
+				progress = true
+				if m.executed++; m.executed > limit {
+					return fmt.Errorf("no end after %d instructions", limit)
+				}
+			}
+		}
+		if !live {
+			return nil
+		}
+		if !progress && (m.server == nil || !m.server()) {
+			return m.deadlock()
+		}
+	}
+}
+
+func (m *machine) deadlock() error {
+	var b strings.Builder
+	b.WriteString("deadlock: nothing can progress")
+	for _, p := range m.procs {
+		if p.halted {
+			continue
+		}
+		in := p.insts[p.pc]
+		fmt.Fprintf(&b, "\n  tile %d core %d pc %d: %s", p.t.id, p.core, p.pc, isa.Format(m.a, in))
+		lo, n := -1, in.Width*in.Vec
+		switch in.Op {
+		case isa.OpLd:
+			lo = int(uint16(p.regs[in.R1]))
+		case isa.OpSt:
+			lo = int(uint16(p.regs[in.D1]))
+		}
+		if lo >= 0 && lo+n <= len(p.t.readers) {
+			fmt.Fprintf(&b, " (words %d..%d, reads left %v)", lo, lo+n-1, p.t.readers[lo:lo+n])
+		}
+	}
+	return fmt.Errorf("%s", b.String())
+}
+
+func (t *mtile) valid(lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		if t.readers[i] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *mtile) free(lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		if t.readers[i] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *mtile) consume(dst []int16, lo, hi int) {
+	copy(dst, t.mem[lo:hi])
+	for i := lo; i < hi; i++ {
+		if t.readers[i] > 0 {
+			t.readers[i]--
+		}
+	}
+}
+
+func (t *mtile) fill(src []int16, lo, count int) {
+	copy(t.mem[lo:], src)
+	for i := range src {
+		t.readers[lo+i] = int16(count)
+	}
+}
+
+// regsOK reports whether an instruction's register ranges lie in the
+// register space (the isa checks only where each range starts).
+func (m *machine) regsOK(in *isa.Inst) bool {
+	space := m.a.RegisterSpace()
+	in1 := func(r, n int) bool { return r >= 0 && r+n <= space }
+	n := in.Width * in.Vec
+	switch in.Op {
+	case isa.OpLd:
+		return in1(in.D1, n) && in1(in.R1, 1)
+	case isa.OpSt:
+		return in1(in.R1, n) && in1(in.D1, 1)
+	case isa.OpCp:
+		return in1(in.D1, in.Vec) && in1(in.R1, in.Vec)
+	case isa.OpSet:
+		return in1(in.D1, in.Vec)
+	case isa.OpAlu, isa.OpAlui:
+		return in1(in.D1, in.Vec) && in1(in.R1, in.Vec) && (in.Op == isa.OpAlui || in.Alu.Unary() || in1(in.R2, in.Vec))
+	case isa.OpAluInt, isa.OpBeq:
+		return in1(in.D1, 1) && in1(in.R1, 1) && in1(in.R2, 1)
+	}
+	return true
+}
+
+// exec runs p's current instruction; false means it must wait.
+func (m *machine) exec(p *mproc) (bool, error) {
+	in := &p.insts[p.pc]
+	next := p.pc + 1
+	if p.core >= 0 && !m.regsOK(in) {
+		return false, fmt.Errorf("registers out of range")
+	}
+	switch in.Op {
+	case isa.OpHlt, isa.OpHalt:
+		p.halted = true
+		return true, nil
+	case isa.OpNop:
+	case isa.OpJmp:
+		next = in.Target
+	case isa.OpBeq:
+		if p.regs[in.R1] == p.regs[in.R2] {
+			next = in.Target
+		}
+	case isa.OpSet:
+		for i := range in.Vec {
+			p.regs[in.D1+i] = int16(in.Imm)
+		}
+	case isa.OpCp:
+		copy(p.regs[in.D1:in.D1+in.Vec], append([]int16(nil), p.regs[in.R1:in.R1+in.Vec]...))
+	case isa.OpAluInt:
+		x, y := p.regs[in.R1], p.regs[in.R2]
+		var r int16
+		switch in.Int {
+		case isa.IntAdd:
+			r = x + y
+		case isa.IntSub:
+			r = x - y
+		case isa.IntMul:
+			r = x * y
+		case isa.IntDiv, isa.IntMod:
+			if y == 0 {
+				return false, fmt.Errorf("division by zero")
+			}
+			r = x / y
+			if in.Int == isa.IntMod {
+				r = x % y
+			}
+		}
+		p.regs[in.D1] = r
+	case isa.OpLd:
+		n := in.Width * in.Vec
+		lo := int(uint16(p.regs[in.R1]))
+		if lo+n > m.a.SharedWords {
+			return false, fmt.Errorf("load of words %d..%d past shared memory", lo, lo+n-1)
+		}
+		if !p.t.valid(lo, lo+n) {
+			return false, nil
+		}
+		p.t.consume(p.regs[in.D1:in.D1+n], lo, lo+n)
+		m.loaded += int64(n)
+	case isa.OpSt:
+		n := in.Width * in.Vec
+		lo := int(uint16(p.regs[in.D1]))
+		if lo+n > m.a.SharedWords {
+			return false, fmt.Errorf("store of words %d..%d past shared memory", lo, lo+n-1)
+		}
+		if !p.t.free(lo, lo+n) {
+			return false, nil
+		}
+		p.t.fill(p.regs[in.R1:in.R1+n], lo, in.Counter)
+		m.stored += int64(n)
+	case isa.OpSend:
+		n := in.Width * in.Vec
+		dst := m.tiles[in.Tile]
+		if !p.t.valid(in.Addr, in.Addr+n) || dst.slots[p.t.id] != nil {
+			return false, nil
+		}
+		msg := &mmsg{target: in.TargetAddr, data: make([]int16, n)}
+		p.t.consume(msg.data, in.Addr, in.Addr+n)
+		dst.slots[p.t.id] = msg
+	case isa.OpReceive:
+		msg := p.t.slots[in.Tile]
+		n := in.Width * in.Vec
+		if msg == nil || !p.t.free(in.Addr, in.Addr+n) {
+			return false, nil
+		}
+		if msg.target != in.Addr || len(msg.data) != n {
+			return false, fmt.Errorf("the message from tile %d holds %d words for %d; this receive takes %d at %d", in.Tile, len(msg.data), msg.target, n, in.Addr)
+		}
+		p.t.fill(msg.data, in.Addr, in.Counter)
+		delete(p.t.slots, in.Tile)
+	case isa.OpAlu, isa.OpAlui, isa.OpMvm, isa.OpCrs:
+		if m.numeric != nil {
+			if err := m.numeric(p, *in); err != nil {
+				return false, err
+			}
+		}
+	default:
+		return false, fmt.Errorf("unknown opcode %v", in.Op)
+	}
+	p.pc = next
+	return true, nil
+}

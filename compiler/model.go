@@ -1,0 +1,137 @@
+package compiler
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
+	"github.com/panther-xbar/panther/rng"
+)
+
+// Model is what the compiler lowers: the network, its initial weights and
+// what follows its last layer.
+type Model struct {
+	Net *model.Network
+	// Weights[i] is the cell matrix M = W^T of layer i (CellRows x
+	// CellCols, row-major, bias row last) in real values, or nil for a layer
+	// without weights. A nil Weights draws them as the trainer does
+	// (InitialWeights).
+	Weights [][]float64
+	// Head is applied to the output of an inference program.
+	Head onnx.Head
+}
+
+// LoadModel reads an ONNX file (.onnx), a YAML file or a bundled preset.
+func LoadModel(nameOrPath string) (Model, error) {
+	if strings.EqualFold(filepath.Ext(nameOrPath), ".onnx") {
+		m, err := onnx.ReadFile(nameOrPath, onnx.Options{})
+		if err != nil {
+			return Model{}, err
+		}
+		return Model{Net: m.Net, Weights: m.Weights, Head: m.Head}, nil
+	}
+	net, err := model.Load(nameOrPath)
+	if err != nil {
+		return Model{}, err
+	}
+	return Model{Net: net}, nil
+}
+
+// InitialWeights draws every trainable layer's cell matrix as package train
+// does, so that a compiled program and the trainer start from the same bits:
+// each weight uniform in [-a, a) with a = sqrt(6 / fan_in) (He uniform),
+// drawn in row-major order of M from Derive(seed, "init", layer), and the
+// bias row 0.
+func InitialWeights(net *model.Network, seed uint64) [][]float64 {
+	out := make([][]float64, len(net.Layers))
+	for i, l := range net.Layers {
+		if !l.Trainable() {
+			continue
+		}
+		src := rng.Derive(seed, "init", i)
+		a := math.Sqrt(6 / float64(l.FanIn()))
+		m := make([]float64, l.CellRows()*l.CellCols())
+		for k := range l.FanIn() * l.CellCols() {
+			m[k] = a * (2*src.Float64() - 1)
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// codes converts a cell matrix to Q4.12 codes, counting saturations.
+func codes(m []float64) ([]int16, int) {
+	out := make([]int16, len(m))
+	sat := 0
+	for i, v := range m {
+		q, s, err := fixed.Q4_12.FromFloat(v)
+		if err != nil || s {
+			sat++
+		}
+		out[i] = q
+	}
+	return out, sat
+}
+
+// Dataset is the examples a program streams: inputs as Q4.12 codes in the
+// network's input order (C, H, W), and class labels.
+type Dataset struct {
+	Inputs [][]int16
+	Labels []int
+}
+
+// pixelCodes maps an 8-bit pixel to the code of value/255, as the trainer
+// scales its datasets.
+var pixelCodes = func() (t [256]int16) {
+	for v := range t {
+		t[v], _, _ = fixed.Q4_12.FromFloat(float64(v) / 255)
+	}
+	return t
+}()
+
+// LoadData returns the first n examples of cfg.Data: "synthetic" draws
+// pixels and labels from the seed; anything else is a dataset as
+// model/data.Load names it (its training set).
+func LoadData(cfg Config, net *model.Network, n int) (Dataset, error) {
+	size, classes := net.Input.Size(), net.Output().Size()
+	var ds Dataset
+	if cfg.Data == "synthetic" {
+		src := rng.Derive(cfg.Seed, "data", 0)
+		for range n {
+			x := make([]int16, size)
+			for i := range x {
+				x[i] = pixelCodes[src.IntN(256)]
+			}
+			ds.Inputs = append(ds.Inputs, x)
+			ds.Labels = append(ds.Labels, src.IntN(classes))
+		}
+		return ds, nil
+	}
+	set, _, err := data.Load(cfg.Data)
+	if err != nil {
+		return Dataset{}, err
+	}
+	if set.Size() != size {
+		return Dataset{}, fmt.Errorf("data %s: examples hold %d values, but model %s reads %d", cfg.Data, set.Size(), net.Name, size)
+	}
+	if set.Len() < n {
+		return Dataset{}, fmt.Errorf("data %s has %d examples; the program streams %d", cfg.Data, set.Len(), n)
+	}
+	for k := range n {
+		x := make([]int16, size)
+		for i, v := range set.Example(k) {
+			x[i] = pixelCodes[v]
+		}
+		if int(set.Labels[k]) >= classes {
+			return Dataset{}, fmt.Errorf("data %s: example %d has label %d, but the model has %d outputs", cfg.Data, k, set.Labels[k], classes)
+		}
+		ds.Inputs = append(ds.Inputs, x)
+		ds.Labels = append(ds.Labels, int(set.Labels[k]))
+	}
+	return ds, nil
+}

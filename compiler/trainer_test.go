@@ -1,0 +1,155 @@
+package compiler
+
+import (
+	"context"
+	"encoding/gob"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/rng"
+	"github.com/panther-xbar/panther/train"
+	"github.com/panther-xbar/panther/xbar"
+)
+
+// TestMatchesTrainer trains a network with package train and the same
+// network compiled and run, on the same examples in the same order, and
+// compares every crossbar cell: they must be bit-identical. The loss is
+// MSE: the trainer's softmax cross-entropy gradient, Q(softmax) - onehot
+// from float64 probabilities, has no vector-unit counterpart (see
+// docs/compiler.md), so a compiled program computes a different one.
+func TestMatchesTrainer(t *testing.T) {
+	nets := map[string]string{"mlp": `
+input: [20]
+layers:
+  - dense: {out: 12}
+  - relu
+  - dense: {out: 5}
+loss: mse
+`, "cnn": cnnYAML}
+	for _, name := range []string{"mlp", "cnn"} {
+		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
+			t.Run(name+"/"+v.String(), func(t *testing.T) {
+				net := yamlNet(t, nets[name])
+				ar := arch.Default()
+				ar.Crossbar.Variant = v
+				const seed, examples = 3, 5
+				// The trainer's dataset: pixels and labels from a seed.
+				src := rng.New(17)
+				set := &data.Set{Name: "synthetic", Shape: net.Input}
+				for k := range examples { // every class once: the trainer counts them
+					for range net.Input.Size() {
+						set.Pixels = append(set.Pixels, uint8(src.IntN(256)))
+					}
+					set.Labels = append(set.Labels, uint8(k%net.Output().Size()))
+				}
+				tc := train.DefaultConfig()
+				tc.Model, tc.Dataset, tc.Unit = net, "synthetic", ar.UnitConfig()
+				tc.Epochs, tc.Batch, tc.LR, tc.CRSInterval, tc.Seed, tc.FP32 = 1, 2, 0.25, 2, seed, false
+				dir := t.TempDir()
+				if _, err := train.Run(context.Background(), tc, set, set, train.Options{Checkpoint: dir}); err != nil {
+					t.Fatal(err)
+				}
+				units := trainerUnits(t, dir)
+
+				// The same examples in the trainer's order.
+				perm := rng.Derive(seed, "order", 0).Perm(examples)
+				var ds Dataset
+				for _, k := range perm {
+					x := make([]int16, net.Input.Size())
+					for i, p := range set.Example(k) {
+						x[i] = pixelCodes[p]
+					}
+					ds.Inputs = append(ds.Inputs, x)
+					ds.Labels = append(ds.Labels, int(set.Labels[k]))
+				}
+				cfg := DefaultConfig()
+				cfg.Variant, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Examples, cfg.Seed = v, 2, 0.25, 2, examples, seed
+				res, err := Compile(Model{Net: net}, ar.ISA(), Options{Train: cfg, Data: &ds})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := execute(t, ar, res)
+
+				// Trainer units are layer by layer, tiles row-major.
+				first := map[int]int{}
+				n := 0
+				for i, l := range net.Layers {
+					if l.Trainable() {
+						first[i] = n
+						n += (l.CellRows() + 127) / 128 * ((l.CellCols() + 127) / 128)
+					}
+				}
+				if n != len(units) {
+					t.Fatalf("the trainer has %d units, the network %d crossbar tiles", len(units), n)
+				}
+				changed := 0
+				for _, um := range res.Units {
+					l := net.Layers[um.Layer]
+					initial := initialUnit(t, ar, res, um)
+					want, err := xbar.NewUnit(tc.Unit, min(128, l.CellRows()-128*um.RowTile), um.Col1-um.Col0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := want.Restore(units[first[um.Layer]+um.RowTile*((l.CellCols()+127)/128)+um.ColTile]); err != nil {
+						t.Fatal(err)
+					}
+					got := e.unit(um.Tile, um.Core, um.Unit)
+					for k, row := range um.Rows {
+						for c := range um.Col1 - um.Col0 {
+							r := row - 128*um.RowTile
+							if g, w := got.Update().Accumulator(k, c), want.Update().Accumulator(r, c); g != w {
+								t.Fatalf("layer %d cell (%d, %d): compiled %d, trainer %d", um.Layer+1, row, c+um.Col0, g, w)
+							}
+							if g, w := got.Forward().Accumulator(k, c), want.Forward().Accumulator(r, c); g != w {
+								t.Fatalf("layer %d read cell (%d, %d): compiled %d, trainer %d", um.Layer+1, row, c+um.Col0, g, w)
+							}
+							if got.Update().Accumulator(k, c) != initial.Update().Accumulator(k, c) {
+								changed++
+							}
+						}
+					}
+				}
+				if changed == 0 {
+					t.Fatal("training changed no weight")
+				}
+				t.Logf("%d cells changed, all as the trainer changed them", changed)
+			})
+		}
+	}
+}
+
+// trainerUnits reads the crossbar states of the trainer's checkpoint (gob
+// matches fields by name; only Units is read).
+func trainerUnits(t *testing.T, dir string) []xbar.UnitState {
+	f, err := os.Open(filepath.Join(dir, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cp struct{ Units []xbar.UnitState }
+	if err := gob.NewDecoder(f).Decode(&cp); err != nil {
+		t.Fatal(err)
+	}
+	return cp.Units
+}
+
+// initialUnit is the matrix unit of um as the program loads it.
+func initialUnit(t *testing.T, ar *arch.Arch, res *Result, um UnitMap) *xbar.Unit {
+	for _, w := range res.Program.Weights {
+		if w.Tile == um.Tile && w.Core == um.Core && w.Unit == um.Unit {
+			u, err := xbar.NewUnit(ar.UnitConfig(), w.Rows, w.Cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := u.Program(w.Codes); err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}
+	}
+	t.Fatalf("no weight image for %+v", um)
+	return nil
+}

@@ -1,0 +1,252 @@
+package compiler
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/panther-xbar/panther/isa"
+)
+
+// This file moves data between tiles. Tile control units have no branches:
+// each runs one straight list of sends and receives, and a tile that waits
+// for a message stops serving every other transfer. So the order of every
+// tile's list must be one in which the whole program can run. The compiler
+// finds it by running its own programs for one example on its machine
+// (control flow and shared memory only), delivering each message as soon as
+// its words are valid at the sender and free at the receiver, and keeping
+// the order in which that happened. Every example repeats that order: an
+// example leaves every region as it found it.
+
+// message is one transfer of one pass of one example: words from a ring
+// or store at the sender into a ring at the receiver, which then expects
+// count reads of each.
+type message struct {
+	src, dst int // tiles
+	from, to int // addresses
+	words    int
+	count    int
+	stream   int // messages of one stream into one ring keep their order
+	ring     int // that ring's base
+	what     string
+}
+
+// messages lists one example's transfers, in a fixed order: record
+// streams, then maps, each pass and chunk in order. A message into the
+// sender's own tile is a copy through the tile's control unit.
+func (b *build) messages() []message {
+	var out []message
+	for si, s := range b.streams {
+		for _, c := range s.remote() {
+			dst := s.rings[c]
+			for pass := range s.passes {
+				for k := 0; k*s.chunk < s.perPass; k++ {
+					n := min(s.chunk, s.perPass-k*s.chunk)
+					off := (k * s.chunk % s.recs) * s.words
+					out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
+						words: n * s.words, count: dst.count, stream: si, ring: dst.base,
+						what: fmt.Sprintf("%s for %s, pass %d, records %d..%d", s.name, c, pass+1, k*s.chunk, k*s.chunk+n-1)})
+				}
+			}
+		}
+	}
+	id := len(b.streams)
+	for _, r := range b.maps {
+		if r.kind != regRing {
+			continue
+		}
+		st := r.src
+		for pass := range r.passes {
+			for k := 0; k*r.chunk < r.fr.in.H; k++ {
+				n := min(r.chunk, r.fr.in.H-k*r.chunk)
+				out = append(out, message{src: st.tile, dst: r.tile, from: st.base + k*r.chunk*st.rowWords,
+					to: r.base + (k*r.chunk%r.slots)*r.rowWords, words: n * r.rowWords, count: r.count, stream: id, ring: r.base,
+					what: fmt.Sprintf("rows %d..%d of channels %s of %s for %s, pass %d", k*r.chunk, k*r.chunk+n-1, chans(r.g), r.g.st.name(), r.reader, pass+1)})
+			}
+		}
+		id++
+	}
+	return out
+}
+
+// schedule runs one example of b's programs and returns the order in which
+// its messages could be delivered, as indices into b.messages(); it
+// records the example's traffic in b.traffic. When the
+// program cannot finish it also lists the streams (by id) whose writers
+// wait for room in a full ring.
+func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
+	msgs := b.messages()
+	b.traffic = Traffic{}
+	m := newMachine(b.a)
+	for _, tc := range code {
+		m.load(isa.TileCode{Tile: tc.Tile, Cores: tc.Cores, Data: tc.Data})
+	}
+	next := map[[3]int]int{} // per stream and receiving ring: messages delivered
+	pos := make([]int, len(msgs))
+	seq := map[[3]int]int{}
+	for i, msg := range msgs {
+		k := [3]int{msg.stream, msg.dst, msg.ring}
+		pos[i] = seq[k]
+		seq[k]++
+	}
+	done := make([]bool, len(msgs))
+	var order []int
+	m.server = func() bool {
+		any := false
+		for i, msg := range msgs {
+			k := [3]int{msg.stream, msg.dst, msg.ring}
+			if done[i] || next[k] != pos[i] {
+				continue
+			}
+			src, dst := m.tile(msg.src), m.tile(msg.dst)
+			if !src.valid(msg.from, msg.from+msg.words) || !dst.free(msg.to, msg.to+msg.words) {
+				continue
+			}
+			buf := make([]int16, msg.words)
+			src.consume(buf, msg.from, msg.from+msg.words)
+			dst.fill(buf, msg.to, msg.count)
+			b.traffic.count(b.a, msg)
+			done[i], any = true, true
+			next[k]++
+			order = append(order, i)
+		}
+		return any
+	}
+	if err := m.run(1 << 40); err != nil {
+		var pend []string
+		for i, msg := range msgs {
+			k := [3]int{msg.stream, msg.dst, msg.ring}
+			if done[i] || next[k] != pos[i] {
+				continue
+			}
+			why := "its words are not valid at the sender"
+			if m.tile(msg.src).valid(msg.from, msg.from+msg.words) {
+				why = "its target is not free at the receiver"
+			}
+			pend = append(pend, fmt.Sprintf("\n  tile %d to %d: %s: %s", msg.src, msg.dst, msg.what, why))
+		}
+		return nil, b.fullRings(m), fmt.Errorf("the transfers between tiles cannot be ordered: %w\npending transfers:%s", err, strings.Join(pend, ""))
+	}
+	if len(order) != len(msgs) {
+		return nil, nil, fmt.Errorf("internal error: %d of %d transfers between tiles never happen", len(msgs)-len(order), len(msgs))
+	}
+	b.traffic.SharedLoadWords, b.traffic.SharedStoreWords = m.loaded, m.stored
+	return order, nil, nil
+}
+
+// fullRings lists the streams whose writers wait to store into one of
+// their rings, in id order.
+func (b *build) fullRings(m *machine) []int {
+	var ids []int
+	for _, p := range m.procs {
+		in := p.insts[p.pc]
+		if p.halted || in.Op != isa.OpSt {
+			continue
+		}
+		addr := int(uint16(p.regs[in.D1]))
+		for _, s := range b.streams {
+			if s.writer.tile != p.t.id || s.writer.num != p.core || slices.Contains(ids, s.id) {
+				continue
+			}
+			for _, r := range slices.Concat(slices.Collect(maps.Values(s.rings)), slices.Collect(maps.Values(s.send))) {
+				if r.tile == p.t.id && addr >= r.base && addr < r.base+r.recs*r.words {
+					ids = append(ids, s.id)
+					break
+				}
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// ctlProg is a tile control unit's program.
+type ctlProg struct {
+	insts []isa.Inst
+	notes []string
+}
+
+// transfers writes every tile's sends and receives: the order found by
+// schedule, once per example.
+func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
+	msgs := b.messages()
+	out := map[int]*ctlProg{}
+	prog := func(t int) *ctlProg {
+		if out[t] == nil {
+			out[t] = &ctlProg{}
+		}
+		return out[t]
+	}
+	for range b.examples {
+		for _, i := range order {
+			msg := msgs[i]
+			for _, part := range splitWords(msg.words) {
+				s, r := prog(msg.src), prog(msg.dst)
+				s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from + part.off, Tile: msg.dst, Width: part.width, Vec: part.vec, TargetAddr: msg.to + part.off})
+				s.notes = append(s.notes, "send "+msg.what)
+				r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to + part.off, Tile: msg.src, Width: part.width, Counter: msg.count, Vec: part.vec})
+				r.notes = append(r.notes, "receive "+msg.what)
+			}
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(out)) {
+		p := out[t]
+		p.insts = append(p.insts, isa.Inst{Op: isa.OpHalt})
+		p.notes = append(p.notes, "")
+		if len(p.insts) > b.a.TileInstMem {
+			return nil, fmt.Errorf("tile %d needs %d transfer instructions for %d examples (%d per example); its instruction memory holds %d: stream fewer examples per program",
+				t, len(p.insts), b.examples, (len(p.insts)-1)/b.examples, b.a.TileInstMem)
+		}
+	}
+	return out, nil
+}
+
+type wordPart struct{ off, width, vec int }
+
+// splitWords cuts n words into at most two width x vec transfers.
+func splitWords(n int) []wordPart {
+	w, v, rest := transfer(n)
+	parts := []wordPart{{0, w, v}}
+	if rest > 0 {
+		parts = append(parts, wordPart{w * v, rest, 1})
+	}
+	return parts
+}
+
+// topUp reads the pad columns of row i of ring k as often as its data
+// columns are read, when the row enters the windows. A ring receives whole
+// rows from the store, pads included, with one reader count, but the
+// windows read the columns near the edges less often; its reader makes up
+// the difference, so every word of the ring is freed.
+func (g *gen) topUp(w *winReader, k, i int) {
+	r := w.regs[k]
+	if r.kind != regRing || !r.needsTopUp() {
+		return
+	}
+	p, fr := g.p, w.fr
+	mh, mw := fr.kh2/fr.win.sh, fr.kw2/fr.win.sw
+	row := w.rows[k][i]
+	skip := p.label()
+	p.beq(row, p.konst(r.zero), skip, "a pad row needs nothing")
+	for x := 0; x < fr.ws; {
+		if x == fr.ac {
+			x += fr.in.W
+			continue
+		}
+		d := mw - fr.colReads(x)
+		end := x + 1
+		for end < fr.ws && end != fr.ac && mw-fr.colReads(end) == d {
+			end++
+		}
+		if d > 0 {
+			t := p.reg("addr")
+			p.addK(t, row, x*r.cg)
+			p.loop(mh*d, "pad reads", func(int) {
+				p.ld(w.scratch[k][0], t, (end-x)*r.cg, "pad reads the windows do not make")
+			})
+		}
+		x = end
+	}
+	p.mark(skip)
+}
