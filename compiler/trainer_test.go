@@ -16,10 +16,9 @@ import (
 
 // TestMatchesTrainer trains a network with package train and the same
 // network compiled and run, on the same examples in the same order, and
-// compares every crossbar cell: they must be bit-identical. The loss is
-// MSE: the trainer's softmax cross-entropy gradient, Q(softmax) - onehot
-// from float64 probabilities, has no vector-unit counterpart (see
-// docs/compiler.md), so a compiled program computes a different one.
+// compares every crossbar cell: they must be bit-identical, with MSE and
+// with softmax cross-entropy (both compute the gradient with the vector
+// unit's log_softmax and log_softmax_d).
 func TestMatchesTrainer(t *testing.T) {
 	nets := map[string]string{"mlp": `
 input: [20]
@@ -28,8 +27,15 @@ layers:
   - relu
   - dense: {out: 5}
 loss: mse
+`, "mlp-ce": `
+input: [20]
+layers:
+  - dense: {out: 12}
+  - relu
+  - dense: {out: 5}
+loss: softmax_cross_entropy
 `, "cnn": cnnYAML}
-	for _, name := range []string{"mlp", "cnn"} {
+	for _, name := range []string{"mlp", "mlp-ce", "cnn"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
 			t.Run(name+"/"+v.String(), func(t *testing.T) {
 				net := yamlNet(t, nets[name])

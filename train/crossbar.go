@@ -384,9 +384,9 @@ func roundDiv(s, n int64) int64 {
 }
 
 // lossError fills d with the error at the output for the label and returns
-// the example's loss. Softmax cross-entropy: d = Q(softmax(z)) - Q(onehot),
-// the softmax in float64 from the real logits, each probability converted
-// with FromFloat. MSE (1/2 sum (y - t)^2): d = sat16(y - t), t = onehot.
+// the example's loss. Softmax cross-entropy: d = log_softmax_d(-onehot,
+// log_softmax(z)) in the vector unit's arithmetic (alu), which is
+// exp(y) - onehot with y the Q4.12 log-probabilities. MSE (1/2 sum (y - t)^2): d = sat16(y - t), t = onehot.
 func lossError(loss model.Loss, out []int16, label int, d []int16) (float64, int64) {
 	var events int64
 	if loss == model.MSE {
@@ -405,6 +405,14 @@ func lossError(loss model.Loss, out []int16, label int, d []int16) (float64, int
 		}
 		return l, events
 	}
+	// The vector unit's form of the gradient Q(softmax(z)) - onehot: a
+	// log_softmax, then log_softmax_d with the error -onehot arriving at its
+	// output, so that compiled programs compute the same bits (SPEC 3's ops).
+	y := make([]int16, len(out))
+	events += int64(alu.LogSoftmax(y, out))
+	e := make([]int16, len(out))
+	e[label] = -alu.One
+	events += int64(alu.LogSoftmaxD(d, e, y))
 	m := out[0]
 	for _, v := range out {
 		m = max(m, v)
@@ -413,13 +421,6 @@ func lossError(loss model.Loss, out []int16, label int, d []int16) (float64, int
 	var sum float64
 	for _, v := range out {
 		sum += math.Exp(fixed.Q4_12.Float(v) - mr)
-	}
-	for i, v := range out {
-		p := math.Exp(fixed.Q4_12.Float(v)-mr) / sum
-		d[i], _, _ = fixed.Q4_12.FromFloat(p) // p in [0, 1]
-		if i == label {
-			d[i] -= alu.One
-		}
 	}
 	return math.Log(sum) + mr - fixed.Q4_12.Float(out[label]), events
 }

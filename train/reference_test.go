@@ -256,22 +256,12 @@ func (n *refNet) backward(t *testing.T, ex *refExample, label int) {
 			d[i], _ = alu.Sub(v, tv)
 		}
 	} else {
-		var z []float64
-		m := math.Inf(-1)
-		for _, v := range out {
-			z = append(z, float64(v)/4096)
-			m = math.Max(m, float64(v)/4096)
-		}
-		var s float64
-		for _, v := range z {
-			s += math.Exp(v - m)
-		}
-		for i, v := range z {
-			d[i], _, _ = fixed.Q4_12.FromFloat(math.Exp(v-m) / s)
-			if i == label {
-				d[i] -= 4096
-			}
-		}
+		// The vector unit's softmax cross-entropy gradient (SPEC 3's ops).
+		y := make([]int16, len(out))
+		alu.LogSoftmax(y, out)
+		e := make([]int16, len(out))
+		e[label] = -alu.One
+		alu.LogSoftmaxD(d, e, y)
 	}
 	ex.errs = make([][]int16, L)
 	first := 0
