@@ -137,11 +137,31 @@ func (s *Set) exactProduct(in []int16, acc []int64, transposed bool) {
 		}
 		return
 	}
+	// Errors are often sparse (masked, or zero below a ReLU): list the
+	// non-zero inputs once, then take each row's dot product over them.
+	nonzero := s.scratch.nonzero[:0]
+	for c, v := range in {
+		if v != 0 {
+			nonzero = append(nonzero, c)
+		}
+	}
+	s.scratch.nonzero = nonzero
+	if len(nonzero) == len(in) {
+		for r := range acc {
+			row := s.acc[r*cols : (r+1)*cols]
+			var sum int64
+			for c, q := range row {
+				sum += q * int64(in[c])
+			}
+			acc[r] = sum
+		}
+		return
+	}
 	for r := range acc {
 		row := s.acc[r*cols : (r+1)*cols]
 		var sum int64
-		for c, q := range row {
-			sum += q * int64(in[c])
+		for _, c := range nonzero {
+			sum += row[c] * int64(in[c])
 		}
 		acc[r] = sum
 	}

@@ -65,13 +65,13 @@ func (s *Set) countPhases(x, d []int16) {
 // also the order in which device models see the writes.
 func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 	cols := s.cols
-	mags := resize(s.scratch.rowMags, cols)
-	s.scratch.rowMags = mags
-	signs := resize(s.scratch.rowSigns, cols)
-	s.scratch.rowSigns = signs
+	// One row's non-zero updates, compacted: column, magnitude, sign (-1
+	// for negative). Most updates of a training step vanish, so the slice
+	// passes below run over these lists only.
+	columns, mags, signs := s.scratch.rowCols[:0], s.scratch.rowMags[:0], s.scratch.rowSigns[:0]
 	ideal := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
 	maxD := maxAbs16(d)
-	m, shift, limit, narrow := sc.m, sc.shift, sc.limit, sc.narrow
+	m, limit, zeroBelow := sc.m, sc.limit, sc.zeroBelow
 	nearest, stochastic := sc.rounding == fixed.Nearest, sc.rounding == fixed.Stochastic
 	for r, xv := range x {
 		if xv == 0 {
@@ -80,7 +80,7 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 		ax := abs16(xv)
 		// Every cell of the row rounds to zero when even the largest product
 		// does; only the vanished count is left to do.
-		if draws == nil && sc.roundsToZero(ax*maxD) {
+		if ax*maxD < zeroBelow {
 			if m != 0 {
 				for _, dv := range d {
 					if dv != 0 {
@@ -91,33 +91,55 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 			continue
 		}
 		var reach uint64 // OR of the row's magnitudes: how many slices they touch
+		columns, mags, signs = columns[:0], mags[:0], signs[:0]
 		rowSign := int32(0)
 		if (xv < 0) != sc.negative {
 			rowSign = -1
 		}
 		for c, dv := range d {
-			mags[c] = 0
 			if dv == 0 {
 				continue
 			}
+			P := ax * abs16(dv)
+			if P < zeroBelow {
+				s.counters.Vanished++ // zeroBelow > 0 only when m != 0
+				continue
+			}
+			var k uint32
+			if draws != nil {
+				k = draws[r*cols+c]
+			}
 			var g uint64
 			var clipped bool
-			if narrow {
-				// Inline form of magnitude for products that fit one word.
-				prod := ax * abs16(dv) * m
-				whole, frac := prod>>shift, prod<<(64-shift)
+			if sc.inline {
+				// magnitude's arithmetic for 0 < shift < 128, written out so
+				// that it compiles into the loop; the first case (the product
+				// fits a word and the shift is below 64) is the common one.
+				hi, lo := bits.Mul64(m, P)
+				sh := sc.shift
+				var whole, frac uint64
+				sticky, over := false, false
+				switch {
+				case hi == 0 && sh < 64:
+					whole, frac = lo>>sh, lo<<(64-sh)
+				case sh < 64:
+					whole, frac, over = lo>>sh|hi<<(64-sh), lo<<(64-sh), hi>>sh != 0
+				default:
+					whole, frac, sticky = hi>>(sh-64), hi<<(128-sh)|lo>>(sh-64), lo<<(128-sh) != 0
+				}
 				if nearest {
 					whole += frac >> 63
-				} else if stochastic && uint64(draws[r*cols+c])<<32 < frac {
-					whole++
+				} else if stochastic {
+					if u := uint64(k) << 32; u < frac || u == frac && sticky {
+						whole++
+					}
 				}
-				g, clipped = min(whole, limit), whole > limit
+				g, clipped = min(whole, limit), over || whole > limit
+				if over {
+					g = limit
+				}
 			} else {
-				var k uint32
-				if stochastic {
-					k = draws[r*cols+c]
-				}
-				g, clipped = sc.magnitude(ax*abs16(dv), k)
+				g, clipped = sc.magnitude(P, k)
 			}
 			if clipped {
 				s.counters.GClips++
@@ -129,27 +151,29 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 				continue
 			}
 			reach |= g
-			mags[c] = g
-			signs[c] = rowSign ^ int32(dv>>15) // -1 when the update is negative
+			columns = append(columns, c)
+			mags = append(mags, g)
+			signs = append(signs, rowSign^int32(dv>>15)) // -1 when the update is negative
 		}
 		if ideal {
-			s.addRowIdeal(r, mags, signs, reach)
+			s.addRowIdeal(r, columns, mags, signs, reach)
 		} else {
-			s.addRow(r, mags, signs, reach)
+			s.addRow(r, columns, mags, signs, reach)
 		}
 	}
+	s.scratch.rowCols, s.scratch.rowMags, s.scratch.rowSigns = columns, mags, signs
 }
 
 // addRowIdeal is addRow for ideal cells without live bit-planes: the same
 // arithmetic, branch-free in one tight loop per slice. The accumulators take
 // the whole update first and give back what saturation removes.
-func (s *Set) addRowIdeal(r int, mags []uint64, signs []int32, reach uint64) {
+func (s *Set) addRowIdeal(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
 	base := r * s.cols
-	n := len(mags)
-	acc := s.acc[base : base+n]
-	signs = signs[:n]
-	for c, g := range mags {
-		acc[c] += (int64(g) ^ int64(signs[c])) - int64(signs[c])
+	acc := s.acc[base : base+s.cols]
+	signs = signs[:len(mags)]
+	columns = columns[:len(mags)]
+	for k, g := range mags {
+		acc[columns[k]] += (int64(g) ^ int64(signs[k])) - int64(signs[k])
 	}
 	for i := range s.slices {
 		sl := &s.slices[i]
@@ -157,13 +181,13 @@ func (s *Set) addRowIdeal(r int, mags []uint64, signs []int32, reach uint64) {
 		if reach>>off == 0 {
 			return
 		}
-		v := sl.v[base : base+n]
+		v := sl.v[base : base+s.cols]
 		lo, hi, mask := sl.lo, sl.hi, sl.nominalMask
 		var pulses, sats, lost int64
-		for c, g := range mags {
+		for k, g := range mags {
 			chunk := int32(g >> off & mask)
 			pulses += int64((uint32(chunk) | uint32(-chunk)) >> 31) // chunk != 0
-			sign := signs[c]
+			sign, c := signs[k], columns[k]
 			target := int32(v[c]) + (chunk ^ sign) - sign
 			nv := min(max(target, lo), hi)
 			v[c] = int16(nv)
@@ -180,9 +204,9 @@ func (s *Set) addRowIdeal(r int, mags []uint64, signs []int32, reach uint64) {
 	}
 }
 
-// addRow adds each cell's update of row r (magnitude, and sign -1 for
-// negative), chunked at slice boundaries, through pulse.
-func (s *Set) addRow(r int, mags []uint64, signs []int32, reach uint64) {
+// addRow adds each listed cell's update of row r (magnitude, and sign -1
+// for negative), chunked at slice boundaries, through pulse.
+func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
 	base := r * s.cols
 	for i := range s.slices {
 		sl := &s.slices[i]
@@ -190,12 +214,12 @@ func (s *Set) addRow(r int, mags []uint64, signs []int32, reach uint64) {
 		if reach>>off == 0 {
 			return
 		}
-		for c, g := range mags {
+		for k, g := range mags {
 			chunk := int32(g >> off & sl.nominalMask)
 			if chunk == 0 {
 				continue
 			}
-			s.pulse(sl, i, base+c, (chunk^signs[c])-signs[c])
+			s.pulse(sl, i, base+columns[k], (chunk^signs[k])-signs[k])
 		}
 	}
 }
@@ -320,10 +344,13 @@ type scaler struct {
 	limit    uint64 // 2^(16+f) - 1, the largest magnitude a set accepts
 	rounding fixed.Rounding
 	negative bool // eta < 0
-	// narrow is set when every product m P (P <= 2^30) fits 64 bits and
-	// |g| = m P >> shift with 0 < shift < 64: one-word arithmetic suffices.
-	narrow bool
+	// inline is set when 0 < shift = -t < 128, the cases the chunked loop
+	// computes in place.
+	inline bool
 	shift  uint
+	// zeroBelow: every product P below it rounds to zero (nearest and
+	// truncate; 0 for stochastic rounding, which may round anything up).
+	zeroBelow uint64
 }
 
 func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
@@ -336,8 +363,9 @@ func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
 	tz := bits.TrailingZeros64(m)
 	sc.m = m >> tz
 	sc.t = exp - 53 + tz + f - 12
-	sc.narrow = sc.m < 1<<34 && sc.t < 0 && sc.t > -64
-	sc.shift = uint(-sc.t) & 63
+	sc.inline = sc.t < 0 && sc.t > -128
+	sc.shift = uint(-sc.t) & 127
+	sc.zeroBelow = zeroThreshold(sc.m, sc.t, rounding)
 	return sc
 }
 
@@ -399,17 +427,33 @@ func (sc scaler) round(whole, frac uint64, sticky bool, k uint32) (uint64, bool)
 	return whole, false
 }
 
-// roundsToZero reports whether every product up to P rounds to zero in a
-// deterministic mode (stochastic rounding may always round up).
-func (sc scaler) roundsToZero(P uint64) bool {
-	if sc.m == 0 {
-		return true
+// zeroThreshold is the smallest product P (up to 2^31) whose update does not
+// round to zero: m P >= 2^(s-1) for nearest, m P >= 2^s for truncate, with
+// s = -t. It is 0 when nothing can be ruled out.
+func zeroThreshold(m uint64, t int, rounding fixed.Rounding) uint64 {
+	const ceiling = 1 << 31 // above every product of two int16 magnitudes
+	if m == 0 || t >= 0 || rounding == fixed.Stochastic {
+		return 0
 	}
-	if sc.t >= 0 || sc.rounding == fixed.Stochastic {
-		return false
+	e := -t // |g| = m P / 2^e
+	if rounding == fixed.Nearest {
+		e-- // rounds up from one half
 	}
-	g, _ := sc.magnitude(P, 0)
-	return g == 0
+	if e-bits.Len64(m) >= 31 { // 2^e / m >= 2^31
+		return ceiling
+	}
+	// ceil(2^e / m) with 2^e < m 2^31 < 2^85: big enough for 128 bits.
+	hi, lo := uint64(0), uint64(0)
+	if e >= 64 {
+		hi = 1 << (e - 64)
+	} else {
+		lo = 1 << e
+	}
+	q, r := bits.Div64(hi, lo, m) // hi < m: 2^e < m 2^32 keeps the quotient in 64 bits
+	if r != 0 {
+		q++
+	}
+	return min(q, ceiling)
 }
 
 // shiftRight128 returns the low 64 bits of (hi:lo) >> s and whether the

@@ -50,9 +50,12 @@ type scratch struct {
 	codes    []uint32
 	draws    []uint32
 	prevG    []uint64
+	nonzero  []int // indices of non-zero inputs of an exact MTVM
 	// phaseRows and phaseCols list the lines one sign phase drives.
 	phaseRows, phaseCols []int
-	// rowMags and rowSigns hold one row's updates during a chunked OPA.
+	// rowCols, rowMags and rowSigns hold one row's non-zero updates during
+	// a chunked OPA.
+	rowCols  []int
 	rowMags  []uint64
 	rowSigns []int32
 	clipped  []bool

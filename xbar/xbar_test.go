@@ -580,3 +580,23 @@ func TestTreeSumPairsLevelByLevel(t *testing.T) {
 		t.Fatalf("tree sum of 30000, 10000, -20000 = %d, want 12767", out[0])
 	}
 }
+
+func TestZeroThresholdSeparatesVanishingProducts(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		eta := rapid.Float64Range(1e-9, 4).Draw(t, "eta")
+		f := rapid.IntRange(0, 16).Draw(t, "f")
+		rounding := rapid.SampledFrom([]fixed.Rounding{fixed.Nearest, fixed.Truncate}).Draw(t, "rounding")
+		sc := newScaler(eta, f, rounding)
+		T := sc.zeroBelow
+		if T > 1 {
+			if g, _ := sc.magnitude(T-1, 0); g != 0 {
+				t.Fatalf("product %d below the threshold %d rounds to %d", T-1, T, g)
+			}
+		}
+		if T < 1<<31 {
+			if g, _ := sc.magnitude(max(T, 1), 0); g == 0 {
+				t.Fatalf("product at the threshold %d rounds to zero", T)
+			}
+		}
+	})
+}
