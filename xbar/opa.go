@@ -65,10 +65,12 @@ func (s *Set) countPhases(x, d []int16) {
 // also the order in which device models see the writes.
 func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 	cols := s.cols
-	// One row's non-zero updates, compacted: column, magnitude, sign (-1
-	// for negative). Most updates of a training step vanish, so the slice
-	// passes below run over these lists only.
-	columns, mags, signs := s.scratch.rowCols[:0], s.scratch.rowMags[:0], s.scratch.rowSigns[:0]
+	// One row's updates by column (magnitude, sign -1 for negative; zero
+	// where nothing is added) and the list of columns that get one.
+	columns := resize(s.scratch.rowCols, cols)
+	mags := resize(s.scratch.rowMags, cols)
+	signs := resize(s.scratch.rowSigns, cols)
+	s.scratch.rowCols, s.scratch.rowMags, s.scratch.rowSigns = columns, mags, signs
 	ideal := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
 	maxD := maxAbs16(d)
 	m, limit, zeroBelow := sc.m, sc.limit, sc.zeroBelow
@@ -91,12 +93,13 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 			continue
 		}
 		var reach uint64 // OR of the row's magnitudes: how many slices they touch
-		columns, mags, signs = columns[:0], mags[:0], signs[:0]
+		listed := 0
 		rowSign := int32(0)
 		if (xv < 0) != sc.negative {
 			rowSign = -1
 		}
 		for c, dv := range d {
+			mags[c] = 0
 			if dv == 0 {
 				continue
 			}
@@ -151,51 +154,80 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 				continue
 			}
 			reach |= g
-			columns = append(columns, c)
-			mags = append(mags, g)
-			signs = append(signs, rowSign^int32(dv>>15)) // -1 when the update is negative
+			columns[listed], mags[c] = c, g
+			signs[c] = rowSign ^ int32(dv>>15) // -1 when the update is negative
+			listed++
 		}
 		if ideal {
-			s.addRowIdeal(r, columns, mags, signs, reach)
+			s.addRowIdeal(r, columns[:listed], mags, signs, reach)
 		} else {
-			s.addRow(r, columns, mags, signs, reach)
+			s.addRow(r, columns[:listed], mags, signs, reach)
 		}
 	}
-	s.scratch.rowCols, s.scratch.rowMags, s.scratch.rowSigns = columns, mags, signs
 }
 
 // addRowIdeal is addRow for ideal cells without live bit-planes: the same
 // arithmetic, branch-free in one tight loop per slice. The accumulators take
-// the whole update first and give back what saturation removes.
+// the whole update first and give back what saturation removes. A row where
+// most columns get an update is worked in place (zero updates change
+// nothing); a sparse one (most updates of a training step vanish) is gathered
+// into dense scratch rows first and scattered back.
 func (s *Set) addRowIdeal(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
 	base := r * s.cols
 	acc := s.acc[base : base+s.cols]
-	signs = signs[:len(mags)]
-	columns = columns[:len(mags)]
-	for k, g := range mags {
-		acc[columns[k]] += (int64(g) ^ int64(signs[k])) - int64(signs[k])
+	for _, c := range columns {
+		acc[c] += (int64(mags[c]) ^ int64(signs[c])) - int64(signs[c])
+	}
+	n := len(columns)
+	dense := 2*n >= s.cols
+	if !dense {
+		gm, gs := s.scratch.gatherMags[:0], s.scratch.gatherSigns[:0]
+		for _, c := range columns {
+			gm, gs = append(gm, mags[c]), append(gs, signs[c])
+		}
+		s.scratch.gatherMags, s.scratch.gatherSigns = gm, gs
+		mags, signs = gm, gs
 	}
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off := uint(sl.Offset) & 63
 		if reach>>off == 0 {
-			return
+			break
 		}
 		v := sl.v[base : base+s.cols]
+		cells := v
+		if !dense {
+			cells = s.scratch.rowCells[:0]
+			for _, c := range columns {
+				cells = append(cells, v[c])
+			}
+			s.scratch.rowCells = cells
+		}
+		cells = cells[:len(mags)]
+		signs := signs[:len(mags)]
 		lo, hi, mask := sl.lo, sl.hi, sl.nominalMask
 		var pulses, sats, lost int64
 		for k, g := range mags {
 			chunk := int32(g >> off & mask)
 			pulses += int64((uint32(chunk) | uint32(-chunk)) >> 31) // chunk != 0
-			sign, c := signs[k], columns[k]
-			target := int32(v[c]) + (chunk ^ sign) - sign
+			sign := signs[k]
+			target := int32(cells[k]) + (chunk ^ sign) - sign
 			nv := min(max(target, lo), hi)
-			v[c] = int16(nv)
+			cells[k] = int16(nv)
 			if nv != target {
 				sats++
 				removed := int64(target - nv)
 				lost += removed
+				c := k
+				if !dense {
+					c = columns[k]
+				}
 				acc[c] -= removed << off
+			}
+		}
+		if !dense {
+			for k, c := range columns {
+				v[c] = cells[k]
 			}
 		}
 		s.counters.OPAPulses += pulses
@@ -204,7 +236,7 @@ func (s *Set) addRowIdeal(r int, columns []int, mags []uint64, signs []int32, re
 	}
 }
 
-// addRow adds each listed cell's update of row r (magnitude, and sign -1
+// addRow adds each listed column's update of row r (magnitude, and sign -1
 // for negative), chunked at slice boundaries, through pulse.
 func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
 	base := r * s.cols
@@ -214,12 +246,12 @@ func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach u
 		if reach>>off == 0 {
 			return
 		}
-		for k, g := range mags {
-			chunk := int32(g >> off & sl.nominalMask)
+		for _, c := range columns {
+			chunk := int32(mags[c] >> off & sl.nominalMask)
 			if chunk == 0 {
 				continue
 			}
-			s.pulse(sl, i, base+columns[k], (chunk^signs[k])-signs[k])
+			s.pulse(sl, i, base+c, (chunk^signs[c])-signs[c])
 		}
 	}
 }

@@ -58,7 +58,11 @@ type scratch struct {
 	rowCols  []int
 	rowMags  []uint64
 	rowSigns []int32
-	clipped  []bool
+	// A sparse row's updates and cells of one slice, gathered.
+	gatherMags  []uint64
+	gatherSigns []int32
+	rowCells    []int16
+	clipped     []bool
 }
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
