@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,5 +269,28 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	if _, err := RunPoint(context.Background(), s, dir, 4); err == nil {
 		t.Error("RunPoint out of range: no error")
+	}
+}
+
+func TestGridAveragesSharedCells(t *testing.T) {
+	recs := []*Record{
+		{Status: Done, Params: Params{"variant": "inplace", "crs_interval": 1, "seed": 1}, Metrics: Metrics{"test_accuracy": 0.8}},
+		{Status: Done, Params: Params{"variant": "inplace", "crs_interval": 1, "seed": 2}, Metrics: Metrics{"test_accuracy": 0.6}},
+		{Status: Done, Params: Params{"variant": "inplace", "crs_interval": 4, "seed": 1}, Metrics: Metrics{"test_accuracy": 0.5}},
+		{Status: Done, Params: Params{"variant": "accumulate", "crs_interval": 1, "seed": 1}, Metrics: Metrics{"test_accuracy": 0.9}},
+		{Status: "failed", Params: Params{"variant": "accumulate", "crs_interval": 4, "seed": 1}},
+	}
+	cols, rows, z, err := Grid(recs, "crs_interval", "variant", "test_accuracy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cols, []string{"1", "4"}) || !slices.Equal(rows, []string{"inplace", "accumulate"}) {
+		t.Fatalf("cols %v rows %v", cols, rows)
+	}
+	if math.Abs(z[0][0]-0.7) > 1e-12 || z[0][1] != 0.5 || z[1][0] != 0.9 || !math.IsNaN(z[1][1]) {
+		t.Fatalf("grid %v; want [[0.7 0.5] [0.9 NaN]]", z)
+	}
+	if _, _, _, err := Grid(recs, "cells", "variant", "test_accuracy"); err == nil || !strings.Contains(err.Error(), "crs_interval, seed, variant") {
+		t.Fatalf("unknown parameter: %v", err)
 	}
 }

@@ -84,3 +84,21 @@ func TestAssemblyErrorsLeaveNoOutput(t *testing.T) {
 		t.Errorf("a failed assembly left %s behind", prog)
 	}
 }
+
+func TestPlotDrawsHeatmapAndLines(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ kind, file string }{{"heatmap", "hm.png"}, {"line", "lines.svg"}} {
+		out := filepath.Join(dir, c.file)
+		if _, err := runPanther(t, "plot", "../../sweep/testdata/results.jsonl", "--x", "crs_interval", "--y", "variant",
+			"--kind", c.kind, "-o", out); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Stat(out); err != nil || st.Size() < 1000 {
+			t.Fatalf("%s: %v (size %v)", out, err, st)
+		}
+	}
+	if _, err := runPanther(t, "plot", "../../sweep/testdata/results.jsonl", "--x", "cells", "-o", filepath.Join(dir, "x.png")); err == nil ||
+		!strings.Contains(err.Error(), `parameter "cells" is not in the records`) {
+		t.Fatalf("unknown parameter: %v", err)
+	}
+}
