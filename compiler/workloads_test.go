@@ -81,7 +81,7 @@ func TestWorkloadVGG16(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the whole VGG-16: several seconds")
 	}
-	net, err := model.ReadFile("testdata/vgg16.yaml")
+	net, err := model.Preset("vgg16")
 	if err != nil {
 		t.Fatal(err)
 	}

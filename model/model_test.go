@@ -11,6 +11,8 @@ func TestPresets(t *testing.T) {
 		"lenet":   {{26, 6}, {151, 16}, {401, 120}, {121, 84}, {85, 10}},
 		"mlp-l4":  {{1025, 256}, {257, 512}, {513, 512}, {513, 10}},
 		"mlp-big": {{1025, 512}, {513, 1024}, {1025, 768}, {769, 10}},
+		"vgg16": {{28, 64}, {577, 64}, {577, 128}, {1153, 128}, {1153, 256}, {2305, 256}, {2305, 256},
+			{2305, 512}, {4609, 512}, {4609, 512}, {4609, 512}, {4609, 512}, {4609, 512}, {513, 4096}, {4097, 4096}, {4097, 10}},
 	}
 	if got := Presets(); len(got) != len(want) {
 		t.Fatalf("presets %v, want %d of them", got, len(want))
@@ -110,7 +112,7 @@ func TestErrors(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Load("lenet5"); err == nil || !strings.Contains(err.Error(), "want a preset (lenet, mlp, mlp-big, mlp-l4) or a YAML file path") {
+	if _, err := Load("lenet5"); err == nil || !strings.Contains(err.Error(), "want a preset (lenet, mlp, mlp-big, mlp-l4, vgg16) or a YAML file path") {
 		t.Errorf("unknown preset: %v", err)
 	}
 	if _, err := Load("missing/model.yaml"); err == nil || !strings.Contains(err.Error(), "missing/model.yaml") {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/panther-xbar/panther/eval"
+)
+
+func init() {
+	def := eval.DefaultOptions()
+	var (
+		workloads, designs, batches, vary string
+		gpu, out                          string
+	)
+	cmd := &cobra.Command{
+		Use:   "eval [--workloads ...] [--batches 1,16] [--designs ...] [--gpu rtx2080ti] [--vary KEY=V1,V2] [--out DIR]",
+		Short: "Compare PANTHER with its baselines: time, energy and EDP per training step",
+		Long: `eval compiles the training program of each workload for each design (an architecture
+preset, compiled with that preset's variant and instruction set), simulates one training step
+(one batch), adds the analytic GPU model, and reports time, energy and energy-delay product
+per step with the ratios baseline / panther, the energy by operation class, and the paper's
+headline figures beside ours. It writes eval.txt, eval.csv, eval.json and eval.html into --out.
+
+workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `
+designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture preset)
+--vary:    ` + strings.Join(eval.VaryKeys(), "\n           "),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := def
+			o.Workloads, o.Designs, o.GPU = eval.SplitList(workloads), eval.SplitList(designs), gpu
+			var err error
+			if o.Batches, err = eval.ParseBatches(batches); err != nil {
+				return err
+			}
+			if vary != "" {
+				if o.Vary, err = eval.ParseVary(vary); err != nil {
+					return err
+				}
+			}
+			progress := cmd.ErrOrStderr()
+			o.Progress = func(s string) { fmt.Fprintln(progress, s) }
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			res, err := eval.Run(ctx, o)
+			if err != nil {
+				return err
+			}
+			if err := res.WriteTable(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if err := res.WriteFiles(out); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nwrote %s\n", strings.Join(eval.Files(out), ", "))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&workloads, "workloads", strings.Join(def.Workloads, ","), "workloads, comma-separated")
+	f.StringVar(&batches, "batches", "1,16", "batch sizes, comma-separated (the paper's: 1,4,16,64)")
+	f.StringVar(&designs, "designs", strings.Join(def.Designs, ","), "designs, comma-separated (must include panther)")
+	f.StringVar(&gpu, "gpu", def.GPU, "GPU model preset: "+strings.Join(eval.GPUNames(), ", "))
+	f.StringVar(&vary, "vary", "", "sensitivity: KEY=V1,V2 overrides one architecture setting in turn")
+	f.StringVar(&out, "out", "runs/eval", "folder for the report files")
+	root.AddCommand(cmd)
+}

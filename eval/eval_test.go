@@ -1,0 +1,343 @@
+package eval
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/sim"
+)
+
+// fake stands in for compile-and-simulate: each design's time and energy
+// are fixed multiples of the batch, so the ratios are known by hand.
+func fake(_ context.Context, w Workload, a *arch.Arch, batch int) (Measure, error) {
+	scale := map[string]float64{"panther": 1, "serial": 3, "digital": 8}[a.Name]
+	b := float64(batch)
+	return Measure{TimeNS: 1000 * b * scale, EnergyPJ: 5e5 * b * scale * scale,
+		ByClass: []sim.Share{{Name: "mvm", PJ: 5e5 * b * scale * scale, Percent: 100}}}, nil
+}
+
+func TestCompareRatios(t *testing.T) {
+	ms := []Measure{
+		{Workload: "w", Batch: 4, Design: "panther", TimeNS: 200, EnergyPJ: 1000},
+		{Workload: "w", Batch: 4, Design: "serial", TimeNS: 500, EnergyPJ: 54210},
+		{Workload: "w", Batch: 1, Design: "serial", TimeNS: 500, EnergyPJ: 10}, // no reference at batch 1
+	}
+	rows := Compare(ms)
+	if r := rows[0]; r.TimeRatio != 1 || r.EnergyRatio != 1 || r.EDPRatio != 1 || r.EDPPJNS != 200000 {
+		t.Errorf("reference row %+v", r)
+	}
+	if r := rows[1]; r.TimeRatio != 2.5 || r.EnergyRatio != 54.21 || !near(r.EDPRatio, 2.5*54.21) || r.EDPPJNS != 500*54210 {
+		t.Errorf("serial row %+v", r)
+	}
+	if r := rows[2]; r.TimeRatio != 0 || r.EnergyRatio != 0 {
+		t.Errorf("row without a reference got ratios %+v", r)
+	}
+}
+
+func fakeOptions() Options {
+	o := Options{Workloads: []string{"mlp-l4", "vgg16"}, Batches: []int{1, 4}, Designs: []string{"panther", "serial", "digital", GPUDesign}, GPU: "v100"}
+	o.simulate = fake
+	return o
+}
+
+func TestRunWithFakeSimulator(t *testing.T) {
+	var lines []string
+	o := fakeOptions()
+	o.Progress = func(s string) { lines = append(lines, s) }
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// mlp-l4 at 1 and 4, vgg16 at 1 only (one example per program): 3 x 4 rows.
+	if len(res.Rows) != 12 || len(lines) != 12 {
+		t.Fatalf("%d rows, %d progress lines, want 12", len(res.Rows), len(lines))
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "vgg16 at batch 4") {
+		t.Errorf("notes do not say vgg16 at batch 4 was skipped: %q", res.Notes)
+	}
+	g := GPUs["v100"]
+	for _, r := range res.Rows {
+		switch r.Design {
+		case "serial":
+			if r.TimeRatio != 3 || r.EnergyRatio != 9 || !near(r.EDPRatio, 27) {
+				t.Errorf("%s/%d serial ratios %g %g %g, want 3 9 27", r.Workload, r.Batch, r.TimeRatio, r.EnergyRatio, r.EDPRatio)
+			}
+		case "digital":
+			if r.TimeRatio != 8 || r.EnergyRatio != 64 {
+				t.Errorf("digital ratios %g %g, want 8 64", r.TimeRatio, r.EnergyRatio)
+			}
+		case GPUDesign:
+			var ks []Kernel
+			for _, w := range Workloads() {
+				if w.Name == r.Workload {
+					for _, l := range w.Layers {
+						ks = append(ks, TrainingKernels(l, r.Batch)...)
+					}
+				}
+			}
+			st := g.Step(ks)
+			if !near(r.TimeNS, st.Seconds*1e9) || !near(r.EnergyPJ, st.Joules*1e12) {
+				t.Errorf("gpu row %g ns %g pJ, model says %g s %g J", r.TimeNS, r.EnergyPJ, st.Seconds, st.Joules)
+			}
+			p := 1000 * float64(r.Batch)
+			if !near(r.TimeRatio, r.TimeNS/p) {
+				t.Errorf("gpu time ratio %g, want %g", r.TimeRatio, r.TimeNS/p)
+			}
+		}
+	}
+	// Our figure for "up to 54.21x vs serial" is the largest serial energy ratio.
+	for _, c := range res.Paper {
+		if c.Baseline == "serial" && c.Metric == "energy" && c.Scope == "all workloads, best case" {
+			if lo, hi, ok := c.Ours(res.Rows); !ok || lo != 9 || hi != 9 {
+				t.Errorf("claim %s: ours %g-%g %v, want 9", c.Paper, lo, hi, ok)
+			}
+		}
+		if strings.HasPrefix(c.Scope, "conv layers") {
+			if c.OursText(res.Rows) != "not measured" {
+				t.Errorf("conv claim measured without conv layers: %s", c.OursText(res.Rows))
+			}
+		}
+	}
+}
+
+func TestVGGLayerWorkloads(t *testing.T) {
+	ws := map[string]Workload{}
+	for _, w := range Workloads() {
+		ws[w.Name] = w
+	}
+	a := ws["vgg-a"]
+	if len(a.Layers) != 2 || a.Layers[0].In != 4608 || a.Layers[0].Out != 512 || a.Layers[1].Out != 10 {
+		t.Errorf("vgg-a layers %+v", a.Layers)
+	}
+	if f := ws["vgg-f"]; len(f.Layers) != 1 || f.Layers[0].In != 4096 || f.Layers[0].Out != 10 {
+		t.Errorf("vgg-f layers %+v", f.Layers)
+	}
+	net, err := ws["vgg-d"].net()
+	if err != nil || net.Input.Size() != 512 {
+		t.Fatalf("vgg-d net: %v", err)
+	}
+	v := ws["vgg16"]
+	if len(v.Layers) != 16 || v.Layers[0].In != 27 || v.Layers[0].Positions != 1024 || v.Layers[12].In != 4608 || v.Layers[12].Positions != 4 {
+		t.Errorf("vgg16 layers %+v", v.Layers)
+	}
+	if _, err := v.net(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateOptions(t *testing.T) {
+	for _, c := range []struct {
+		edit func(*Options)
+		want string
+	}{
+		{func(o *Options) { o.Workloads = []string{"resnet"} }, `workload "resnet"`},
+		{func(o *Options) { o.Workloads = nil }, "no workloads"},
+		{func(o *Options) { o.Batches = []int{0} }, "batch size 0"},
+		{func(o *Options) { o.Batches = nil }, "no batch sizes"},
+		{func(o *Options) { o.Designs = []string{"serial"} }, "must include panther"},
+		{func(o *Options) { o.Designs = append(o.Designs, "tpu") }, `design "tpu"`},
+		{func(o *Options) { o.GPU = "a100" }, `gpu "a100"`},
+		{func(o *Options) { o.Vary = Vary{Key: "adc_bits", Values: []string{"8"}} }, `vary key "adc_bits"`},
+		{func(o *Options) { o.Vary = Vary{Key: "opa_power_mw", Values: []string{"-1"}} }, "not a power"},
+	} {
+		o := DefaultOptions()
+		c.edit(&o)
+		err := o.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error with %q", err, c.want)
+		}
+		if _, err := Run(context.Background(), o); err == nil {
+			t.Errorf("Run accepted options that Validate rejects (%s)", c.want)
+		}
+	}
+	if err := DefaultOptions().Validate(); err != nil {
+		t.Errorf("default options: %v", err)
+	}
+	if _, err := ParseBatches("1,x"); err == nil {
+		t.Error("ParseBatches accepted x")
+	}
+	if _, err := ParseVary("opa_power_mw"); err == nil {
+		t.Error("ParseVary accepted a key without values")
+	}
+}
+
+func TestVaryApplies(t *testing.T) {
+	v, err := ParseVary("opa_power_mw=2, 8")
+	if err != nil || len(v.Values) != 2 {
+		t.Fatalf("%+v %v", v, err)
+	}
+	p, s := arch.Default(), mustPreset(t, "serial")
+	for _, a := range []*arch.Arch{p, s} {
+		if err := v.apply(a, "8"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p.Ops.Update.PowerMW != 8 || s.Ops.Update.PowerMW != 238.06 {
+		t.Errorf("opa power: panther %g (want 8), serial %g (want its preset 238.06)", p.Ops.Update.PowerMW, s.Ops.Update.PowerMW)
+	}
+	o := fakeOptions()
+	o.Workloads, o.Batches, o.Vary = []string{"mlp-l4"}, []int{1}, v
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 8 || res.Rows[0].Variant != "opa_power_mw=2" || res.Rows[4].Variant != "opa_power_mw=8" {
+		t.Errorf("vary rows: %d, %q %q", len(res.Rows), res.Rows[0].Variant, res.Rows[4].Variant)
+	}
+}
+
+func mustPreset(t *testing.T, name string) *arch.Arch {
+	a, err := arch.Preset(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func writerResult() *Result {
+	ms := []Measure{
+		{Workload: "mlp-l4", Batch: 16, Design: "panther", TimeNS: 2000, EnergyPJ: 1e6, Source: "simulated",
+			ByClass: []sim.Share{{Name: "mvm", PJ: 7.5e5, Percent: 75}, {Name: "opa", PJ: 2.5e5, Percent: 25}}},
+		{Workload: "mlp-l4", Batch: 16, Design: "serial", TimeNS: 3000, EnergyPJ: 4e6, Source: "simulated"},
+	}
+	return &Result{Rows: Compare(ms), Paper: PaperClaims()[:2], Notes: []string{"a <note>"}}
+}
+
+func TestWriteCSV(t *testing.T) {
+	var b bytes.Buffer
+	if err := writerResult().WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "workload,batch,design,vary,source,time_ns,energy_pj,edp_pj_ns,time_ratio,energy_ratio,edp_ratio\n" +
+		"mlp-l4,16,panther,,simulated,2000,1e+06,2e+09,1,1,1\n" +
+		"mlp-l4,16,serial,,simulated,3000,4e+06,1.2e+10,1.5,4,6\n"
+	if b.String() != want {
+		t.Errorf("CSV:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := writerResult().WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := `mlp-l4  batch 16
+design   time/step  energy/step  EDP (pJ*ns)  time x  energy x  EDP x  
+panther  2 us       1 uJ         2e+09        1.00    1.00      1.00   
+serial   3 us       4 uJ         1.2e+10      1.50    4.00      6.00   
+
+ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are)
+
+paper's headline figures beside ours (PANTHER is this many times lower)
+metric  vs       scope                     paper         ours                     
+energy  digital  all workloads, best case  up to 8.02x   not measured             
+energy  serial   all workloads, best case  up to 54.21x  up to 4.00x (min 4.00x)  
+`
+	if b.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestWriteJSONAndHTML(t *testing.T) {
+	r := writerResult()
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Rows) != 2 || back.Rows[1].EnergyRatio != 4 || back.Rows[0].ByClass[1].Name != "opa" {
+		t.Errorf("JSON round trip: %+v", back.Rows)
+	}
+	b.Reset()
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	h := b.String()
+	for _, want := range []string{"<svg", "a &lt;note&gt;", "mvm 75.0%, opa 25.0%", "up to 54.21x", "<td>4.00</td>"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(h, `xmlns="http://www.w3.org/2000/svg"`, ""), bad) {
+			t.Errorf("HTML refers to the network (%s)", bad)
+		}
+	}
+}
+
+func TestWriteFilesAtomic(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out", "eval")
+	r := writerResult()
+	if err := r.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	var csv bytes.Buffer
+	_ = r.WriteCSV(&csv)
+	got, err := os.ReadFile(filepath.Join(dir, "eval.csv"))
+	if err != nil || !bytes.Equal(got, csv.Bytes()) {
+		t.Errorf("eval.csv differs from WriteCSV (%v)", err)
+	}
+	// A second write replaces the files; no temporary file is left behind.
+	r.Rows = r.Rows[:1]
+	if err := r.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "eval.csv eval.html eval.json eval.txt" {
+		t.Errorf("files %v", names)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "eval.csv")); strings.Count(string(got), "\n") != 2 {
+		t.Errorf("eval.csv was not replaced:\n%s", got)
+	}
+	// A failed write (the folder is a file) leaves what was there.
+	file := filepath.Join(t.TempDir(), "f")
+	_ = os.WriteFile(file, []byte("x"), 0o644)
+	if err := r.WriteFiles(file); err == nil {
+		t.Error("writing into a file succeeded")
+	}
+}
+
+// TestSimulatedStep runs the real compiler and simulator on the smallest
+// case and checks the ratios come from what the simulator measured.
+func TestSimulatedStep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and simulates")
+	}
+	o := Options{Workloads: []string{"vgg-g"}, Batches: []int{1}, Designs: []string{"panther", "serial"}}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, s := res.Rows[0], res.Rows[1]
+	if p.TimeNS <= 0 || p.EnergyPJ <= 0 || len(p.ByClass) == 0 {
+		t.Fatalf("panther measured nothing: %+v", p)
+	}
+	if !near(s.EnergyRatio, s.EnergyPJ/p.EnergyPJ) || !near(s.TimeRatio, s.TimeNS/p.TimeNS) {
+		t.Errorf("ratios %g %g not the measured quotients", s.EnergyRatio, s.TimeRatio)
+	}
+	var sum float64
+	for _, c := range p.ByClass {
+		sum += c.PJ
+	}
+	if !near(sum, p.EnergyPJ) && sum-p.EnergyPJ > 1e-6*p.EnergyPJ {
+		t.Errorf("energy by class sums to %g, total %g", sum, p.EnergyPJ)
+	}
+	// The same run again gives the same figures.
+	again, err := Run(context.Background(), o)
+	if err != nil || again.Rows[1].EnergyPJ != s.EnergyPJ || again.Rows[1].TimeNS != s.TimeNS {
+		t.Errorf("not deterministic: %v", err)
+	}
+}

@@ -1,0 +1,212 @@
+package eval
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/panther-xbar/panther/internal/atomicfile"
+)
+
+// WriteTable writes the rows as a readable table grouped by workload and
+// batch, then the paper's figures beside ours.
+func (r *Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	last := ""
+	for _, row := range r.Rows {
+		group := fmt.Sprintf("%s  batch %d", row.Workload, row.Batch)
+		if row.Variant != "" {
+			group += "  " + row.Variant
+		}
+		if group != last {
+			if last != "" {
+				fmt.Fprintln(tw)
+			}
+			fmt.Fprintln(tw, group)
+			fmt.Fprintln(tw, "design\ttime/step\tenergy/step\tEDP (pJ*ns)\ttime x\tenergy x\tEDP x\t")
+			last = group
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t\n", row.Design, FormatTime(row.TimeNS), FormatEnergy(row.EnergyPJ),
+			row.EDPPJNS, ratioText(row.TimeRatio), ratioText(row.EnergyRatio), ratioText(row.EDPRatio))
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are)")
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "paper's headline figures beside ours (PANTHER is this many times lower)")
+	fmt.Fprintln(tw, "metric\tvs\tscope\tpaper\tours\t")
+	for _, c := range r.Paper {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Metric, c.Baseline, c.Scope, c.Paper, c.OursText(r.Rows))
+	}
+	return tw.Flush()
+}
+
+func ratioText(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+// csvHeader is the CSV's first line.
+var csvHeader = []string{"workload", "batch", "design", "vary", "source", "time_ns", "energy_pj", "edp_pj_ns",
+	"time_ratio", "energy_ratio", "edp_ratio"}
+
+// WriteCSV writes one line per row; energy by class is in the JSON.
+func (r *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	for _, row := range r.Rows {
+		rec := []string{row.Workload, strconv.Itoa(row.Batch), row.Design, row.Variant, row.Source,
+			g(row.TimeNS), g(row.EnergyPJ), g(row.EDPPJNS), g(row.TimeRatio), g(row.EnergyRatio), g(row.EDPRatio)}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteJSON writes the whole result.
+func (r *Result) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// Files are the report's files in dir.
+func Files(dir string) []string {
+	return []string{filepath.Join(dir, "eval.txt"), filepath.Join(dir, "eval.csv"),
+		filepath.Join(dir, "eval.json"), filepath.Join(dir, "eval.html")}
+}
+
+// WriteFiles writes the table, CSV, JSON and HTML report into dir, each
+// atomically (a reader never sees a half-written file).
+func (r *Result) WriteFiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	fs := Files(dir)
+	for i, fill := range []func(io.Writer) error{r.WriteTable, r.WriteCSV, r.WriteJSON, r.WriteHTML} {
+		if err := atomicfile.Write(fs[i], fill); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteHTML writes a static report: the table, the energy breakdown by
+// operation class, inline SVG bar charts and the paper's figures; it needs
+// nothing from the network.
+func (r *Result) WriteHTML(w io.Writer) error {
+	var b strings.Builder
+	e := html.EscapeString
+	b.WriteString(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>PANTHER evaluation</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}th{background:#eee}td.l,th.l{text-align:left}svg{margin-right:2em}</style>
+</head><body>
+<h1>PANTHER against its baselines</h1>
+`)
+	b.WriteString("<ul>")
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "<li>%s</li>", e(n))
+	}
+	if r.GPU != nil {
+		fmt.Fprintf(&b, "<li>GPU model: %s (%s); compute efficiency %g, memory efficiency %g, launch overhead %g s.</li>",
+			e(r.GPU.Name), e(r.GPU.Source), r.GPU.ComputeEfficiency, r.GPU.MemoryEfficiency, r.GPU.LaunchOverhead)
+	}
+	b.WriteString("</ul>\n<h2>Paper's headline figures beside ours</h2>\n<table><tr><th class=l>metric</th><th class=l>vs</th><th class=l>scope</th><th>paper</th><th>ours</th></tr>\n")
+	for _, c := range r.Paper {
+		fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td>%s</td></tr>\n",
+			e(c.Metric), e(c.Baseline), e(c.Scope), e(c.Paper), e(c.OursText(r.Rows)))
+	}
+	b.WriteString("</table>\n")
+	for _, g := range r.groups() {
+		fmt.Fprintf(&b, "<h2>%s</h2>\n", e(g.title))
+		b.WriteString(barChart("time per step (us)", g.rows, func(x Row) float64 { return x.TimeNS / 1e3 }))
+		b.WriteString(barChart("energy per step (uJ)", g.rows, func(x Row) float64 { return x.EnergyPJ / 1e6 }))
+		b.WriteString("\n<table><tr><th class=l>design</th><th>time/step</th><th>energy/step</th><th>EDP (pJ*ns)</th><th>time x</th><th>energy x</th><th>EDP x</th><th class=l>energy by class</th></tr>\n")
+		for _, x := range g.rows {
+			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td>%s</td><td>%s</td><td>%.4g</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td></tr>\n",
+				e(x.Design), e(FormatTime(x.TimeNS)), e(FormatEnergy(x.EnergyPJ)), x.EDPPJNS,
+				ratioText(x.TimeRatio), ratioText(x.EnergyRatio), ratioText(x.EDPRatio), e(classText(x)))
+		}
+		b.WriteString("</table>\n")
+	}
+	b.WriteString("</body></html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func classText(x Row) string {
+	var parts []string
+	for _, s := range x.ByClass {
+		if s.PJ > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.1f%%", s.Name, s.Percent))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+type group struct {
+	title string
+	rows  []Row
+}
+
+func (r *Result) groups() []group {
+	var gs []group
+	for _, row := range r.Rows {
+		t := fmt.Sprintf("%s, batch %d", row.Workload, row.Batch)
+		if row.Variant != "" {
+			t += ", " + row.Variant
+		}
+		if len(gs) == 0 || gs[len(gs)-1].title != t {
+			gs = append(gs, group{title: t})
+		}
+		gs[len(gs)-1].rows = append(gs[len(gs)-1].rows, row)
+	}
+	return gs
+}
+
+// barChart draws one horizontal bar per row on a linear scale.
+func barChart(title string, rows []Row, v func(Row) float64) string {
+	const width, label, barH = 420.0, 130.0, 18.0
+	var top float64
+	for _, x := range rows {
+		top = max(top, v(x))
+	}
+	h := 24 + barH*float64(len(rows))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, width+label+80, h)
+	fmt.Fprintf(&b, `<text x="0" y="14" font-weight="bold">%s</text>`, html.EscapeString(title))
+	for i, x := range rows {
+		y := 22 + barH*float64(i)
+		bw := 0.0
+		if top > 0 {
+			bw = width * v(x) / top
+		}
+		fill := "#7f8c8d"
+		if x.Design == Reference {
+			fill = "#c0392b"
+		}
+		fmt.Fprintf(&b, `<text x="0" y="%g">%s</text><rect x="%g" y="%g" width="%.1f" height="%g" fill="%s"/><text x="%.1f" y="%g">%.4g</text>`,
+			y+12, html.EscapeString(x.Design), label, y+2, bw, barH-4, fill, label+bw+4, y+12, v(x))
+	}
+	b.WriteString("</svg>")
+	return b.String()
+}

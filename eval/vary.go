@@ -1,0 +1,96 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/panther-xbar/panther/arch"
+)
+
+// Vary is a sensitivity study: Key takes each of Values in turn, overriding
+// the architecture presets of the simulated designs where the setting
+// applies (an OPA setting only to designs that update in the crossbar, an
+// analog MVM setting only to designs with analog MVM).
+type Vary struct {
+	Key    string   `json:"key,omitempty"`
+	Values []string `json:"values,omitempty"`
+}
+
+// varyKeys are the settings --vary accepts, with what they override.
+var varyKeys = map[string]string{
+	"opa_power_mw": "ops.update.power_mw of designs with an in-crossbar OPA (SPEC 4: 4.44 mW)",
+	"opa_per_bit":  "ops.update.per_bit of designs with an in-crossbar OPA (SPEC 4: false)",
+	"mvm_power_mw": "ops.mvm.power_mw of designs with analog MVM (SPEC 4: 3.09 mW panther, 2.74 mW baselines)",
+}
+
+// VaryKeys lists the keys of --vary with their meaning.
+func VaryKeys() []string {
+	var ks []string
+	for k, v := range varyKeys {
+		ks = append(ks, k+": "+v)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// ParseVary reads KEY=V1,V2,...
+func ParseVary(s string) (Vary, error) {
+	k, vs, ok := strings.Cut(s, "=")
+	if !ok {
+		return Vary{}, fmt.Errorf("--vary %q: want KEY=V1,V2", s)
+	}
+	v := Vary{Key: strings.TrimSpace(k), Values: splitList(vs)}
+	return v, v.validate()
+}
+
+func (v Vary) validate() error {
+	if _, ok := varyKeys[v.Key]; !ok {
+		var names []string
+		for k := range varyKeys {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		return fmt.Errorf("vary key %q: want one of %s", v.Key, strings.Join(names, ", "))
+	}
+	if len(v.Values) == 0 {
+		return fmt.Errorf("vary %s: no values given", v.Key)
+	}
+	var errs []error
+	for _, x := range v.Values {
+		if err := v.apply(&arch.Arch{}, x); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// apply sets the key to value x on a.
+func (v Vary) apply(a *arch.Arch, x string) error {
+	switch v.Key {
+	case "opa_power_mw", "mvm_power_mw":
+		f, err := strconv.ParseFloat(x, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("vary %s: %q is not a power in mW (a number >= 0)", v.Key, x)
+		}
+		if v.Key == "opa_power_mw" && a.Ops.Update.Mechanism == arch.UpdateCrossbar {
+			a.Ops.Update.PowerMW = f
+		}
+		if v.Key == "mvm_power_mw" && a.Ops.MVM.Mechanism == arch.MVMAnalog {
+			a.Ops.MVM.PowerMW = f
+		}
+	case "opa_per_bit":
+		b, err := strconv.ParseBool(x)
+		if err != nil {
+			return fmt.Errorf("vary %s: %q is not true or false", v.Key, x)
+		}
+		if a.Ops.Update.Mechanism == arch.UpdateCrossbar {
+			a.Ops.Update.PerBit = b
+		}
+	default:
+		return fmt.Errorf("vary key %q unknown", v.Key)
+	}
+	return nil
+}
