@@ -102,3 +102,21 @@ func TestPlotDrawsHeatmapAndLines(t *testing.T) {
 		t.Fatalf("unknown parameter: %v", err)
 	}
 }
+
+func TestDemoTrainsThenCompares(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runPanther(t, "demo", "--limit", "640", "--out", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"== 1. training on PANTHER crossbars", "epoch 1 panther", "== 2. one training step", "serial", "digital", "gpu"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	for _, f := range []string{"train/metrics.json", "train/accuracy.png", "eval/eval.json", "eval/eval.html"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
