@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 	"strings"
 
@@ -42,24 +41,13 @@ func LoadModel(nameOrPath string) (Model, error) {
 	return Model{Net: net}, nil
 }
 
-// InitialWeights draws every trainable layer's cell matrix as package train
-// does, so that a compiled program and the trainer start from the same bits:
-// each weight uniform in [-a, a) with a = sqrt(6 / fan_in) (He uniform),
-// drawn in row-major order of M from Derive(seed, "init", layer), and the
-// bias row 0.
+// InitialWeights draws every trainable layer's cell matrix with
+// model.InitialWeights, as the trainer does, so that a compiled program and
+// the trainer start from the same bits (nil for layers without weights).
 func InitialWeights(net *model.Network, seed uint64) [][]float64 {
 	out := make([][]float64, len(net.Layers))
 	for i, l := range net.Layers {
-		if !l.Trainable() {
-			continue
-		}
-		src := rng.Derive(seed, "init", i)
-		a := math.Sqrt(6 / float64(l.FanIn()))
-		m := make([]float64, l.CellRows()*l.CellCols())
-		for k := range l.FanIn() * l.CellCols() {
-			m[k] = a * (2*src.Float64() - 1)
-		}
-		out[i] = m
+		out[i] = model.InitialWeights(l, seed, i)
 	}
 	return out
 }

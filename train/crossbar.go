@@ -186,17 +186,12 @@ func (n *crossbarNet) newRecord() *record {
 	return r
 }
 
-// initialWeights draws the cell matrix M = W^T of a trainable layer: every
-// weight uniform in [-a, a) with a = sqrt(6 / fan_in) (He uniform), drawn in
-// row-major order of M from the stream Derive(seed, "init", layer), the bias
-// row 0, and converted to Q4.12 (|a| < 8, so nothing saturates).
+// initialWeights is model.InitialWeights in Q4.12 codes.
 func initialWeights(l model.Layer, seed uint64, layer int) []int16 {
-	rows, cols := l.CellRows(), l.CellCols()
-	src := rng.Derive(seed, "init", layer)
-	a := math.Sqrt(6 / float64(l.FanIn()))
-	m := make([]int16, rows*cols)
-	for i := range l.FanIn() * cols {
-		m[i], _, _ = fixed.Q4_12.FromFloat(a * (2*src.Float64() - 1))
+	w := model.InitialWeights(l, seed, layer)
+	m := make([]int16, len(w))
+	for i, v := range w {
+		m[i], _, _ = fixed.Q4_12.FromFloat(v) // |v| < 8: never saturates
 	}
 	return m
 }
