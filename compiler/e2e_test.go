@@ -10,14 +10,20 @@ import (
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/rng"
 	"github.com/panther-xbar/panther/sim"
+	"github.com/panther-xbar/panther/xbar"
 )
 
+// simRun is a finished simulation of a compiled program.
+type simRun struct {
+	t testing.TB
+	s *sim.Sim
+}
+
 // execute runs the program in the cycle-level simulator, which must finish
-// without a deadlock or a runtime error, and in the compiler's emulator
-// (the same numerics, through packages alu and xbar), which must run as
-// many instructions; tests read results from the emulator, since the
-// simulator does not expose shared memory or crossbar cells.
-func execute(t testing.TB, ar *arch.Arch, res *Result) *emu {
+// without a deadlock or a runtime error. The compiler's own machine, which
+// orders the transfers between tiles by the simulator's rules, must run
+// the same number of instructions.
+func execute(t testing.TB, ar *arch.Arch, res *Result) *simRun {
 	t.Helper()
 	s, err := sim.New(ar, res.Program, sim.Options{})
 	if err != nil {
@@ -27,17 +33,50 @@ func execute(t testing.TB, ar *arch.Arch, res *Result) *emu {
 	if err != nil {
 		t.Fatalf("simulator: %v", err)
 	}
-	e, err := newEmu(ar, res.Program)
+	m := newMachine(res.Program.Arch)
+	for _, tc := range res.Program.Code.Tiles {
+		m.load(tc)
+	}
+	if err := m.run(1 << 34); err != nil {
+		t.Fatal(err)
+	}
+	if m.executed != rep.Instructions {
+		t.Fatalf("the compiler's machine ran %d instructions, the simulator %d", m.executed, rep.Instructions)
+	}
+	return &simRun{t: t, s: s}
+}
+
+// unit returns the matrix unit of tile, core, unit as the run left it.
+func (r *simRun) unit(tile, core, unit int) *xbar.Unit {
+	r.t.Helper()
+	u, err := r.s.Unit(tile, core, unit)
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
-	if err := e.run(1 << 34); err != nil {
-		t.Fatal(err)
+	return u
+}
+
+// results reads an inference program's outputs from shared memory: per
+// example, the network's output in the model's order (C, H, W).
+func (r *simRun) results(res *Result, examples int, out mapShape) [][]int16 {
+	r.t.Helper()
+	ys := make([][]int16, examples)
+	for ex := range ys {
+		ys[ex] = make([]int16, out.size())
+		for _, o := range res.Outputs {
+			mem, ok := r.s.Shared(o.Tile)
+			if !ok {
+				r.t.Fatalf("output on tile %d, which has no code", o.Tile)
+			}
+			w := o.C1 - o.C0
+			for px := range o.Pixels {
+				for c := o.C0; c < o.C1; c++ {
+					ys[ex][c*out.pixels()+px] = mem[o.Addr+(ex*o.Pixels+px)*w+c-o.C0]
+				}
+			}
+		}
 	}
-	if e.executed != rep.Instructions {
-		t.Fatalf("the emulator ran %d instructions, the simulator %d", e.executed, rep.Instructions)
-	}
-	return e
+	return ys
 }
 
 // testArch returns the default architecture, or a small one: crossbars of

@@ -10,16 +10,13 @@ import (
 // machine executes programs for their control flow and shared-memory
 // traffic: registers, addresses, loops, valid bits and reader counts, as
 // package sim defines them (ld and st wait for whole ranges, a send reads
-// its words once, initial data is never freed). Vector and crossbar
-// instructions are left to an optional hook, so the compiler can run its
-// own programs to order the transfers between tiles, and tests can run
-// them with their numerics.
+// its words once, initial data is never freed), so the compiler can run
+// its own programs to order the transfers between tiles. Vector and
+// crossbar instructions change no address or counter and are skipped.
 type machine struct {
 	a     isa.Arch
 	tiles map[int]*mtile
 	procs []*mproc
-	// numeric runs alu, alui, mvm and crs when set.
-	numeric func(p *mproc, in isa.Inst) error
 	// server, when set, is offered the machine whenever no processor can
 	// progress; it reports whether it did anything.
 	server func() bool
@@ -274,11 +271,6 @@ func (m *machine) exec(p *mproc) (bool, error) {
 		p.t.fill(msg.data, in.Addr, in.Counter)
 		delete(p.t.slots, in.Tile)
 	case isa.OpAlu, isa.OpAlui, isa.OpMvm, isa.OpCrs:
-		if m.numeric != nil {
-			if err := m.numeric(p, *in); err != nil {
-				return false, err
-			}
-		}
 	default:
 		return false, fmt.Errorf("unknown opcode %v", in.Op)
 	}

@@ -17,9 +17,8 @@ import (
 // Forward correctness against data nobody here wrote: the ONNX reference
 // models of Debian's libonnx-testdata, with their shipped inputs and
 // outputs, compiled for inference, run in the simulator, and their outputs
-// (read from the compiler's emulator of the same program: the simulator
-// does not expose shared memory) compared with the reference within the
-// Q4.12 bound of docs/compiler.md.
+// (read from the simulator's shared memory) compared with the reference
+// within the Q4.12 bound of docs/compiler.md.
 
 // onnxTestData is where libonnx-testdata installs the ONNX test models.
 const onnxTestData = "/usr/share/libonnx-testdata/data"

@@ -88,16 +88,14 @@ func codes(src *rng.Source, n, lim int) []int16 {
 	return out
 }
 
-// core returns core c of tile t.
+// coreOf returns core c of tile t.
 func (s *Sim) coreOf(t testing.TB, tile, c int) *core {
 	t.Helper()
-	for _, k := range s.byID[tile].cores {
-		if k.core == c {
-			return k
-		}
+	k, err := s.core(tile, c)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("tile %d has no core %d", tile, c)
-	return nil
+	return k
 }
 
 // reg returns n registers of core from data-memory word r.

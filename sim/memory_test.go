@@ -67,3 +67,35 @@ func TestInitialDataIsPersistent(t *testing.T) {
 		t.Errorf("read %v, want 42 twice", got)
 	}
 }
+
+// Shared and Unit read back what a run left, and name what does not exist.
+func TestReadBack(t *testing.T) {
+	a := preset(t, "panther")
+	p := assemble(t, a, "readback.s", `
+.tile 0
+	halt
+.core 1
+	set r0, 7, 1
+	set r10, -3, 4
+	st r0, r10, 1, 4, 1
+	hlt
+`)
+	addData(t, p, 0, 20, []int16{42, 43})
+	s, _ := simulate(t, a, p, Options{})
+	mem, ok := s.Shared(0)
+	if !ok || !slices.Equal(mem[7:11], fill16(-3, 4)) || !slices.Equal(mem[20:22], []int16{42, 43}) {
+		t.Errorf("shared memory %v ... %v, want four -3s at 7 and 42, 43 at 20", mem[7:11], mem[20:22])
+	}
+	mem[7] = 0
+	if again, _ := s.Shared(0); again[7] != -3 {
+		t.Error("Shared returned the simulation's memory, not a copy")
+	}
+	if _, ok := s.Shared(1); ok {
+		t.Error("tile 1 has no code but Shared found it")
+	}
+	for _, c := range [][3]int{{0, 1, 0}, {0, 0, 0}, {3, 0, 0}} {
+		if _, err := s.Unit(c[0], c[1], c[2]); err == nil {
+			t.Errorf("Unit%v: no error for a unit without a weight image", c)
+		}
+	}
+}

@@ -406,7 +406,9 @@ func TestMLPTrainingExampleMatchesReference(t *testing.T) {
 		got := slices.Clone(want)
 		_, err := xu.Weights(want)
 		must(t, err)
-		_, err = s.coreOf(t, k[0], k[1]).units[k[2]].unit.Weights(got)
+		after, err := s.Unit(k[0], k[1], k[2])
+		must(t, err)
+		_, err = after.Weights(got)
 		must(t, err)
 		if !slices.Equal(got, want) {
 			t.Errorf("tile %d core %d unit %d: weights after the update differ from the reference", k[0], k[1], k[2])

@@ -1,0 +1,51 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/panther-xbar/panther/xbar"
+)
+
+// Shared returns a copy of the shared memory of tile as the run left it
+// (the initial data before Run). ok is false for a tile the program does
+// not use, which has no memory in the simulation.
+func (s *Sim) Shared(tile int) (mem []int16, ok bool) {
+	t := s.byID[tile]
+	if t == nil {
+		return nil, false
+	}
+	return append([]int16(nil), t.mem...), true
+}
+
+// Unit returns a copy of a matrix unit as the run left it (as its weight
+// image programmed it, before Run).
+func (s *Sim) Unit(tile, core, unit int) (*xbar.Unit, error) {
+	c, err := s.core(tile, core)
+	if err != nil {
+		return nil, err
+	}
+	if unit < 0 || unit >= len(c.units) || c.units[unit] == nil {
+		return nil, fmt.Errorf("%s matrix unit %d: the program gives it no weight image", where(tile, core), unit)
+	}
+	mu := c.units[unit]
+	st, err := mu.unit.State()
+	if err != nil {
+		return nil, err
+	}
+	u, err := xbar.NewUnit(mu.unit.Config(), mu.rows, mu.cols)
+	if err != nil {
+		return nil, err
+	}
+	return u, u.Restore(st)
+}
+
+func (s *Sim) core(tile, core int) (*core, error) {
+	if t := s.byID[tile]; t != nil {
+		for _, c := range t.cores {
+			if c.proc.core == core {
+				return c, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s: the program has no code there", where(tile, core))
+}
