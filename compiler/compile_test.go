@@ -95,6 +95,16 @@ func TestReport(t *testing.T) {
 	if u := r.Utilisation; u.Cells <= 0 || u.Cells > 1 || u.CoreSlots <= 0 || u.CoreSlots > 1 || u.UnitSlots <= 0 || u.UnitSlots > 1 {
 		t.Errorf("utilisation %+v", u)
 	}
+	most := 0
+	for _, c := range r.CoresDetail {
+		most = max(most, c.DataWords)
+		if c.DataWords <= 0 {
+			t.Errorf("core %d of tile %d uses no data memory", c.Core, c.Tile)
+		}
+	}
+	if most != r.MaxDataWords || most > res.Program.Arch.RegisterWords {
+		t.Errorf("fullest core data memory %d, the cores' largest %d, the core has %d", r.MaxDataWords, most, res.Program.Arch.RegisterWords)
+	}
 	var text, js bytes.Buffer
 	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "occupies") {
 		t.Errorf("text report: %v\n%s", err, text.String())

@@ -39,6 +39,9 @@ type Report struct {
 	CoresDetail          []CoreEntry `json:"per_core"`
 	// MaxSharedWords is the most shared memory a tile's layout takes.
 	MaxSharedWords int `json:"max_shared_words"`
+	// MaxDataWords is the most data memory (registers beyond the crossbar
+	// buffers) a core's program takes.
+	MaxDataWords int `json:"max_data_words"`
 
 	// Traffic of the whole program (every example).
 	Traffic Traffic `json:"traffic"`
@@ -63,6 +66,7 @@ type CoreEntry struct {
 	Core         int    `json:"core"`
 	Job          string `json:"job"`
 	Instructions int    `json:"instructions"`
+	DataWords    int    `json:"data_words"`
 }
 
 // Traffic counts words moved: by cores through shared memory, by tile
@@ -118,9 +122,11 @@ func (b *build) report(net *model.Network, p *program.Program, perExample Traffi
 		r.Mode, r.Variant = "training", b.cfg.Variant.String()
 	}
 	jobs := map[[2]int]string{}
+	data := map[[2]int]int{}
 	unitCores := map[[2]int]bool{}
 	for _, c := range b.cores {
 		jobs[[2]int{c.tile, c.num}] = fmt.Sprintf("%s of %s", roleNames[c.role], c.st.name())
+		data[[2]int{c.tile, c.num}] = c.p.next
 	}
 	cells := 0
 	for _, w := range p.Weights {
@@ -140,7 +146,9 @@ func (b *build) report(net *model.Network, p *program.Program, perExample Traffi
 			r.Cores++
 			r.CoreInstructions += len(c.Insts)
 			r.MaxCoreInstructions = max(r.MaxCoreInstructions, len(c.Insts))
-			r.CoresDetail = append(r.CoresDetail, CoreEntry{Tile: t.Tile, Core: c.Core, Job: jobs[[2]int{t.Tile, c.Core}], Instructions: len(c.Insts)})
+			k := [2]int{t.Tile, c.Core}
+			r.MaxDataWords = max(r.MaxDataWords, data[k])
+			r.CoresDetail = append(r.CoresDetail, CoreEntry{Tile: t.Tile, Core: c.Core, Job: jobs[k], Instructions: len(c.Insts), DataWords: data[k]})
 		}
 	}
 	r.Nodes = len(nodes)
@@ -191,7 +199,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "model\t%s, %s, %d examples\n", r.Model, mode, r.Examples)
 	fmt.Fprintf(tw, "occupies\t%d matrix units, %d cores, %d tiles, %d node(s)\n", r.MatrixUnits, r.Cores, r.Tiles, r.Nodes)
-	fmt.Fprintf(tw, "core programs\t%d instructions, longest %d\n", r.CoreInstructions, r.MaxCoreInstructions)
+	fmt.Fprintf(tw, "core programs\t%d instructions, longest %d; fullest core data memory %d words\n", r.CoreInstructions, r.MaxCoreInstructions, r.MaxDataWords)
 	fmt.Fprintf(tw, "tile transfers\t%d instructions, longest %d\n", r.TransferInstructions, r.MaxTileTransferInsts)
 	t := r.Traffic
 	fmt.Fprintf(tw, "shared memory\t%d words loaded, %d stored; fullest tile uses %d words\n", t.SharedLoadWords, t.SharedStoreWords, r.MaxSharedWords)
