@@ -327,7 +327,7 @@ func (b *build) demand(c *core) int {
 	s := c.st
 	for _, g := range b.touches(c, b.inputGroups(s)) {
 		rowWords := s.fr.ws * g.width()
-		slots := b.examples * (s.fr.in.H + 1)
+		slots := b.examples * s.fr.inputRows()
 		if g.owner != nil {
 			_, slots = ringRows(s.fr, rowWords, b.a.SharedWords/8)
 		}

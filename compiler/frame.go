@@ -48,6 +48,20 @@ func axis(n, k, s, p, out int) (k2, a, q, origins, frameLen int) {
 	return
 }
 
+// padRows reports whether some frame rows lie outside the data (and so
+// read a zero row).
+func (f frame) padRows() bool { return f.ar > 0 || f.hs > f.ar+f.in.H }
+
+// inputRows is how many row slots one example of an input region takes:
+// its data rows, and a zero row of its own when the frame has pad rows (so
+// that pad rows too move with the example offset).
+func (f frame) inputRows() int {
+	if f.padRows() {
+		return f.in.H + 1
+	}
+	return f.in.H
+}
+
 // reads is how often each data word is read in one pass of one reader.
 func (f frame) reads() int { return (f.kh2 / f.win.sh) * (f.kw2 / f.win.sw) }
 

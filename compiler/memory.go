@@ -103,11 +103,11 @@ func (r *mapRegion) rowAddr(y int) int {
 	return r.base + (d%r.slots)*r.rowWords
 }
 
-// inputLayout sizes an input region: every example as H data rows and a
-// zero row, so that pad rows too move with the example offset.
+// inputLayout sizes an input region: every example as its rows
+// (frame.inputRows).
 func (r *mapRegion) inputLayout(examples int) {
-	r.slots = examples * (r.fr.in.H + 1)
-	r.exStride = (r.fr.in.H + 1) * r.rowWords
+	r.slots = examples * r.fr.inputRows()
+	r.exStride = r.fr.inputRows() * r.rowWords
 }
 
 // needsTopUp reports whether the windows read some pad columns of the
@@ -140,7 +140,10 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 	}
 	r.base, r.zero, r.table = base, base+r.slots*r.rowWords, base+r.slots*r.rowWords+zeroRow
 	if r.kind == regInput {
-		r.zero = base + r.fr.in.H*r.rowWords
+		r.zero = -1 // the table never points at it
+		if r.fr.padRows() {
+			r.zero = base + r.fr.in.H*r.rowWords
+		}
 	} else {
 		m.data(r.zero, make([]int16, r.rowWords))
 	}
@@ -160,7 +163,9 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 	case regInput:
 		in := r.fr.in
 		for e, x := range inputs {
-			m.data(r.base+e*r.exStride+in.H*r.rowWords, make([]int16, r.rowWords))
+			if r.fr.padRows() {
+				m.data(r.base+e*r.exStride+in.H*r.rowWords, make([]int16, r.rowWords))
+			}
 			for y := range in.H {
 				row := make([]int16, r.rowWords)
 				for xx := range in.W {

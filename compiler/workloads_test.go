@@ -50,6 +50,25 @@ func TestWorkloadMLPs(t *testing.T) {
 	}
 }
 
+// The paper's largest batch fits the default preset: an MLP's input has
+// no pad rows, so each example takes one row slot of its input regions
+// (1024 inputs x 64 examples would not fit one tile's 32K words, and do
+// not need to: placement spreads the first layer's cores).
+func TestWorkloadMLPBatch64(t *testing.T) {
+	net, err := model.Preset("mlp-l4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Examples = 64, 64
+	a := arch.Default().ISA()
+	res, _ := compileWorkload(t, net, a, cfg)
+	if res.Report.MaxSharedWords > a.SharedWords || res.Report.Examples != 64 {
+		t.Fatalf("report: %d examples, fullest tile %d words of %d", res.Report.Examples, res.Report.MaxSharedWords, a.SharedWords)
+	}
+	t.Logf("%d tiles, fullest tile %d words", res.Report.Tiles, res.Report.MaxSharedWords)
+}
+
 // TestWorkloadVGGLayers compiles each VGG-16 layer of SPEC section 6 as its
 // unrolled matrix: a dense layer of those dimensions, followed by a
 // 10-way classifier for the loss (F is that classifier itself).
