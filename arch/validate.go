@@ -67,6 +67,10 @@ const (
 	maxClockGHz   = 100
 )
 
+// Validate checks every field of an architecture changed after loading and
+// names each one that is wrong (without file positions).
+func (a *Arch) Validate() error { return a.validate("architecture "+a.Name, nil) }
+
 // validate checks every field and names each one that is wrong.
 func (a *Arch) validate(file string, pos map[string]string) error {
 	c := &checker{file: file, pos: pos}

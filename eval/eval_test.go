@@ -118,16 +118,15 @@ func TestVGGLayerWorkloads(t *testing.T) {
 	if f := ws["vgg-f"]; len(f.Layers) != 1 || f.Layers[0].In != 4096 || f.Layers[0].Out != 10 {
 		t.Errorf("vgg-f layers %+v", f.Layers)
 	}
-	net, err := ws["vgg-d"].net()
-	if err != nil || net.Input.Size() != 512 {
-		t.Fatalf("vgg-d net: %v", err)
+	if n := ws["vgg-d"].model.Net.Input.Size(); n != 512 {
+		t.Fatalf("vgg-d has %d inputs, want 512", n)
 	}
 	v := ws["vgg16"]
 	if len(v.Layers) != 16 || v.Layers[0].In != 27 || v.Layers[0].Positions != 1024 || v.Layers[12].In != 4608 || v.Layers[12].Positions != 4 {
 		t.Errorf("vgg16 layers %+v", v.Layers)
 	}
-	if _, err := v.net(); err != nil {
-		t.Fatal(err)
+	if v.DatasetExamples != 50000 || ws["mlp-l4"].DatasetExamples != 60000 {
+		t.Errorf("epochs of %d (vgg16) and %d (mlp-l4) examples, want CIFAR's 50000 and MNIST's 60000", v.DatasetExamples, ws["mlp-l4"].DatasetExamples)
 	}
 }
 
@@ -202,9 +201,9 @@ func mustPreset(t *testing.T, name string) *arch.Arch {
 
 func writerResult() *Result {
 	ms := []Measure{
-		{Workload: "mlp-l4", Batch: 16, Design: "panther", TimeNS: 2000, EnergyPJ: 1e6, Source: "simulated",
+		{Workload: "mlp-l4", Batch: 16, Design: "panther", TimeNS: 2000, EnergyPJ: 1e6, Source: "simulated", EpochExamples: 60000,
 			ByClass: []sim.Share{{Name: "mvm", PJ: 7.5e5, Percent: 75}, {Name: "opa", PJ: 2.5e5, Percent: 25}}},
-		{Workload: "mlp-l4", Batch: 16, Design: "serial", TimeNS: 3000, EnergyPJ: 4e6, Source: "simulated"},
+		{Workload: "mlp-l4", Batch: 16, Design: "serial", TimeNS: 3000, EnergyPJ: 4e6, Source: "simulated", EpochExamples: 60000},
 	}
 	return &Result{Rows: Compare(ms), Paper: PaperClaims()[:2], Notes: []string{"a <note>"}}
 }
@@ -214,9 +213,10 @@ func TestWriteCSV(t *testing.T) {
 	if err := writerResult().WriteCSV(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := "workload,batch,design,vary,source,time_ns,energy_pj,edp_pj_ns,time_ratio,energy_ratio,edp_ratio\n" +
-		"mlp-l4,16,panther,,simulated,2000,1e+06,2e+09,1,1,1\n" +
-		"mlp-l4,16,serial,,simulated,3000,4e+06,1.2e+10,1.5,4,6\n"
+	// An epoch of 60,000 examples is 3,750 steps of 16.
+	want := "workload,batch,design,vary,source,time_ns,energy_pj,edp_pj_ns,time_ratio,energy_ratio,edp_ratio,epoch_examples,epoch_seconds,epoch_joules\n" +
+		"mlp-l4,16,panther,,simulated,2000,1e+06,2e+09,1,1,1,60000,0.0075,0.00375\n" +
+		"mlp-l4,16,serial,,simulated,3000,4e+06,1.2e+10,1.5,4,6,60000,0.01125,0.015\n"
 	if b.String() != want {
 		t.Errorf("CSV:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -227,10 +227,10 @@ func TestWriteTable(t *testing.T) {
 	if err := writerResult().WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := `mlp-l4  batch 16
-design   time/step  energy/step  EDP (pJ*ns)  time x  energy x  EDP x  
-panther  2 us       1 uJ         2e+09        1.00    1.00      1.00   
-serial   3 us       4 uJ         1.2e+10      1.50    4.00      6.00   
+	want := `mlp-l4  batch 16  epoch of 60000 examples
+design   time/step  energy/step  EDP (pJ*ns)  time x  energy x  EDP x  time/epoch  energy/epoch  
+panther  2 us       1 uJ         2e+09        1.00    1.00      1.00   7.5 ms      3.75 mJ       
+serial   3 us       4 uJ         1.2e+10      1.50    4.00      6.00   11.25 ms    15 mJ         
 
 ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are)
 
@@ -339,5 +339,84 @@ func TestSimulatedStep(t *testing.T) {
 	again, err := Run(context.Background(), o)
 	if err != nil || again.Rows[1].EnergyPJ != s.EnergyPJ || again.Rows[1].TimeNS != s.TimeNS {
 		t.Errorf("not deterministic: %v", err)
+	}
+}
+
+// An epoch is ceil(examples / batch) steps of the measured step.
+func TestEpochFigures(t *testing.T) {
+	rows := Compare([]Measure{
+		{Workload: "w", Batch: 16, Design: "panther", TimeNS: 1e6, EnergyPJ: 2e9, EpochExamples: 50000},
+		{Workload: "w", Batch: 64, Design: "panther", TimeNS: 1e6, EnergyPJ: 2e9, EpochExamples: 50000},
+	})
+	if r := rows[0]; r.EpochSteps() != 3125 || !near(r.EpochSeconds, 3.125) || !near(r.EpochJoules, 6.25) {
+		t.Errorf("batch 16: %d steps, %g s, %g J; want 3125, 3.125 s, 6.25 J", r.EpochSteps(), r.EpochSeconds, r.EpochJoules)
+	}
+	if r := rows[1]; r.EpochSteps() != 782 || !near(r.EpochSeconds, 0.782) {
+		t.Errorf("batch 64: %d steps, %g s; want 782 (the last one partial), 0.782 s", r.EpochSteps(), r.EpochSeconds)
+	}
+	o := fakeOptions()
+	o.EpochExamples = 1000
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Rows {
+		if r.EpochExamples != 1000 || !near(r.EpochSeconds, float64((1000+r.Batch-1)/r.Batch)*r.TimeNS*1e-9) {
+			t.Errorf("%s/%s batch %d: epoch of %d examples, %g s", r.Workload, r.Design, r.Batch, r.EpochExamples, r.EpochSeconds)
+		}
+	}
+}
+
+// A user's model file is a workload: its matrix layers come from the
+// network, and it is compiled and simulated like the paper's.
+func TestUserModelWorkload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.yaml")
+	src := "input: [1, 8, 8]\nlayers:\n  - conv2d: {out: 4, kernel: 3, padding: 1}\n  - relu\n  - maxpool: {kernel: 2}\n  - flatten\n  - dense: {out: 10}\nloss: softmax_cross_entropy\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := LookupWorkload(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MatrixLayer{{Name: "conv2d1", In: 9, Out: 4, Positions: 64, First: true}, {Name: "dense5", In: 64, Out: 10, Positions: 1}}
+	if w.Name != "tiny" || len(w.Layers) != 2 || w.Layers[0] != want[0] || w.Layers[1] != want[1] || w.DatasetExamples != 60000 {
+		t.Fatalf("workload %+v, layers want %+v", w, want)
+	}
+	o := Options{Workloads: []string{path}, Batches: []int{2}, Designs: []string{"panther", "digital"}}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].TimeNS <= 0 || res.Rows[1].EnergyRatio <= 0 || res.Rows[0].Workload != "tiny" {
+		t.Errorf("rows %+v", res.Rows)
+	}
+	if _, err := LookupWorkload("resnet"); err == nil || !strings.Contains(err.Error(), `workload "resnet": not one of mlp, mlp-l4`) {
+		t.Errorf("unknown workload: %v", err)
+	}
+}
+
+// Slice plans, separated by ';' since they hold commas, reach the
+// simulated designs; a bad plan is an error naming the key.
+func TestVaryPlan(t *testing.T) {
+	v, err := ParseVary("update_plan=2x12/6x8,5x4/f8; 4x6/8x6/f8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	o := fakeOptions()
+	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{1}, []string{"panther"}, v
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b int) (Measure, error) {
+		seen = append(seen, a.Crossbar.UpdatePlan.String())
+		return fake(ctx, w, a, b)
+	}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0] != "2x12/6x8,5x4/f8" || seen[1] != "4x6/8x6/f8" {
+		t.Errorf("plans simulated: %q", seen)
+	}
+	if _, err := ParseVary("update_plan=2x"); err == nil || !strings.Contains(err.Error(), "vary update_plan") {
+		t.Errorf("bad plan: %v", err)
 	}
 }

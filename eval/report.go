@@ -21,7 +21,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	last := ""
 	for _, row := range r.Rows {
-		group := fmt.Sprintf("%s  batch %d", row.Workload, row.Batch)
+		group := fmt.Sprintf("%s  batch %d  epoch of %d examples", row.Workload, row.Batch, row.EpochExamples)
 		if row.Variant != "" {
 			group += "  " + row.Variant
 		}
@@ -30,11 +30,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 				fmt.Fprintln(tw)
 			}
 			fmt.Fprintln(tw, group)
-			fmt.Fprintln(tw, "design\ttime/step\tenergy/step\tEDP (pJ*ns)\ttime x\tenergy x\tEDP x\t")
+			fmt.Fprintln(tw, "design\ttime/step\tenergy/step\tEDP (pJ*ns)\ttime x\tenergy x\tEDP x\ttime/epoch\tenergy/epoch\t")
 			last = group
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t\n", row.Design, FormatTime(row.TimeNS), FormatEnergy(row.EnergyPJ),
-			row.EDPPJNS, ratioText(row.TimeRatio), ratioText(row.EnergyRatio), ratioText(row.EDPRatio))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%s\t%s\t\n", row.Design, FormatTime(row.TimeNS), FormatEnergy(row.EnergyPJ),
+			row.EDPPJNS, ratioText(row.TimeRatio), ratioText(row.EnergyRatio), ratioText(row.EDPRatio),
+			FormatTime(row.EpochSeconds*1e9), FormatEnergy(row.EpochJoules*1e12))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are)")
@@ -56,7 +57,7 @@ func ratioText(x float64) string {
 
 // csvHeader is the CSV's first line.
 var csvHeader = []string{"workload", "batch", "design", "vary", "source", "time_ns", "energy_pj", "edp_pj_ns",
-	"time_ratio", "energy_ratio", "edp_ratio"}
+	"time_ratio", "energy_ratio", "edp_ratio", "epoch_examples", "epoch_seconds", "epoch_joules"}
 
 // WriteCSV writes one line per row; energy by class is in the JSON.
 func (r *Result) WriteCSV(w io.Writer) error {
@@ -67,7 +68,8 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 	for _, row := range r.Rows {
 		rec := []string{row.Workload, strconv.Itoa(row.Batch), row.Design, row.Variant, row.Source,
-			g(row.TimeNS), g(row.EnergyPJ), g(row.EDPPJNS), g(row.TimeRatio), g(row.EnergyRatio), g(row.EDPRatio)}
+			g(row.TimeNS), g(row.EnergyPJ), g(row.EDPPJNS), g(row.TimeRatio), g(row.EnergyRatio), g(row.EDPRatio),
+			strconv.Itoa(row.EpochExamples), g(row.EpochSeconds), g(row.EpochJoules)}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -137,11 +139,12 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n", e(g.title))
 		b.WriteString(barChart("time per step (us)", g.rows, func(x Row) float64 { return x.TimeNS / 1e3 }))
 		b.WriteString(barChart("energy per step (uJ)", g.rows, func(x Row) float64 { return x.EnergyPJ / 1e6 }))
-		b.WriteString("\n<table><tr><th class=l>design</th><th>time/step</th><th>energy/step</th><th>EDP (pJ*ns)</th><th>time x</th><th>energy x</th><th>EDP x</th><th class=l>energy by class</th></tr>\n")
+		b.WriteString("\n<table><tr><th class=l>design</th><th>time/step</th><th>energy/step</th><th>EDP (pJ*ns)</th><th>time x</th><th>energy x</th><th>EDP x</th><th>time/epoch</th><th>energy/epoch</th><th class=l>energy by class</th></tr>\n")
 		for _, x := range g.rows {
-			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td>%s</td><td>%s</td><td>%.4g</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td></tr>\n",
+			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td>%s</td><td>%s</td><td>%.4g</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td></tr>\n",
 				e(x.Design), e(FormatTime(x.TimeNS)), e(FormatEnergy(x.EnergyPJ)), x.EDPPJNS,
-				ratioText(x.TimeRatio), ratioText(x.EnergyRatio), ratioText(x.EDPRatio), e(classText(x)))
+				ratioText(x.TimeRatio), ratioText(x.EnergyRatio), ratioText(x.EDPRatio),
+				e(FormatTime(x.EpochSeconds*1e9)), e(FormatEnergy(x.EpochJoules*1e12)), e(classText(x)))
 		}
 		b.WriteString("</table>\n")
 	}
@@ -171,7 +174,7 @@ type group struct {
 func (r *Result) groups() []group {
 	var gs []group
 	for _, row := range r.Rows {
-		t := fmt.Sprintf("%s, batch %d", row.Workload, row.Batch)
+		t := fmt.Sprintf("%s, batch %d, epoch of %d examples", row.Workload, row.Batch, row.EpochExamples)
 		if row.Variant != "" {
 			t += ", " + row.Variant
 		}

@@ -11,113 +11,8 @@ import (
 
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/compiler"
-	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/sim"
 )
-
-// Workload is one network of SPEC section 6 with the matrix layers the GPU
-// model counts.
-type Workload struct {
-	Name   string        `json:"name"`
-	Shape  string        `json:"shape"`
-	Layers []MatrixLayer `json:"layers"`
-	// MaxBatch, where set, is the largest batch one program can hold.
-	MaxBatch int `json:"max_batch,omitempty"`
-	net      func() (*model.Network, error)
-	// fit adapts a design's architecture to the workload.
-	fit func(a *arch.Arch)
-}
-
-// vgg16Workload is the whole VGG-16 at 32 x 32 inputs (the model preset
-// vgg16). It compiles only on the larger structure
-// of compiler/testdata/vgg-arch.yaml (two nodes, 16K-instruction tile and
-// 1K-instruction core memories), one example per program; every design
-// gets that structure, its own operation constants unchanged.
-func vgg16Workload() Workload {
-	w := Workload{Name: "vgg16", Shape: "VGG-16, 32x32x3 input", MaxBatch: 1,
-		net: func() (*model.Network, error) { return model.Preset("vgg16") },
-		fit: func(a *arch.Arch) {
-			a.Structure.Nodes, a.Structure.TileInstMem, a.Structure.CoreInstMem = 2, 16384, 1024
-		},
-	}
-	// 3x3 convolutions with padding 1 (In = 9 x input channels) over the
-	// pixels of their block, then the dense layers.
-	convs := []struct{ in, out, side int }{
-		{3, 64, 32}, {64, 64, 32}, {64, 128, 16}, {128, 128, 16},
-		{128, 256, 8}, {256, 256, 8}, {256, 256, 8},
-		{256, 512, 4}, {512, 512, 4}, {512, 512, 4},
-		{512, 512, 2}, {512, 512, 2}, {512, 512, 2},
-	}
-	for i, c := range convs {
-		w.Layers = append(w.Layers, MatrixLayer{Name: fmt.Sprintf("conv%d", i+1), In: 9 * c.in, Out: c.out, Positions: c.side * c.side, First: i == 0})
-	}
-	for i, d := range [][2]int{{512, 4096}, {4096, 4096}, {4096, 10}} {
-		w.Layers = append(w.Layers, MatrixLayer{Name: fmt.Sprintf("fc%d", i+1), In: d[0], Out: d[1], Positions: 1})
-	}
-	return w
-}
-
-// vggLayers are the VGG-16 conv layers of SPEC section 6 as unrolled
-// matrices (rows x columns).
-var vggLayers = []struct {
-	name      string
-	rows, out int
-}{
-	{"A", 4608, 512}, {"B", 2304, 256}, {"C", 2304, 512}, {"D", 512, 4096},
-	{"E", 4096, 512}, {"F", 4096, 10}, {"G", 1152, 256},
-}
-
-// Workloads lists every workload by name, in the report's order.
-func Workloads() []Workload {
-	ws := []Workload{
-		presetWorkload("mlp", "mlp", []int{784, 256, 128, 10}),
-		presetWorkload("mlp-l4", "mlp-l4", []int{1024, 256, 512, 512, 10}),
-		presetWorkload("mlp-big", "mlp-big", []int{1024, 512, 1024, 768, 10}),
-	}
-	for _, l := range vggLayers {
-		ws = append(ws, vggLayerWorkload(l.name, l.rows, l.out))
-	}
-	return append(ws, vgg16Workload())
-}
-
-// WorkloadNames lists the workload names in order.
-func WorkloadNames() []string {
-	var names []string
-	for _, w := range Workloads() {
-		names = append(names, w.Name)
-	}
-	return names
-}
-
-func presetWorkload(name, preset string, sizes []int) Workload {
-	w := Workload{Name: name, net: func() (*model.Network, error) { return model.Preset(preset) }}
-	parts := make([]string, len(sizes))
-	for i, s := range sizes {
-		parts[i] = strconv.Itoa(s)
-	}
-	w.Shape = "MLP " + strings.Join(parts, "-")
-	for i := 0; i+1 < len(sizes); i++ {
-		w.Layers = append(w.Layers, MatrixLayer{Name: fmt.Sprintf("fc%d", i+1), In: sizes[i], Out: sizes[i+1], Positions: 1, First: i == 0})
-	}
-	return w
-}
-
-// vggLayerWorkload is a VGG-16 conv layer as its unrolled matrix: a dense
-// layer of rows x out, followed by a 10-way classifier for the loss (layer
-// F is that classifier itself), as compiler/workloads_test.go compiles it.
-func vggLayerWorkload(name string, rows, out int) Workload {
-	src := fmt.Sprintf("name: vgg-%s\ninput: [%d]\nlayers:\n  - dense: {out: %d}\n", name, rows, out)
-	layers := []MatrixLayer{{Name: "unrolled", In: rows, Out: out, Positions: 1, First: true}}
-	if out != 10 {
-		src += "  - relu\n  - dense: {out: 10}\n"
-		layers = append(layers, MatrixLayer{Name: "classifier", In: out, Out: 10, Positions: 1})
-	}
-	src += "loss: softmax_cross_entropy\n"
-	return Workload{
-		Name: "vgg-" + strings.ToLower(name), Shape: fmt.Sprintf("VGG-16 layer %s %dx%d", name, rows, out), Layers: layers,
-		net: func() (*model.Network, error) { return model.ReadYAML("vgg-"+name+".yaml", []byte(src)) },
-	}
-}
 
 // Reference is the design the ratios divide by.
 const Reference = "panther"
@@ -141,6 +36,12 @@ type Options struct {
 	// Vary overrides one architecture setting (see VaryKeys) with each
 	// value in turn; the zero Vary keeps the presets.
 	Vary Vary `json:"vary"`
+	// EpochExamples, if positive, is the training set of every workload's
+	// epoch; 0 keeps each workload's own (Workload.DatasetExamples).
+	EpochExamples int `json:"epoch_examples,omitempty"`
+	// GPUMeasured are measured GPU steps (ReadGPUMeasurements); each that
+	// matches a workload and batch adds a MeasuredDesign row.
+	GPUMeasured []GPUMeasurement `json:"gpu_measured,omitempty"`
 	// Progress, if set, receives one line per measurement.
 	Progress func(string) `json:"-"`
 	// simulate replaces compile-and-simulate in tests.
@@ -153,7 +54,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Workloads: slices.DeleteFunc(WorkloadNames(), func(n string) bool { return n == "mlp" }),
-		Batches:   []int{1, 16},
+		Batches:   []int{1, 4, 16, 64},
 		Designs:   append(Designs(), GPUDesign),
 		GPU:       "rtx2080ti",
 	}
@@ -166,9 +67,12 @@ func (o Options) Validate() error {
 		errs = append(errs, errors.New("no workloads given"))
 	}
 	for _, w := range o.Workloads {
-		if !slices.Contains(WorkloadNames(), w) {
-			errs = append(errs, fmt.Errorf("workload %q: want one of %s", w, strings.Join(WorkloadNames(), ", ")))
+		if _, err := LookupWorkload(w); err != nil {
+			errs = append(errs, err)
 		}
+	}
+	if o.EpochExamples < 0 {
+		errs = append(errs, fmt.Errorf("epoch of %d examples: want 0 (each workload's data set) or more", o.EpochExamples))
 	}
 	if len(o.Batches) == 0 {
 		errs = append(errs, errors.New("no batch sizes given"))
@@ -213,7 +117,13 @@ type Measure struct {
 	Source  string      `json:"source"` // "simulated" or the GPU model's card
 	// Wall is how long compiling and simulating took on this machine.
 	WallSeconds float64 `json:"wall_seconds"`
+	// EpochExamples is the training set one epoch goes through.
+	EpochExamples int `json:"epoch_examples"`
 }
+
+// EpochSteps is the number of steps of an epoch: a last, partial batch
+// counts as a whole step.
+func (m Measure) EpochSteps() int { return (m.EpochExamples + m.Batch - 1) / max(m.Batch, 1) }
 
 // EDP is the energy-delay product in pJ x ns.
 func (m Measure) EDP() float64 { return m.EnergyPJ * m.TimeNS }
@@ -227,6 +137,10 @@ type Row struct {
 	TimeRatio   float64 `json:"time_ratio"`
 	EnergyRatio float64 `json:"energy_ratio"`
 	EDPRatio    float64 `json:"edp_ratio"`
+	// EpochSeconds and EpochJoules are an epoch's time and energy: its
+	// steps run one after another, each as the measured step.
+	EpochSeconds float64 `json:"epoch_seconds"`
+	EpochJoules  float64 `json:"epoch_joules"`
 }
 
 // Result is everything a run measured.
@@ -255,7 +169,8 @@ func Compare(ms []Measure) []Row {
 	}
 	rows := make([]Row, len(ms))
 	for i, m := range ms {
-		r := Row{Measure: m, EDPPJNS: m.EDP()}
+		steps := float64(m.EpochSteps())
+		r := Row{Measure: m, EDPPJNS: m.EDP(), EpochSeconds: steps * m.TimeNS / 1e9, EpochJoules: steps * m.EnergyPJ / 1e12}
 		if p, ok := ref[key{m.Workload, m.Variant, m.Batch}]; ok {
 			r.TimeRatio = ratio(m.TimeNS, p.TimeNS)
 			r.EnergyRatio = ratio(m.EnergyPJ, p.EnergyPJ)
@@ -291,33 +206,47 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Vary.Key != "" {
 		values = o.Vary.Values
 	}
-	all := map[string]Workload{}
-	for _, w := range Workloads() {
-		all[w.Name] = w
+	if len(o.GPUMeasured) > 0 {
+		res.Paper = append(res.Paper, measuredClaims()...)
 	}
 	var ms []Measure
 	var skipped []string
 	for _, wn := range o.Workloads {
-		w := all[wn]
+		w, err := LookupWorkload(wn)
+		if err != nil {
+			return nil, err
+		}
+		epoch := w.DatasetExamples
+		if o.EpochExamples > 0 {
+			epoch = o.EpochExamples
+		}
 		for _, b := range o.Batches {
 			if w.MaxBatch > 0 && b > w.MaxBatch {
 				skipped = append(skipped, fmt.Sprintf("%s at batch %d: one program holds at most %d example(s); not measured", w.Name, b, w.MaxBatch))
 				continue
 			}
 			for _, v := range values {
-				for _, d := range o.Designs {
+				designs := o.Designs
+				measured, hasMeasured := lookupMeasured(o.GPUMeasured, w.Name, b)
+				if hasMeasured {
+					designs = append(slices.Clone(designs), MeasuredDesign)
+				}
+				for _, d := range designs {
 					if err := ctx.Err(); err != nil {
 						return nil, err
 					}
 					var m Measure
-					if d == GPUDesign {
+					switch d {
+					case MeasuredDesign:
+						m = Measure{TimeNS: measured.StepSeconds * 1e9, EnergyPJ: measured.StepJoules * 1e12, Source: measured.source()}
+					case GPUDesign:
 						var ks []Kernel
 						for _, l := range w.Layers {
 							ks = append(ks, TrainingKernels(l, b)...)
 						}
 						st := g.Step(ks)
 						m = Measure{TimeNS: st.Seconds * 1e9, EnergyPJ: st.Joules * 1e12, Source: "model: " + g.Name}
-					} else {
+					default:
 						a, err := arch.Preset(d)
 						if err != nil {
 							return nil, err
@@ -329,6 +258,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 							if err := o.Vary.apply(a, v); err != nil {
 								return nil, err
 							}
+							if err := a.Validate(); err != nil {
+								return nil, fmt.Errorf("%s=%s on %s: %w", o.Vary.Key, v, d, err)
+							}
 						}
 						start := time.Now()
 						m, err = o.simulate(ctx, w, a, b)
@@ -338,7 +270,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 						m.WallSeconds = time.Since(start).Seconds()
 						m.Source = "simulated"
 					}
-					m.Workload, m.Batch, m.Design, m.Variant = w.Name, b, d, v
+					m.Workload, m.Batch, m.Design, m.Variant, m.EpochExamples = w.Name, b, d, v, epoch
 					if v != "" {
 						m.Variant = o.Vary.Key + "=" + v
 					}
@@ -366,14 +298,10 @@ func wallNote(s float64) string {
 // simulate compiles w's training program for one step of batch examples on
 // a (with a's own variant and instruction set) and simulates it.
 func simulate(ctx context.Context, w Workload, a *arch.Arch, batch int) (Measure, error) {
-	net, err := w.net()
-	if err != nil {
-		return Measure{}, err
-	}
 	cfg := compiler.DefaultConfig()
 	cfg.Variant = a.Crossbar.Variant
 	cfg.Batch, cfg.Examples = batch, batch
-	res, err := compiler.Compile(compiler.Model{Net: net}, a.ISA(), compiler.Options{Train: cfg})
+	res, err := compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg})
 	if err != nil {
 		return Measure{}, err
 	}
@@ -398,6 +326,10 @@ func notes(o Options) []string {
 		"Energy and time constants are those of the architecture presets (SPEC section 4); the GPU row is the analytic model of eval/gpu.go, not a measurement.",
 		"VGG-16 layers A-G are their unrolled matrices compiled as dense layers followed by a 10-way classifier (F is the classifier itself).",
 		"The whole VGG-16 (32x32 inputs) runs at batch 1 only, every design on the structure of compiler/testdata/vgg-arch.yaml (2 nodes, 16K tile and 1K core instruction memories) with its own operation constants.",
+		"An epoch is ceil(examples / B) steps run one after another, each as the simulated step (no overlap between steps); the MLPs' epoch is MNIST's 60,000 training examples, VGG-16's CIFAR's 50,000, unless --epoch-examples says otherwise.",
+	}
+	if len(o.GPUMeasured) > 0 {
+		n = append(n, "gpu-measured rows are measured figures read from a CSV, as its card, date and method columns describe them; workloads and batches without a measurement have no such row.")
 	}
 	if o.Vary.Key != "" {
 		n = append(n, fmt.Sprintf("Sensitivity: %s takes the values %s in every simulated design, overriding the presets.", o.Vary.Key, strings.Join(o.Vary.Values, ", ")))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/xbar"
 )
 
 // Vary is a sensitivity study: Key takes each of Values in turn, overriding
@@ -24,6 +25,9 @@ var varyKeys = map[string]string{
 	"opa_power_mw": "ops.update.power_mw of designs with an in-crossbar OPA (SPEC 4: 4.44 mW)",
 	"opa_per_bit":  "ops.update.per_bit of designs with an in-crossbar OPA (SPEC 4: false)",
 	"mvm_power_mw": "ops.mvm.power_mw of designs with analog MVM (SPEC 4: 3.09 mW panther, 2.74 mW baselines)",
+	"inplace_plan": "crossbar.inplace_plan: the slice plan of inplace designs (SPEC 1.5: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
+	"read_plan":    "crossbar.read_plan: the read set's slices of accumulate and pipelined designs (SPEC 1.5: 2x8); values separated by ';'",
+	"update_plan":  "crossbar.update_plan: the update set's slices of accumulate and pipelined designs (SPEC 1.5: 2x12/6x8,5x4/f8); values separated by ';'",
 }
 
 // VaryKeys lists the keys of --vary with their meaning.
@@ -36,13 +40,22 @@ func VaryKeys() []string {
 	return ks
 }
 
-// ParseVary reads KEY=V1,V2,...
+// ParseVary reads KEY=V1,V2,... (KEY=P1;P2 for slice plans, which hold
+// commas themselves).
 func ParseVary(s string) (Vary, error) {
 	k, vs, ok := strings.Cut(s, "=")
 	if !ok {
 		return Vary{}, fmt.Errorf("--vary %q: want KEY=V1,V2", s)
 	}
 	v := Vary{Key: strings.TrimSpace(k), Values: splitList(vs)}
+	if strings.HasSuffix(v.Key, "_plan") {
+		v.Values = nil
+		for _, x := range strings.Split(vs, ";") {
+			if x = strings.TrimSpace(x); x != "" {
+				v.Values = append(v.Values, x)
+			}
+		}
+	}
 	return v, v.validate()
 }
 
@@ -88,6 +101,19 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 		}
 		if a.Ops.Update.Mechanism == arch.UpdateCrossbar {
 			a.Ops.Update.PerBit = b
+		}
+	case "inplace_plan", "read_plan", "update_plan":
+		p, err := xbar.ParsePlan(x)
+		if err != nil {
+			return fmt.Errorf("vary %s: %w", v.Key, err)
+		}
+		switch v.Key {
+		case "inplace_plan":
+			a.Crossbar.InplacePlan = p
+		case "read_plan":
+			a.Crossbar.ReadPlan = p
+		default:
+			a.Crossbar.UpdatePlan = p
 		}
 	default:
 		return fmt.Errorf("vary key %q unknown", v.Key)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,19 +16,24 @@ func init() {
 	def := eval.DefaultOptions()
 	var (
 		workloads, designs, batches, vary string
-		gpu, out                          string
+		gpu, gpuCSV, out                  string
+		epoch                             int
 	)
 	cmd := &cobra.Command{
-		Use:   "eval [--workloads ...] [--batches 1,16] [--designs ...] [--gpu rtx2080ti] [--vary KEY=V1,V2] [--out DIR]",
-		Short: "Compare PANTHER with its baselines: time, energy and EDP per training step",
+		Use:   "eval [--workloads ...] [--batches 1,4,16] [--designs ...] [--gpu rtx2080ti] [--gpu-csv FILE] [--vary KEY=V1,V2] [--out DIR]",
+		Short: "Compare PANTHER with its baselines: time, energy and EDP per training step and epoch",
 		Long: `eval compiles the training program of each workload for each design (an architecture
 preset, compiled with that preset's variant and instruction set), simulates one training step
-(one batch), adds the analytic GPU model, and reports time, energy and energy-delay product
-per step with the ratios baseline / panther, the energy by operation class, and the paper's
-headline figures beside ours. It writes eval.txt, eval.csv, eval.json and eval.html into --out.
+(one batch), adds the analytic GPU model (and measured GPU figures from --gpu-csv), and reports
+time, energy and energy-delay product per step, time and energy per epoch, the ratios
+baseline / panther, the energy by operation class, and the paper's headline figures beside
+ours. It writes eval.txt, eval.csv, eval.json and eval.html into --out.
 
-workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `
+workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `,
+           or a model: an ONNX file (.onnx), a YAML file or a model preset
 designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture preset)
+--gpu-csv: measured GPU steps, one per line: workload,batch,step_seconds and energy_joules or
+           power_watts, optionally card,date,method (docs/reproduction.md)
 --vary:    ` + strings.Join(eval.VaryKeys(), "\n           "),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -36,6 +42,12 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 			var err error
 			if o.Batches, err = eval.ParseBatches(batches); err != nil {
 				return err
+			}
+			o.EpochExamples = epoch
+			if gpuCSV != "" {
+				if o.GPUMeasured, err = eval.ReadGPUMeasurements(gpuCSV); err != nil {
+					return err
+				}
 			}
 			if vary != "" {
 				if o.Vary, err = eval.ParseVary(vary); err != nil {
@@ -62,10 +74,20 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 	}
 	f := cmd.Flags()
 	f.StringVar(&workloads, "workloads", strings.Join(def.Workloads, ","), "workloads, comma-separated")
-	f.StringVar(&batches, "batches", "1,16", "batch sizes, comma-separated (the paper's: 1,4,16,64)")
+	f.StringVar(&batches, "batches", joinInts(def.Batches), "batch sizes, comma-separated (the paper's: 1,4,16,64)")
 	f.StringVar(&designs, "designs", strings.Join(def.Designs, ","), "designs, comma-separated (must include panther)")
 	f.StringVar(&gpu, "gpu", def.GPU, "GPU model preset: "+strings.Join(eval.GPUNames(), ", "))
+	f.StringVar(&gpuCSV, "gpu-csv", "", "measured GPU steps (CSV) to report beside the model")
+	f.IntVar(&epoch, "epoch-examples", 0, "training-set size of an epoch (0: each workload's own, 60000 for the MLPs, 50000 for VGG)")
 	f.StringVar(&vary, "vary", "", "sensitivity: KEY=V1,V2 overrides one architecture setting in turn")
 	f.StringVar(&out, "out", "runs/eval", "folder for the report files")
 	root.AddCommand(cmd)
+}
+
+func joinInts(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
 }
