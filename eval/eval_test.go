@@ -15,9 +15,9 @@ import (
 
 // fake stands in for compile-and-simulate: each design's time and energy
 // are fixed multiples of the batch, so the ratios are known by hand.
-func fake(_ context.Context, w Workload, a *arch.Arch, batch int) (Measure, error) {
+func fake(_ context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error) {
 	scale := map[string]float64{"panther": 1, "serial": 3, "digital": 8}[a.Name]
-	b := float64(batch)
+	b := float64(batch * batches)
 	return Measure{TimeNS: 1000 * b * scale, EnergyPJ: 5e5 * b * scale * scale,
 		ByClass: []sim.Share{{Name: "mvm", PJ: 5e5 * b * scale * scale, Percent: 100}}}, nil
 }
@@ -406,9 +406,9 @@ func TestVaryPlan(t *testing.T) {
 	var seen []string
 	o := fakeOptions()
 	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{1}, []string{"panther"}, v
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b int) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int) (Measure, error) {
 		seen = append(seen, a.Crossbar.UpdatePlan.String())
-		return fake(ctx, w, a, b)
+		return fake(ctx, w, a, b, k)
 	}
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
@@ -418,5 +418,67 @@ func TestVaryPlan(t *testing.T) {
 	}
 	if _, err := ParseVary("update_plan=2x"); err == nil || !strings.Contains(err.Error(), "vary update_plan") {
 		t.Errorf("bad plan: %v", err)
+	}
+}
+
+// crs_interval=K simulates K batches with one CRS and reports their mean
+// step; the real compile-and-simulate shows the CRS's share shrinking.
+func TestVaryCRSInterval(t *testing.T) {
+	v, err := ParseVary("crs_interval=1,4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	o := fakeOptions()
+	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{2}, []string{"panther"}, v
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int) (Measure, error) {
+		got = append(got, k)
+		return fake(ctx, w, a, b, k)
+	}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != 1 || got[1] != 4 {
+		t.Fatalf("batches per simulation %v, want [1 4]", got)
+	}
+	// The fake's cost is linear in examples, so the mean step is the same.
+	if r := res.Rows; r[0].TimeNS != 2000 || r[1].TimeNS != 2000 || r[1].ByClass[0].PJ != 1e6 {
+		t.Errorf("mean steps %g and %g ns, class %g pJ; want 2000, 2000, 1e6", r[0].TimeNS, r[1].TimeNS, r[1].ByClass[0].PJ)
+	}
+	for _, bad := range []string{"crs_interval=0", "crs_interval=65", "crs_interval=x"} {
+		if _, err := ParseVary(bad); err == nil || !strings.Contains(err.Error(), "number of batches") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	a, err := arch.Preset("panther")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := LookupWorkload("vgg-f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := simulate(context.Background(), w, a, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, err := simulate(context.Background(), w, a, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crs := func(m Measure) float64 {
+		for _, c := range m.ByClass {
+			if c.Name == "crs" {
+				return c.PJ
+			}
+		}
+		return 0
+	}
+	if crs(one) <= 0 || crs(four) != crs(one) || four.EnergyPJ <= one.EnergyPJ {
+		t.Errorf("CRS energy %g (1 batch) and %g (4 batches, one CRS), totals %g and %g", crs(one), crs(four), one.EnergyPJ, four.EnergyPJ)
 	}
 }

@@ -45,7 +45,7 @@ type Options struct {
 	// Progress, if set, receives one line per measurement.
 	Progress func(string) `json:"-"`
 	// simulate replaces compile-and-simulate in tests.
-	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch int) (Measure, error)
+	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error)
 }
 
 // DefaultOptions is the quick run of `panther eval` with no flags: the
@@ -262,11 +262,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 								return nil, fmt.Errorf("%s=%s on %s: %w", o.Vary.Key, v, d, err)
 							}
 						}
+						batches := o.Vary.batchesPerCRS(v)
 						start := time.Now()
-						m, err = o.simulate(ctx, w, a, b)
+						m, err = o.simulate(ctx, w, a, b, batches)
 						if err != nil {
 							return nil, fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
 						}
+						m = m.perStep(batches)
 						m.WallSeconds = time.Since(start).Seconds()
 						m.Source = "simulated"
 					}
@@ -295,12 +297,28 @@ func wallNote(s float64) string {
 	return fmt.Sprintf("  (%.1f s)", s)
 }
 
-// simulate compiles w's training program for one step of batch examples on
-// a (with a's own variant and instruction set) and simulates it.
-func simulate(ctx context.Context, w Workload, a *arch.Arch, batch int) (Measure, error) {
+// perStep divides a measure of several steps into one step's share.
+func (m Measure) perStep(steps int) Measure {
+	if steps <= 1 {
+		return m
+	}
+	k := float64(steps)
+	m.TimeNS /= k
+	m.EnergyPJ /= k
+	m.ByClass = slices.Clone(m.ByClass)
+	for i := range m.ByClass {
+		m.ByClass[i].PJ /= k
+	}
+	return m
+}
+
+// simulate compiles w's training program for batches steps of batch
+// examples, with one CRS after the last (the CRS interval), on a (with a's
+// own variant and instruction set) and simulates it.
+func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error) {
 	cfg := compiler.DefaultConfig()
 	cfg.Variant = a.Crossbar.Variant
-	cfg.Batch, cfg.Examples = batch, batch
+	cfg.Batch, cfg.Examples, cfg.CRSInterval = batch, batch*batches, batches
 	res, err := compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg})
 	if err != nil {
 		return Measure{}, err
@@ -331,7 +349,11 @@ func notes(o Options) []string {
 	if len(o.GPUMeasured) > 0 {
 		n = append(n, "gpu-measured rows are measured figures read from a CSV, as its card, date and method columns describe them; workloads and batches without a measurement have no such row.")
 	}
-	if o.Vary.Key != "" {
+	switch o.Vary.Key {
+	case "":
+	case "crs_interval":
+		n = append(n, fmt.Sprintf("Sensitivity: CRS interval %s: each simulation runs that many batches with one CRS after the last, and the step figures are their mean.", strings.Join(o.Vary.Values, ", ")))
+	default:
 		n = append(n, fmt.Sprintf("Sensitivity: %s takes the values %s in every simulated design, overriding the presets.", o.Vary.Key, strings.Join(o.Vary.Values, ", ")))
 	}
 	return n

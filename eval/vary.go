@@ -25,6 +25,7 @@ var varyKeys = map[string]string{
 	"opa_power_mw": "ops.update.power_mw of designs with an in-crossbar OPA (SPEC 4: 4.44 mW)",
 	"opa_per_bit":  "ops.update.per_bit of designs with an in-crossbar OPA (SPEC 4: false)",
 	"mvm_power_mw": "ops.mvm.power_mw of designs with analog MVM (SPEC 4: 3.09 mW panther, 2.74 mW baselines)",
+	"crs_interval": "batches between carry resolutions: one program runs that many batches with one CRS at the end, and the step is its mean (SPEC 5: 1)",
 	"inplace_plan": "crossbar.inplace_plan: the slice plan of inplace designs (SPEC 1.5: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
 	"read_plan":    "crossbar.read_plan: the read set's slices of accumulate and pipelined designs (SPEC 1.5: 2x8); values separated by ';'",
 	"update_plan":  "crossbar.update_plan: the update set's slices of accumulate and pipelined designs (SPEC 1.5: 2x12/6x8,5x4/f8); values separated by ';'",
@@ -102,6 +103,10 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 		if a.Ops.Update.Mechanism == arch.UpdateCrossbar {
 			a.Ops.Update.PerBit = b
 		}
+	case "crs_interval":
+		if _, err := parseInterval(x); err != nil {
+			return fmt.Errorf("vary %s: %w", v.Key, err)
+		}
 	case "inplace_plan", "read_plan", "update_plan":
 		p, err := xbar.ParsePlan(x)
 		if err != nil {
@@ -119,4 +124,29 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 		return fmt.Errorf("vary key %q unknown", v.Key)
 	}
 	return nil
+}
+
+// maxCRSInterval bounds crs_interval: each value simulates that many
+// batches.
+const maxCRSInterval = 64
+
+func parseInterval(x string) (int, error) {
+	k, err := strconv.Atoi(x)
+	if err != nil || k < 1 || k > maxCRSInterval {
+		return 0, fmt.Errorf("%q is not a number of batches from 1 to %d", x, maxCRSInterval)
+	}
+	return k, nil
+}
+
+// batchesPerCRS is how many batches one simulation runs for value x: the
+// CRS interval under crs_interval, else 1.
+func (v Vary) batchesPerCRS(x string) int {
+	if v.Key != "crs_interval" {
+		return 1
+	}
+	k, err := parseInterval(x)
+	if err != nil {
+		return 1 // validate has refused it
+	}
+	return k
 }
