@@ -3,6 +3,7 @@ package compiler
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,5 +144,44 @@ func TestCompileErrors(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// ReadOutputs lays results out in the model's order and names what it
+// cannot read.
+func TestReadOutputs(t *testing.T) {
+	res := &Result{Report: Report{Examples: 2}, Outputs: []OutputRegion{
+		{Tile: 3, Addr: 10, C0: 0, C1: 2, Pixels: 2},
+		{Tile: 4, Addr: 0, C0: 2, C1: 3, Pixels: 2},
+	}}
+	mem := map[int][]int16{3: make([]int16, 32), 4: make([]int16, 8)}
+	// Tile 3: example e, pixel p, channel c at 10 + (2e + p)*2 + c.
+	for e := range 2 {
+		for p := range 2 {
+			for c := range 2 {
+				mem[3][10+(2*e+p)*2+c] = int16(100*e + 10*c + p)
+			}
+			mem[4][2*e+p] = int16(100*e + 20 + p)
+		}
+	}
+	shared := func(tile int) ([]int16, bool) { m, ok := mem[tile]; return m, ok }
+	ys, err := res.ReadOutputs(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int16{{0, 1, 10, 11, 20, 21}, {100, 101, 110, 111, 120, 121}}
+	if !slices.Equal(ys[0], want[0]) || !slices.Equal(ys[1], want[1]) {
+		t.Errorf("outputs %v, want %v", ys, want)
+	}
+	mem[4] = mem[4][:3]
+	if _, err := res.ReadOutputs(shared); err == nil || !strings.Contains(err.Error(), "outputs of tile 4 end at word 4") {
+		t.Errorf("short memory: %v", err)
+	}
+	delete(mem, 4)
+	if _, err := res.ReadOutputs(shared); err == nil || !strings.Contains(err.Error(), "tile 4, which the run does not have") {
+		t.Errorf("missing tile: %v", err)
+	}
+	if _, err := (&Result{}).ReadOutputs(shared); err == nil || !strings.Contains(err.Error(), "only inference programs") {
+		t.Errorf("training program: %v", err)
 	}
 }

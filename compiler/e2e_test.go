@@ -56,25 +56,13 @@ func (r *simRun) unit(tile, core, unit int) *xbar.Unit {
 	return u
 }
 
-// results reads an inference program's outputs from shared memory: per
-// example, the network's output in the model's order (C, H, W).
-func (r *simRun) results(res *Result, examples int, out mapShape) [][]int16 {
+// results reads an inference program's outputs from the simulator's
+// shared memory.
+func (r *simRun) results(res *Result) [][]int16 {
 	r.t.Helper()
-	ys := make([][]int16, examples)
-	for ex := range ys {
-		ys[ex] = make([]int16, out.size())
-		for _, o := range res.Outputs {
-			mem, ok := r.s.Shared(o.Tile)
-			if !ok {
-				r.t.Fatalf("output on tile %d, which has no code", o.Tile)
-			}
-			w := o.C1 - o.C0
-			for px := range o.Pixels {
-				for c := o.C0; c < o.C1; c++ {
-					ys[ex][c*out.pixels()+px] = mem[o.Addr+(ex*o.Pixels+px)*w+c-o.C0]
-				}
-			}
-		}
+	ys, err := res.ReadOutputs(r.s.Shared)
+	if err != nil {
+		r.t.Fatal(err)
 	}
 	return ys
 }
@@ -140,7 +128,7 @@ func checkInfer(t testing.TB, net *model.Network, ar *arch.Arch, ds Dataset, wei
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := e.results(res, len(ds.Inputs), shapeOf(net.Output()))
+	got := e.results(res)
 	for k, x := range ds.Inputs {
 		want := ref.forward(x)
 		if !slices.Equal(got[k], want) {

@@ -86,9 +86,9 @@ var pixelCodes = func() (t [256]int16) {
 // pixels and labels from the seed; anything else is a dataset as
 // model/data.Load names it (its training set).
 func LoadData(cfg Config, net *model.Network, n int) (Dataset, error) {
-	size, classes := net.Input.Size(), net.Output().Size()
-	var ds Dataset
 	if cfg.Data == "synthetic" {
+		size, classes := net.Input.Size(), net.Output().Size()
+		var ds Dataset
 		src := rng.Derive(cfg.Seed, "data", 0)
 		for range n {
 			x := make([]int16, size)
@@ -104,19 +104,28 @@ func LoadData(cfg Config, net *model.Network, n int) (Dataset, error) {
 	if err != nil {
 		return Dataset{}, err
 	}
+	return DatasetFrom(set, cfg.Data, net, n)
+}
+
+// DatasetFrom returns the first n examples of an image set (pixels 0..255
+// become the Q4.12 codes of value/255, as the trainer reads them); name
+// names the set in messages.
+func DatasetFrom(set *data.Set, name string, net *model.Network, n int) (Dataset, error) {
+	size, classes := net.Input.Size(), net.Output().Size()
 	if set.Size() != size {
-		return Dataset{}, fmt.Errorf("data %s: examples hold %d values, but model %s reads %d", cfg.Data, set.Size(), net.Name, size)
+		return Dataset{}, fmt.Errorf("data %s: examples hold %d values, but model %s reads %d", name, set.Size(), net.Name, size)
 	}
 	if set.Len() < n {
-		return Dataset{}, fmt.Errorf("data %s has %d examples; the program streams %d", cfg.Data, set.Len(), n)
+		return Dataset{}, fmt.Errorf("data %s has %d examples; the program streams %d", name, set.Len(), n)
 	}
+	var ds Dataset
 	for k := range n {
 		x := make([]int16, size)
 		for i, v := range set.Example(k) {
 			x[i] = pixelCodes[v]
 		}
 		if int(set.Labels[k]) >= classes {
-			return Dataset{}, fmt.Errorf("data %s: example %d has label %d, but the model has %d outputs", cfg.Data, k, set.Labels[k], classes)
+			return Dataset{}, fmt.Errorf("data %s: example %d has label %d, but the model has %d outputs", name, k, set.Labels[k], classes)
 		}
 		ds.Inputs = append(ds.Inputs, x)
 		ds.Labels = append(ds.Labels, int(set.Labels[k]))

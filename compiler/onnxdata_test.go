@@ -118,7 +118,7 @@ func onnxCase(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	e := execute(t, ar, res)
-	got := e.results(res, m.Batch, shapeOf(net.Output()))
+	got := e.results(res)
 	bound := errorBound(net, weights, sc, maxAbs(x.Data)*math.Exp2(-float64(sc.in)))
 	out := net.Output().Size()
 	worst := 0.0

@@ -610,6 +610,36 @@ func (n *crossbarNet) evaluate(pixels []uint8, label int) (exampleResult, error)
 	return exampleResult{loss: loss, correct: argmax(out) == label}, nil
 }
 
+// weights reads every trainable layer's cell matrix (CellRows x CellCols,
+// row-major, as model.InitialWeights lays it out) from the units' read
+// sets, in real values; nil for layers without weights.
+func (n *crossbarNet) weights() ([][]float64, error) {
+	out := make([][]float64, len(n.layers))
+	for i, l := range n.layers {
+		g := &l.tiles
+		if len(g.units) == 0 {
+			continue
+		}
+		cols := g.colStart[len(g.colStart)-1]
+		m := make([]float64, g.rowStart[len(g.rowStart)-1]*cols)
+		for t, u := range g.units {
+			r0, r1 := g.rowStart[t/g.colTiles()], g.rowStart[t/g.colTiles()+1]
+			c0, c1 := g.colStart[t%g.colTiles()], g.colStart[t%g.colTiles()+1]
+			block := make([]int16, (r1-r0)*(c1-c0))
+			if _, err := u.Weights(block); err != nil {
+				return nil, fmt.Errorf("layer %d tile %d: %w", i+1, t, err)
+			}
+			for r := r0; r < r1; r++ {
+				for c := c0; c < c1; c++ {
+					m[r*cols+c] = fixed.Q4_12.Float(block[(r-r0)*(c1-c0)+c-c0])
+				}
+			}
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
 // units lists every unit, layer by layer, tiles row-major.
 func (n *crossbarNet) units() []*xbar.Unit {
 	var us []*xbar.Unit

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/panther-xbar/panther/internal/atomicfile"
+	"github.com/panther-xbar/panther/model"
 )
 
 // Output file names of a run.
@@ -23,10 +24,12 @@ const (
 	MetricsCSV   = "metrics.csv"
 	MetricsJSON  = "metrics.json"
 	AccuracyPlot = "accuracy.png"
+	WeightsJSON  = "weights.json"
 )
 
 // WriteOutputs writes metrics.csv, metrics.json and accuracy.png into dir
-// (created if needed) and returns their paths.
+// (created if needed), and weights.json when the run finished, and returns
+// their paths.
 func WriteOutputs(dir string, res *Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)
@@ -55,6 +58,13 @@ func WriteOutputs(dir string, res *Result) ([]string, error) {
 		return err
 	}); err != nil {
 		return nil, err
+	}
+	if res.Weights != nil {
+		path := filepath.Join(dir, WeightsJSON)
+		if err := atomicfile.Write(path, func(w io.Writer) error { return model.WriteWeights(w, res.Config.Model, res.Weights) }); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
 	}
 	return paths, nil
 }

@@ -75,6 +75,10 @@ type Result struct {
 	ResumedFrom string `json:"resumed_from,omitempty"`
 	// Interrupted is set when the run stopped early (its checkpoint saved).
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Weights are the crossbar trainer's weights at the end of a finished
+	// run (after the final CRS), per layer as model.InitialWeights lays
+	// them out; WriteOutputs saves them as weights.json.
+	Weights [][]float64 `json:"-"`
 }
 
 // ErrInterrupted is returned (with the partial result) when the context
@@ -267,7 +271,9 @@ func (r *runner) run(ctx context.Context) error {
 			r.opts.Epoch(epoch)
 		}
 	}
-	return nil
+	var err error
+	r.res.Weights, err = xn.weights()
+	return err
 }
 
 // Examples is the number of training and test examples the run uses: the

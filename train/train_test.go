@@ -6,12 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/rng"
 	"github.com/panther-xbar/panther/xbar"
@@ -286,6 +289,69 @@ func TestUnitOptions(t *testing.T) {
 		tc.edit(&o)
 		if _, err := o.Parse(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// The weights a finished run exports (weights.json) are the trained read
+// sets: a fresh network programmed with them gives every test example the
+// same loss and prediction as the trained one.
+func TestExportedWeights(t *testing.T) {
+	for name, net := range tinyNets(t) {
+		train := syntheticSet("train", 1, 12, net.Input, 5)
+		test := syntheticSet("test", 2, 6, net.Input, 5)
+		for _, variant := range []xbar.Variant{xbar.Accumulate, xbar.Inplace} {
+			cfg := tinyConfig(net)
+			cfg.Unit.Variant = variant
+			r, err := runTo(t, cfg, train, test, Options{}, context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			if _, err := WriteOutputs(dir, r.res); err != nil {
+				t.Fatal(err)
+			}
+			ws, err := model.ReadWeightsFile(filepath.Join(dir, WeightsJSON), net)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := newCrossbarNet(net, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			changed := false
+			for i, l := range fresh.layers {
+				if ws[i] == nil {
+					continue
+				}
+				init := model.InitialWeights(l.spec, cfg.Seed, i)
+				changed = changed || !slices.Equal(init, ws[i])
+				codes := make([]int16, len(ws[i]))
+				for k, v := range ws[i] {
+					codes[k], _, _ = fixed.Q4_12.FromFloat(v)
+				}
+				l.tiles.units = nil
+				if err := l.tiles.build(cfg, i, codes); err != nil {
+					t.Fatal(err)
+				}
+				fresh.layers[i] = l
+			}
+			if !changed {
+				t.Fatalf("%s %v: training changed no weight", name, variant)
+			}
+			for k := range test.Len() {
+				want, err := r.xn.evaluate(test.Example(k), int(test.Labels[k]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := fresh.evaluate(test.Example(k), int(test.Labels[k]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("%s %v test example %d: exported weights give %+v, the trained network %+v", name, variant, k, got, want)
+				}
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/compiler"
 	"github.com/panther-xbar/panther/eval"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/train"
@@ -16,17 +19,19 @@ import (
 
 func init() {
 	var out string
-	var limit, batch int
+	var limit, batch, inferExamples int
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "End to end: train the MNIST MLP on PANTHER crossbars, then compare a simulated training step with the baselines",
+		Short: "End to end: train the MNIST MLP on PANTHER crossbars, run it on the simulated machine, compare a training step with the baselines",
 		Long: `demo is panther's main job in one command. It trains the mlp preset (784-256-128-10) on
-MNIST for one epoch with PANTHER's defaults and an FP32 reference (as panther train does),
-then compiles one training step of the same network for PANTHER and each baseline design
-(cmos-op, serial, digital, the other PANTHER variants), simulates it, adds the GPU model,
-and prints time, energy and energy-delay product per step with the ratios (as panther eval
-does). The simulated step uses synthetic inputs: its time and energy do not depend on the
-trained values.`,
+MNIST for one epoch with PANTHER's defaults and an FP32 reference (as panther train does);
+runs the trained network on the MNIST test images on the simulated machine (compiled for
+inference with the trained weights, as panther infer does), whose accuracy equals the
+trainer's when every test image is run; then compiles one training step of the same network
+for PANTHER and each baseline design (cmos-op, serial, digital, the other PANTHER variants),
+simulates it, adds the GPU model, and prints time, energy and energy-delay product per step
+with the ratios (as panther eval does). The simulated step uses synthetic inputs: its time and
+energy do not depend on the trained values.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -41,15 +46,47 @@ trained values.`,
 				return err
 			}
 			fmt.Fprintln(stdout, "== 1. training on PANTHER crossbars")
-			if err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), ""); err != nil {
+			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), "")
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "\n== 2. one training step of the same network (batch %d), compiled and simulated per design\n", batch)
+			if trained.Weights == nil {
+				return errors.New("training was interrupted")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+
+			n := min(inferExamples, testSet.Len())
+			fmt.Fprintf(stdout, "\n== 2. the trained network on the simulated machine: %d MNIST test images\n", n)
+			a, err := arch.Load("panther")
+			if err != nil {
+				return err
+			}
+			m := compiler.Model{Net: cfg.Model, Weights: trained.Weights}
+			ds, err := compiler.DatasetFrom(testSet, cfg.Dataset+" (test set)", cfg.Model, n)
+			if err != nil {
+				return err
+			}
+			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed)
+			if err != nil {
+				return err
+			}
+			inf.summary(stdout, cfg.Model.Name, a.Name)
+			if n == trained.TestExamples {
+				var acc float64
+				for _, e := range trained.Epochs {
+					if e.Trainer == train.Panther {
+						acc = e.TestAccuracy
+					}
+				}
+				fmt.Fprintf(stdout, "test accuracy: %.2f%% on the trainer's crossbars, %.2f%% on the simulated machine\n",
+					100*acc, 100*float64(inf.correct())/float64(n))
+			}
+
+			fmt.Fprintf(stdout, "\n== 3. one training step of the same network (batch %d), compiled and simulated per design\n", batch)
 			o := eval.DefaultOptions()
 			o.Workloads, o.Batches = []string{"mlp"}, []int{batch}
 			o.Progress = func(s string) { fmt.Fprintln(stderr, s) }
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
 			res, err := eval.Run(ctx, o)
 			if err != nil {
 				return err
@@ -68,6 +105,7 @@ trained values.`,
 	f := cmd.Flags()
 	f.StringVar(&out, "out", filepath.Join("runs", "demo"), "output folder (train/ and eval/ inside)")
 	f.IntVar(&limit, "limit", 0, "train on the first N examples only (0: all 60,000)")
+	f.IntVar(&inferExamples, "infer-examples", 10000, "test images to run on the simulated machine (all 10,000 by default)")
 	f.IntVar(&batch, "sim-batch", 16, "batch size of the simulated step (16 fits the default preset's shared memory)")
 	root.AddCommand(cmd)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,12 +110,26 @@ func TestDemoTrainsThenCompares(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"== 1. training on PANTHER crossbars", "epoch 1 panther", "== 2. one training step", "serial", "digital", "gpu"} {
+	for _, want := range []string{"== 1. training on PANTHER crossbars", "epoch 1 panther", "== 2. the trained network on the simulated machine: 10000 MNIST test images",
+		"== 3. one training step", "serial", "digital", "gpu"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	for _, f := range []string{"train/metrics.json", "train/accuracy.png", "eval/eval.json", "eval/eval.html"} {
+	// The simulated machine, running the trained weights, classifies the
+	// test set exactly as the trainer's crossbars do.
+	var trainer, machine float64
+	i := strings.Index(out, "test accuracy: ")
+	if i < 0 {
+		t.Fatalf("no test accuracy comparison in\n%s", out)
+	}
+	if _, err := fmt.Sscanf(out[i:], "test accuracy: %f%% on the trainer's crossbars, %f%% on the simulated machine", &trainer, &machine); err != nil {
+		t.Fatal(err)
+	}
+	if trainer != machine || trainer < 20 {
+		t.Errorf("test accuracy %.2f%% on the trainer, %.2f%% on the machine: want equal (and above chance)", trainer, machine)
+	}
+	for _, f := range []string{"train/metrics.json", "train/accuracy.png", "train/weights.json", "eval/eval.json", "eval/eval.html"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}

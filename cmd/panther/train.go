@@ -111,7 +111,8 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			return runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, checkpoint)
+			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, checkpoint)
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -134,7 +135,9 @@ command again resumes it.`,
 
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
 // SIGTERM, prints the epochs and writes the outputs.
-func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir, checkpoint string) error {
+// runTraining trains with progress and writes the outputs; an interrupted
+// run is reported and returns its partial result without an error.
+func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nTrain, nTest := cfg.Examples(trainSet, testSet)
@@ -177,17 +180,17 @@ func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config
 	case errors.Is(err, train.ErrInterrupted):
 		fmt.Fprintln(stderr, "interrupted (without --checkpoint the progress is not kept)")
 	case err != nil:
-		return err
+		return nil, err
 	}
 	if res.ResumedFrom != "" {
 		fmt.Fprintf(stdout, "resumed from the checkpoint at %s\n", res.ResumedFrom)
 	}
 	paths, werr := train.WriteOutputs(outDir, res)
 	if werr != nil {
-		return werr
+		return nil, werr
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(paths, ", "))
-	return nil
+	return res, nil
 }
 
 // activePlan is the plan OPA writes: the inplace set's or the update set's.

@@ -1,0 +1,104 @@
+package model
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func weightsNet(t testing.TB) *Network {
+	t.Helper()
+	n, err := ReadYAML("w.yaml", []byte("name: w\ninput: [1, 4, 4]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n  - relu\n  - flatten\n  - dense: {out: 3}\nloss: mse\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Weights written are read back bit for bit, Q4.12 values and others.
+func TestWeightsRoundTrip(t *testing.T) {
+	n := weightsNet(t)
+	ws := make([][]float64, len(n.Layers))
+	for i, l := range n.Layers {
+		ws[i] = InitialWeights(l, 9, i)
+	}
+	ws[0][0], ws[3][1] = 1.0/4096, -7.999755859375
+	var b bytes.Buffer
+	if err := WriteWeights(&b, n, ws); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadWeights("w.json", b.Bytes(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ws {
+		if !slices.Equal(got[i], ws[i]) {
+			t.Fatalf("layer %d: read %v, wrote %v", i+1, got[i], ws[i])
+		}
+	}
+	if got[1] != nil || got[2] != nil {
+		t.Error("layers without weights got some")
+	}
+}
+
+func TestWeightsErrors(t *testing.T) {
+	n := weightsNet(t)
+	ws := make([][]float64, len(n.Layers))
+	for i, l := range n.Layers {
+		ws[i] = InitialWeights(l, 9, i)
+	}
+	var b bytes.Buffer
+	if err := WriteWeights(&b, n, ws); err != nil {
+		t.Fatal(err)
+	}
+	good := b.String()
+	other, err := ReadYAML("o.yaml", []byte("input: [1, 4, 4]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n  - relu\n  - flatten\n  - dense: {out: 4}\nloss: mse\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		data string
+		net  *Network
+		want string
+	}{
+		{good, other, "w.json: layer 4 holds a dense of 9 x 3 (27 values); layer 4 (dense at o.yaml:6:5) is a 9 x 4 cell matrix"},
+		{good[:len(good)/2], n, "w.json: unexpected EOF"},
+		{`{"model":"w","layers":[],"extra":1}`, n, `unknown field "extra"`},
+		{`{"model":"w","layers":[]}`, n, "w.json: no weights for layer 1 (conv2d at w.yaml:4:5)"},
+		{`{"layers":[{"layer":2,"kind":"relu","rows":0,"cols":0,"values":[]}]}`, n, "weights for layer 2, which is not a dense or conv2d layer"},
+		{strings.Replace(good, `"layer":4`, `"layer":1`, 1), n, "layer 1 given twice"},
+	} {
+		if _, err := ReadWeights("w.json", []byte(c.data), c.net); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want %q", err, c.want)
+		}
+	}
+	if err := WriteWeights(&b, n, ws[:2]); err == nil {
+		t.Error("WriteWeights took weights of 2 layers for a 4-layer model")
+	}
+}
+
+func FuzzReadWeights(f *testing.F) {
+	n := weightsNet(f)
+	ws := make([][]float64, len(n.Layers))
+	for i, l := range n.Layers {
+		ws[i] = InitialWeights(l, 9, i)
+	}
+	var b bytes.Buffer
+	if err := WriteWeights(&b, n, ws); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add([]byte(`{"model":"w","layers":[{"layer":1,"kind":"conv2d","rows":9,"cols":2,"values":[1e400]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := ReadWeights("fuzz.json", data, n)
+		if err != nil {
+			return
+		}
+		for i, l := range n.Layers {
+			if len(got[i]) != l.CellRows()*l.CellCols() {
+				t.Fatalf("layer %d: %d weights accepted", i+1, len(got[i]))
+			}
+		}
+	})
+}
