@@ -184,6 +184,25 @@ loss: mse
 	inferCheck(t, net, ar, randomData(net, 2, 4096, 4), 5)
 }
 
+// First layers whose frames have no pad rows (a 1 x 1 convolution, a
+// 2 x 2 / 2 maxpool on an even map) keep no zero row per example; several
+// examples must still find their own rows. Training too.
+func TestInputsWithoutPadRows(t *testing.T) {
+	for name, src := range map[string]string{
+		"conv1x1": "input: [2, 6, 4]\nlayers:\n  - conv2d: {out: 3, kernel: 1}\n  - relu\n  - maxpool: {kernel: 2}\n  - flatten\n  - dense: {out: 4}\nloss: mse\n",
+		"pool":    "input: [2, 6, 4]\nlayers:\n  - maxpool: {kernel: 2}\n  - conv2d: {out: 3, kernel: 2, padding: 1}\n  - tanh\n  - flatten\n  - dense: {out: 4}\nloss: mse\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			net := yamlNet(t, src)
+			ar, _ := testArch(t, 0, 0, 0)
+			inferCheck(t, net, ar, randomData(net, 3, 4096, 8), 9)
+			cfg := DefaultConfig()
+			cfg.Batch, cfg.Examples, cfg.CRSInterval = 2, 4, 1
+			trainCheck(t, net, ar, cfg, randomData(net, 4, 4096, 10), 11)
+		})
+	}
+}
+
 // trainCheck compiles net for training, runs it and compares every
 // crossbar's cells with the reference trained on the same examples.
 func trainCheck(t *testing.T, net *model.Network, ar *arch.Arch, cfg Config, ds Dataset, seed uint64) *Result {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -480,5 +481,67 @@ func TestVaryCRSInterval(t *testing.T) {
 	}
 	if crs(one) <= 0 || crs(four) != crs(one) || four.EnergyPJ <= one.EnergyPJ {
 		t.Errorf("CRS energy %g (1 batch) and %g (4 batches, one CRS), totals %g and %g", crs(one), crs(four), one.EnergyPJ, four.EnergyPJ)
+	}
+}
+
+// Values a design cannot take, clashing workload names and measured rows
+// that match nothing are caught before or reported after the run.
+func TestRunChecks(t *testing.T) {
+	o := fakeOptions()
+	o.Vary, _ = ParseVary("opa_power_mw=4.44,2e6")
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "opa_power_mw=2e6 on panther") {
+		t.Errorf("an out-of-range power: %v", err)
+	}
+	dir := t.TempDir()
+	src := []byte("input: [8]\nlayers:\n  - dense: {out: 10}\nloss: mse\n")
+	for _, p := range []string{"a/net.yaml", "b/net.yaml", "mlp.yaml"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), src, 0o644)
+	}
+	o = fakeOptions()
+	o.Workloads = []string{filepath.Join(dir, "a/net.yaml"), filepath.Join(dir, "b/net.yaml")}
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "are both named net: rename one model file") {
+		t.Errorf("two workloads named net: %v", err)
+	}
+	if _, err := LookupWorkload(filepath.Join(dir, "mlp.yaml")); err == nil || !strings.Contains(err.Error(), "would be named mlp, a workload of the paper's") {
+		t.Errorf("a file named like a paper workload: %v", err)
+	}
+	o = fakeOptions()
+	o.GPUMeasured = []GPUMeasurement{{Workload: "mlp_l4", Batch: 1, StepSeconds: 1, StepJoules: 1}}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "the measured GPU step of mlp_l4 at batch 1 matches no workload") {
+		t.Errorf("notes do not report the unmatched measurement: %q", res.Notes)
+	}
+}
+
+// A CRS interval whose batches do not fit one program is skipped with a
+// note, not an abort; the whole VGG-16 holds one example per program.
+func TestCRSIntervalSkips(t *testing.T) {
+	o := fakeOptions()
+	o.Vary, _ = ParseVary("crs_interval=1,2")
+	o.Batches = []int{1}
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int) (Measure, error) {
+		if w.Name == "mlp-l4" && k > 1 {
+			return Measure{}, errors.New("tile 0 needs more than its shared memory")
+		}
+		return fake(ctx, w, a, b, k)
+	}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(res.Notes, "\n")
+	for _, want := range []string{"vgg16 at batch 1, crs_interval=2: one program holds at most 1 example(s)", "mlp-l4 at batch 1 on panther, crs_interval=2: not measured: tile 0 needs more"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	for _, r := range res.Rows {
+		if r.Variant == "crs_interval=2" && r.Design != GPUDesign {
+			t.Errorf("a row for a skipped measurement: %+v", r)
+		}
 	}
 }

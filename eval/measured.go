@@ -47,7 +47,7 @@ func ReadGPUMeasurements(path string) ([]GPUMeasurement, error) {
 // ParseGPUMeasurements reads a measured-GPU CSV; name is the file name for
 // messages, which give its line and column.
 func ParseGPUMeasurements(name string, data []byte) ([]GPUMeasurement, error) {
-	r := csv.NewReader(bytes.NewReader(data))
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\ufeff")))) // spreadsheets write a BOM
 	r.Comment = '#'
 	r.TrimLeadingSpace = true
 	header, err := r.Read()
@@ -57,26 +57,28 @@ func ParseGPUMeasurements(name string, data []byte) ([]GPUMeasurement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	headerLine, _ := r.FieldPos(0)
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
+		_, at := r.FieldPos(i)
 		if !slices.Contains(measuredColumns, h) {
-			return nil, fmt.Errorf("%s:1: unknown column %q: want %s", name, h, strings.Join(measuredColumns, ", "))
+			return nil, fmt.Errorf("%s:%d:%d: unknown column %q: want %s", name, headerLine, at, h, strings.Join(measuredColumns, ", "))
 		}
 		if _, dup := col[h]; dup {
-			return nil, fmt.Errorf("%s:1: column %q given twice", name, h)
+			return nil, fmt.Errorf("%s:%d:%d: column %q given twice", name, headerLine, at, h)
 		}
 		col[h] = i
 	}
 	for _, need := range measuredColumns[:3] {
 		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%s:1: no %q column: want at least workload, batch, step_seconds and energy_joules or power_watts", name, need)
+			return nil, fmt.Errorf("%s:%d: no %q column: want at least workload, batch, step_seconds and energy_joules or power_watts", name, headerLine, need)
 		}
 	}
 	_, hasE := col["energy_joules"]
 	_, hasP := col["power_watts"]
 	if hasE == hasP {
-		return nil, fmt.Errorf("%s:1: give exactly one of energy_joules and power_watts", name)
+		return nil, fmt.Errorf("%s:%d: give exactly one of energy_joules and power_watts", name, headerLine)
 	}
 	var out []GPUMeasurement
 	seen := map[string]int{}
@@ -101,7 +103,7 @@ func ParseGPUMeasurements(name string, data []byte) ([]GPUMeasurement, error) {
 		}
 		positive := func(c string) (float64, error) {
 			v, err := strconv.ParseFloat(field(c), 64)
-			if err != nil || v <= 0 || math.IsInf(v, 0) {
+			if err != nil || !(v > 0) || math.IsInf(v, 0) { // NaN too
 				i := col[c]
 				_, at := r.FieldPos(i)
 				return 0, fmt.Errorf("%s:%d:%d: %s %q: want a positive number", name, line, at, c, field(c))
@@ -127,6 +129,9 @@ func ParseGPUMeasurements(name string, data []byte) ([]GPUMeasurement, error) {
 			var w float64
 			w, err = positive("power_watts")
 			m.StepJoules = w * m.StepSeconds
+			if err == nil && math.IsInf(m.StepJoules, 0) {
+				err = fmt.Errorf("%s:%d: power_watts x step_seconds overflows", name, line)
+			}
 		}
 		if err != nil {
 			return nil, err

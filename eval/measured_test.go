@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,7 @@ func TestParseGPUMeasurements(t *testing.T) {
 	if s := m.source(); s != "measured: Test Card: 2026-11-26: torch.cuda.Event timing" {
 		t.Errorf("source %q", s)
 	}
-	e, err := ParseGPUMeasurements("e.csv", []byte("workload,batch,step_seconds,energy_joules\nvgg16,1,0.01,2.5\n"))
+	e, err := ParseGPUMeasurements("e.csv", []byte("\ufeffworkload,batch,step_seconds,energy_joules\nvgg16,1,0.01,2.5\n"))
 	if err != nil || e[0].StepJoules != 2.5 {
 		t.Errorf("energy column: %v %+v", err, e)
 	}
@@ -41,11 +42,11 @@ func TestParseGPUMeasurements(t *testing.T) {
 func TestParseGPUMeasurementsErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"", "gpu.csv: empty"},
-		{"workload,batch,seconds\n", `gpu.csv:1: unknown column "seconds"`},
+		{"workload,batch,seconds\n", `gpu.csv:1:16: unknown column "seconds"`},
 		{"workload,batch,energy_joules\n", `gpu.csv:1: no "step_seconds" column`},
 		{"workload,batch,step_seconds\n", "exactly one of energy_joules and power_watts"},
 		{"workload,batch,step_seconds,energy_joules,power_watts\n", "exactly one of"},
-		{"workload,batch,batch,step_seconds,energy_joules\n", `column "batch" given twice`},
+		{"workload,batch,batch,step_seconds,energy_joules\n", `gpu.csv:1:16: column "batch" given twice`},
 		{"workload,batch,step_seconds,energy_joules\n", "no measurements after the header"},
 		{"workload,batch,step_seconds,energy_joules\nmlp,0,1,1\n", "gpu.csv:2:5: batch \"0\": want a positive integer"},
 		{"workload,batch,step_seconds,energy_joules\nmlp,1,fast,1\n", "gpu.csv:2:7: step_seconds \"fast\": want a positive number"},
@@ -53,6 +54,9 @@ func TestParseGPUMeasurementsErrors(t *testing.T) {
 		{"workload,batch,step_seconds,energy_joules\n,1,1,1\n", "gpu.csv:2: no workload named"},
 		{"workload,batch,step_seconds,energy_joules\nmlp,1,1,1\nmlp,1,2,2\n", "gpu.csv:3: mlp at batch 1 was already measured on line 2"},
 		{"workload,batch,step_seconds,energy_joules\nmlp,1,1\n", "gpu.csv:2:1: wrong number of fields"},
+		{"# a comment\nworkload,batch,secs\n", `gpu.csv:2:16: unknown column "secs"`},
+		{"workload,batch,step_seconds,energy_joules\nmlp,1,NaN,1\n", `step_seconds "NaN": want a positive number`},
+		{"workload,batch,step_seconds,power_watts\nmlp,1,1e200,1e200\n", "gpu.csv:2: power_watts x step_seconds overflows"},
 	} {
 		_, err := ParseGPUMeasurements("gpu.csv", []byte(c.src))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -65,13 +69,14 @@ func FuzzParseGPUMeasurements(f *testing.F) {
 	f.Add([]byte(measuredCSV))
 	f.Add([]byte("workload,batch,step_seconds,energy_joules\nvgg16,1,0.01,2.5\n"))
 	f.Add([]byte("workload,batch,step_seconds,energy_joules\n\"a\nb\",1,1,1\n"))
+	f.Add([]byte("workload,batch,step_seconds,power_watts\nmlp,1,NaN,1e308\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ms, err := ParseGPUMeasurements("fuzz.csv", data)
 		if err != nil {
 			return
 		}
 		for _, m := range ms {
-			if m.Workload == "" || m.Batch < 1 || !(m.StepSeconds > 0) || !(m.StepJoules > 0) {
+			if m.Workload == "" || m.Batch < 1 || !(m.StepSeconds > 0) || !(m.StepJoules > 0) || math.IsInf(m.StepSeconds+m.StepJoules, 0) {
 				t.Fatalf("accepted %+v", m)
 			}
 		}

@@ -1,6 +1,10 @@
 package eval
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Claim is one of the PANTHER paper's headline figures: how many times
 // lower PANTHER's energy or time is than a baseline's.
@@ -68,7 +72,7 @@ func claimScope(c Claim, workload string) bool {
 	case "FC layers (MLPs)":
 		return workload == "mlp-l4" || workload == "mlp-big"
 	case "conv layers A-G (vs ReRAM-MVM)", "conv layers A-G (vs CMOS-OPA)":
-		return len(workload) == 5 && workload[:4] == "vgg-"
+		return slices.ContainsFunc(vggLayers, func(l vggLayer) bool { return "vgg-"+strings.ToLower(l.name) == workload })
 	}
 	return true
 }

@@ -66,10 +66,17 @@ func (o Options) Validate() error {
 	if len(o.Workloads) == 0 {
 		errs = append(errs, errors.New("no workloads given"))
 	}
-	for _, w := range o.Workloads {
-		if _, err := LookupWorkload(w); err != nil {
+	named := map[string]string{} // workload name -> the argument that gave it
+	for _, arg := range o.Workloads {
+		w, err := LookupWorkload(arg)
+		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		if first, dup := named[w.Name]; dup {
+			errs = append(errs, fmt.Errorf("workloads %q and %q are both named %s: rename one model file", first, arg, w.Name))
+		}
+		named[w.Name] = arg
 	}
 	if o.EpochExamples < 0 {
 		errs = append(errs, fmt.Errorf("epoch of %d examples: want 0 (each workload's data set) or more", o.EpochExamples))
@@ -98,6 +105,8 @@ func (o Options) Validate() error {
 	if o.Vary.Key != "" {
 		if err := o.Vary.validate(); err != nil {
 			errs = append(errs, err)
+		} else {
+			errs = append(errs, o.Vary.check(o.Designs)...)
 		}
 	}
 	return errors.Join(errs...)
@@ -211,6 +220,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var ms []Measure
 	var skipped []string
+	used := map[string]bool{} // measured GPU rows that found their workload and batch
 	for _, wn := range o.Workloads {
 		w, err := LookupWorkload(wn)
 		if err != nil {
@@ -224,6 +234,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			if w.MaxBatch > 0 && b > w.MaxBatch {
 				skipped = append(skipped, fmt.Sprintf("%s at batch %d: one program holds at most %d example(s); not measured", w.Name, b, w.MaxBatch))
 				continue
+			}
+			if _, ok := lookupMeasured(o.GPUMeasured, w.Name, b); ok {
+				used[fmt.Sprintf("%s@%d", w.Name, b)] = true
 			}
 			for _, v := range values {
 				designs := o.Designs
@@ -258,13 +271,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 							if err := o.Vary.apply(a, v); err != nil {
 								return nil, err
 							}
-							if err := a.Validate(); err != nil {
-								return nil, fmt.Errorf("%s=%s on %s: %w", o.Vary.Key, v, d, err)
-							}
 						}
 						batches := o.Vary.batchesPerCRS(v)
+						if w.MaxBatch > 0 && b*batches > w.MaxBatch {
+							skipped = append(skipped, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch))
+							continue
+						}
 						start := time.Now()
 						m, err = o.simulate(ctx, w, a, b, batches)
+						if err != nil && batches > 1 && ctx.Err() == nil {
+							// Several batches in one program may not fit where one does.
+							skipped = append(skipped, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err))
+							continue
+						}
 						if err != nil {
 							return nil, fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
 						}
@@ -283,6 +302,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					}
 				}
 			}
+		}
+	}
+	for _, m := range o.GPUMeasured {
+		if !used[fmt.Sprintf("%s@%d", m.Workload, m.Batch)] {
+			skipped = append(skipped, fmt.Sprintf("the measured GPU step of %s at batch %d matches no workload and batch of this run; not shown", m.Workload, m.Batch))
 		}
 	}
 	res.Rows = Compare(ms)

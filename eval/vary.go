@@ -150,3 +150,25 @@ func (v Vary) batchesPerCRS(x string) int {
 	}
 	return k
 }
+
+// check applies every value to every simulated design's preset and
+// validates the result, so that a value a design cannot take (a slice plan
+// its cells cannot hold) stops the run before it starts.
+func (v Vary) check(designs []string) []error {
+	var errs []error
+	for _, d := range designs {
+		a, err := arch.Preset(d)
+		if err != nil {
+			continue // the design itself is reported
+		}
+		for _, x := range v.Values {
+			c := *a
+			if err := v.apply(&c, x); err != nil {
+				errs = append(errs, err)
+			} else if err := c.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%s on %s: %w", v.Key, x, d, err))
+			}
+		}
+	}
+	return errs
+}

@@ -35,12 +35,14 @@ const (
 	cifarExamples = 50000
 )
 
-// vggLayers are the VGG-16 conv layers of SPEC section 6 as unrolled
-// matrices (rows x columns).
-var vggLayers = []struct {
+type vggLayer struct {
 	name      string
 	rows, out int
-}{
+}
+
+// vggLayers are the VGG-16 conv layers of SPEC section 6 as unrolled
+// matrices (rows x columns).
+var vggLayers = []vggLayer{
 	{"A", 4608, 512}, {"B", 2304, 256}, {"C", 2304, 512}, {"D", 512, 4096},
 	{"E", 4096, 512}, {"F", 4096, 10}, {"G", 1152, 256},
 }
@@ -88,7 +90,11 @@ func LookupWorkload(name string) (Workload, error) {
 	if err != nil {
 		return Workload{}, fmt.Errorf("workload %q: not one of %s, and not a model: %w", name, strings.Join(WorkloadNames(), ", "), err)
 	}
-	return modelWorkload(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)), m, mnistExamples), nil
+	short := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	if slices.Contains(WorkloadNames(), short) {
+		return Workload{}, fmt.Errorf("workload %q would be named %s, a workload of the paper's: rename the model file", name, short)
+	}
+	return modelWorkload(short, m, mnistExamples), nil
 }
 
 // presetWorkload is a model preset (which panics if it is missing: the

@@ -4,12 +4,14 @@ and write the CSV that `panther eval --gpu-csv` reads.
 
 One step is what panther eval simulates: forward, softmax cross-entropy,
 backward and a plain SGD update of one batch, FP32, on inputs already on the
-card. The step time is the mean over --steps timed steps after --warmup
-untimed ones, with the card synchronised before and after. Board power is
-sampled with nvidia-smi every 20 ms while the timed steps run; the CSV gives
-its mean (power_watts), which panther eval multiplies by the step time. On a
-machine without nvidia-smi, pass --power-watts to state a figure, or the
-script stops.
+card. The step time is the mean over the timed steps: at least --steps of them
+and at least --min-seconds, after --warmup untimed ones, with the card
+synchronised before and after. Board power is sampled with nvidia-smi every
+20 ms; the CSV gives the mean of the samples taken while the timed steps ran
+(power_watts), which panther eval multiplies by the step time. On a machine
+without nvidia-smi, pass --power-watts to state a figure, or the script stops.
+The file is rewritten after every measurement, so an interrupted run keeps the
+finished ones.
 
 Usage:
   python3 scripts/gpu-measure.py --out gpu.csv
@@ -74,7 +76,8 @@ def workload(name):
 
 
 class PowerSampler:
-    """Samples the board power of one GPU with nvidia-smi in the background."""
+    """Samples the board power of one GPU with nvidia-smi in the background,
+    each sample with the monotonic time it arrived."""
 
     def __init__(self, index):
         self.index, self.samples, self.stop = index, [], threading.Event()
@@ -86,26 +89,32 @@ class PowerSampler:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
             for line in p.stdout:
                 try:
-                    self.samples.append(float(line.strip()))
+                    self.samples.append((time.monotonic(), float(line.strip())))
                 except ValueError:
                     pass
                 if self.stop.is_set():
                     p.terminate()
                     break
 
-    def __enter__(self):
+    def start(self):
         self.thread.start()
-        return self
+        deadline = time.monotonic() + 5
+        while not self.samples and time.monotonic() < deadline:
+            time.sleep(0.01)  # time only once power is being read
 
-    def __exit__(self, *exc):
+    def finish(self):
         self.stop.set()
         self.thread.join(timeout=5)
 
-    def mean(self):
-        return sum(self.samples) / len(self.samples) if self.samples else None
+    def mean(self, start, end):
+        """The mean of the samples that arrived between start and end."""
+        inside = [w for t, w in self.samples if start <= t <= end]
+        return sum(inside) / len(inside) if inside else None
 
 
-def measure(name, batch, device, steps, warmup, power_watts):
+def measure(name, batch, device, steps, warmup, min_seconds, power_watts):
+    """Times at least steps steps and at least min_seconds (so the power
+    sampler sees the card busy), after warmup untimed ones."""
     torch.manual_seed(1)
     net, shape = workload(name)
     net = net.to(device)
@@ -129,25 +138,38 @@ def measure(name, batch, device, steps, warmup, power_watts):
     sampler = None
     if power_watts is None:
         sampler = PowerSampler(device.index or 0)
-        sampler.__enter__()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    seconds = (time.perf_counter() - start) / steps
+        sampler.start()
+    start, done = time.monotonic(), 0
+    while done < steps or time.monotonic() - start < min_seconds:
+        for _ in range(steps):
+            step()
+        sync()
+        done += steps
+    end = time.monotonic()
     if sampler is not None:
-        sampler.__exit__()
-        power_watts = sampler.mean()
+        sampler.finish()
+        power_watts = sampler.mean(start, end)
         if power_watts is None:
-            sys.exit("nvidia-smi gave no power samples; pass --power-watts")
-    return seconds, power_watts
+            raise RuntimeError(f"{name} at batch {batch}: nvidia-smi gave no power sample while it ran")
+    return (end - start) / done, power_watts, done
+
+
+def write_csv(path, rows):
+    """Writes the rows measured so far: a complete file or none."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["workload", "batch", "step_seconds", "power_watts", "card", "date", "method"])
+        w.writerows(rows)
+    shutil.move(tmp, path)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--workloads", default="mlp-l4,mlp-big,vgg-a,vgg-b,vgg-c,vgg-d,vgg-e,vgg-f,vgg-g,vgg16")
     ap.add_argument("--batches", default="1,4,16,64")
-    ap.add_argument("--steps", type=int, default=200, help="timed steps per workload and batch")
+    ap.add_argument("--steps", type=int, default=200, help="timed steps per workload and batch (at least)")
+    ap.add_argument("--min-seconds", type=float, default=2.0, help="time each workload and batch at least this long")
     ap.add_argument("--warmup", type=int, default=20, help="untimed steps before them")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--power-watts", type=float, help="state the board power instead of sampling nvidia-smi")
@@ -158,20 +180,18 @@ def main():
         sys.exit("no nvidia-smi to sample board power: pass --power-watts W")
     card = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     date = datetime.date.today().isoformat()
-    how = f"PyTorch {torch.__version__} FP32 SGD step, mean of {a.steps} after {a.warmup} warm-up; power " + (
-        "nvidia-smi mean" if a.power_watts is None else f"stated {a.power_watts} W")
+    power = "nvidia-smi mean over the timed steps" if a.power_watts is None else f"stated {a.power_watts} W"
     rows = []
     for name in a.workloads.split(","):
         for b in (int(s) for s in a.batches.split(",")):
-            seconds, watts = measure(name, b, device, a.steps, a.warmup, a.power_watts)
+            try:
+                seconds, watts, done = measure(name, b, device, a.steps, a.warmup, a.min_seconds, a.power_watts)
+            except RuntimeError as e:
+                sys.exit(f"{e}; {len(rows)} measurement(s) so far are in {a.out}" if rows else str(e))
+            how = f"PyTorch {torch.__version__} FP32 SGD step, mean of {done} after {a.warmup} warm-up; power {power}"
             print(f"{name:8} batch {b:3}  {seconds * 1e6:10.1f} us/step  {watts:6.1f} W", file=sys.stderr)
             rows.append([name, b, f"{seconds:.6g}", f"{watts:.4g}", card, date, how])
-    tmp = a.out + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["workload", "batch", "step_seconds", "power_watts", "card", "date", "method"])
-        w.writerows(rows)
-    shutil.move(tmp, a.out)  # a complete file or none
+            write_csv(a.out, rows)
     print(f"wrote {a.out}", file=sys.stderr)
 
 

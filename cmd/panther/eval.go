@@ -84,6 +84,7 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 	root.AddCommand(cmd)
 }
 
+// joinInts writes integers as a flag's comma-separated default.
 func joinInts(xs []int) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {

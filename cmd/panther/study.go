@@ -30,13 +30,6 @@ func init() {
 		jobs                                                    int
 		mlp                                                     bool
 	)
-	join := func(v []int) string {
-		parts := make([]string, len(v))
-		for i, x := range v {
-			parts[i] = strconv.Itoa(x)
-		}
-		return strings.Join(parts, ",")
-	}
 	cmd := &cobra.Command{
 		Use:   "study",
 		Short: "Run the accuracy study: cell bits x CRS interval x variant x rounding x fraction bits",
@@ -138,10 +131,10 @@ slice) as PNG files, one set per dataset.`,
 	f.BoolVar(&mlp, "mlp", false, "use the mlp preset (quicker than the CNN)")
 	f.StringVar(&variants, "variants", "inplace,accumulate", "variants, comma separated")
 	f.StringVar(&roundings, "roundings", "nearest,stochastic", "roundings, comma separated")
-	f.StringVar(&fbits, "fraction-bits", join(s.FractionBits), "extra fraction bits of the update plan, comma separated (even)")
-	f.StringVar(&cells, "cell-bits", join(s.CellBits), "uniform cell bits, comma separated")
+	f.StringVar(&fbits, "fraction-bits", joinInts(s.FractionBits), "extra fraction bits of the update plan, comma separated (even)")
+	f.StringVar(&cells, "cell-bits", joinInts(s.CellBits), "uniform cell bits, comma separated")
 	f.StringVar(&mixed, "mixed", strings.Join(s.Mixed, ";"), "mixed cell bits of the 8 weight slices, plans separated by ;")
-	f.StringVar(&crs, "crs-intervals", join(s.CRSIntervals), "CRS intervals in batches, comma separated")
+	f.StringVar(&crs, "crs-intervals", joinInts(s.CRSIntervals), "CRS intervals in batches, comma separated")
 	f.IntVar(&s.Base.Limit, "limit", s.Base.Limit, "training examples per point (0: all)")
 	f.IntVar(&s.Base.TestLimit, "test-limit", s.Base.TestLimit, "test examples per point (0: all)")
 	f.IntVar(&s.Base.Epochs, "epochs", s.Base.Epochs, "epochs per point")
