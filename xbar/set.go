@@ -211,11 +211,22 @@ func (s *Set) writeNominal() {
 	// halves the memory traffic of the per-slice passes, which are most of
 	// a CRS.
 	bias := s.cfg.Plan.Bias()
-	codes := resize(s.scratch.codes, len(s.acc))
-	s.scratch.codes = codes
+	codes := s.codeBuffer()
 	for idx, q := range s.acc {
 		codes[idx] = uint32(q + bias)
 	}
+	s.writeCodes(codes)
+}
+
+// codeBuffer is scratch for one uint32 code per cell.
+func (s *Set) codeBuffer() []uint32 {
+	s.scratch.codes = resize(s.scratch.codes, len(s.acc))
+	return s.scratch.codes
+}
+
+// writeCodes writes every cell's slices from its biased code U = Q + bias
+// (the accumulators already hold Q).
+func (s *Set) writeCodes(codes []uint32) {
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
