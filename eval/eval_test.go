@@ -263,7 +263,11 @@ func TestWriteJSONAndHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := b.String()
-	for _, want := range []string{"<svg", "a &lt;note&gt;", "mvm 75.0%, opa 25.0%", "up to 54.21x", "<td>4.00</td>"} {
+	// The breakdown chart: panther's bar split 75/25 over the 420-unit
+	// width (serial has no breakdown), a legend entry per class.
+	for _, want := range []string{"<svg", "a &lt;note&gt;", "mvm 75.0%, opa 25.0%", "up to 54.21x", "<td>4.00</td>",
+		"energy per step by operation class", `x="130.0" y="24" width="315.0" height="14" fill="#2e86c1"><title>mvm 75.0%</title>`,
+		`x="445.0" y="24" width="105.0" height="14" fill="#5dade2"><title>opa 25.0%</title>`, `>opa</text>`} {
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML lacks %q", want)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -139,6 +140,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n", e(g.title))
 		b.WriteString(barChart("time per step (us)", g.rows, func(x Row) float64 { return x.TimeNS / 1e3 }))
 		b.WriteString(barChart("energy per step (uJ)", g.rows, func(x Row) float64 { return x.EnergyPJ / 1e6 }))
+		b.WriteString(classChart(g.rows))
 		b.WriteString("\n<table><tr><th class=l>design</th><th>time/step</th><th>energy/step</th><th>EDP (pJ*ns)</th><th>time x</th><th>energy x</th><th>EDP x</th><th>time/epoch</th><th>energy/epoch</th><th class=l>energy by class</th></tr>\n")
 		for _, x := range g.rows {
 			fmt.Fprintf(&b, "<tr><td class=l>%s</td><td>%s</td><td>%s</td><td>%.4g</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=l>%s</td></tr>\n",
@@ -209,6 +211,60 @@ func barChart(title string, rows []Row, v func(Row) float64) string {
 		}
 		fmt.Fprintf(&b, `<text x="0" y="%g">%s</text><rect x="%g" y="%g" width="%.1f" height="%g" fill="%s"/><text x="%.1f" y="%g">%.4g</text>`,
 			y+12, html.EscapeString(x.Design), label, y+2, bw, barH-4, fill, label+bw+4, y+12, v(x))
+	}
+	b.WriteString("</svg>")
+	return b.String()
+}
+
+// classColors colour the operation classes of the energy breakdown, in
+// the simulator's class order.
+var classColors = []string{"#2e86c1", "#5dade2", "#c0392b", "#e67e22", "#27ae60", "#8e44ad", "#f1c40f", "#7f8c8d", "#bdc3c7"}
+
+// classChart draws each simulated design's energy per step as one bar
+// split by operation class (the GPU has no breakdown), with a legend.
+func classChart(rows []Row) string {
+	const width, label, barH = 420.0, 130.0, 18.0
+	var top float64
+	var names []string
+	var shown []Row
+	for _, x := range rows {
+		if len(x.ByClass) == 0 {
+			continue
+		}
+		shown = append(shown, x)
+		top = max(top, x.EnergyPJ)
+		for _, c := range x.ByClass {
+			if !slices.Contains(names, c.Name) {
+				names = append(names, c.Name)
+			}
+		}
+	}
+	if len(shown) == 0 || top <= 0 {
+		return ""
+	}
+	h := 44 + barH*float64(len(shown))
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, width+label+80, h)
+	b.WriteString(`<text x="0" y="14" font-weight="bold">energy per step by operation class</text>`)
+	for i, x := range shown {
+		y := 22 + barH*float64(i)
+		fmt.Fprintf(&b, `<text x="0" y="%g">%s</text>`, y+12, html.EscapeString(x.Design))
+		at := label
+		for _, c := range x.ByClass {
+			w := width * c.PJ / top
+			if w <= 0 {
+				continue
+			}
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%g" width="%.1f" height="%g" fill="%s"><title>%s %.1f%%</title></rect>`,
+				at, y+2, w, barH-4, classColors[slices.Index(names, c.Name)%len(classColors)], html.EscapeString(c.Name), c.Percent)
+			at += w
+		}
+	}
+	y := 30 + barH*float64(len(shown))
+	for i, n := range names {
+		x := label + float64(i)*60
+		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="10" height="10" fill="%s"/><text x="%g" y="%g">%s</text>`,
+			x, y, classColors[i%len(classColors)], x+13, y+9, html.EscapeString(n))
 	}
 	b.WriteString("</svg>")
 	return b.String()
