@@ -7,22 +7,27 @@ import (
 	"testing"
 )
 
-func weightsNet(t testing.TB) *Network {
+// weightsFixture is a small CNN, its initial weights and their file.
+func weightsFixture(t testing.TB) (*Network, [][]float64, []byte) {
 	t.Helper()
 	n, err := ReadYAML("w.yaml", []byte("name: w\ninput: [1, 4, 4]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n  - relu\n  - flatten\n  - dense: {out: 3}\nloss: mse\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n
-}
-
-// Weights written are read back bit for bit, Q4.12 values and others.
-func TestWeightsRoundTrip(t *testing.T) {
-	n := weightsNet(t)
 	ws := make([][]float64, len(n.Layers))
 	for i, l := range n.Layers {
 		ws[i] = InitialWeights(l, 9, i)
 	}
+	var b bytes.Buffer
+	if err := WriteWeights(&b, n, ws); err != nil {
+		t.Fatal(err)
+	}
+	return n, ws, b.Bytes()
+}
+
+// Weights written are read back bit for bit, Q4.12 values and others.
+func TestWeightsRoundTrip(t *testing.T) {
+	n, ws, _ := weightsFixture(t)
 	ws[0][0], ws[3][1] = 1.0/4096, -7.999755859375
 	var b bytes.Buffer
 	if err := WriteWeights(&b, n, ws); err != nil {
@@ -43,16 +48,8 @@ func TestWeightsRoundTrip(t *testing.T) {
 }
 
 func TestWeightsErrors(t *testing.T) {
-	n := weightsNet(t)
-	ws := make([][]float64, len(n.Layers))
-	for i, l := range n.Layers {
-		ws[i] = InitialWeights(l, 9, i)
-	}
-	var b bytes.Buffer
-	if err := WriteWeights(&b, n, ws); err != nil {
-		t.Fatal(err)
-	}
-	good := b.String()
+	n, ws, file := weightsFixture(t)
+	good := string(file)
 	other, err := ReadYAML("o.yaml", []byte("input: [1, 4, 4]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n  - relu\n  - flatten\n  - dense: {out: 4}\nloss: mse\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -73,22 +70,14 @@ func TestWeightsErrors(t *testing.T) {
 			t.Errorf("got %v, want %q", err, c.want)
 		}
 	}
-	if err := WriteWeights(&b, n, ws[:2]); err == nil {
+	if err := WriteWeights(&bytes.Buffer{}, n, ws[:2]); err == nil {
 		t.Error("WriteWeights took weights of 2 layers for a 4-layer model")
 	}
 }
 
 func FuzzReadWeights(f *testing.F) {
-	n := weightsNet(f)
-	ws := make([][]float64, len(n.Layers))
-	for i, l := range n.Layers {
-		ws[i] = InitialWeights(l, 9, i)
-	}
-	var b bytes.Buffer
-	if err := WriteWeights(&b, n, ws); err != nil {
-		f.Fatal(err)
-	}
-	f.Add(b.Bytes())
+	n, _, file := weightsFixture(f)
+	f.Add(file)
 	f.Add([]byte(`{"model":"w","layers":[{"layer":1,"kind":"conv2d","rows":9,"cols":2,"values":[1e400]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := ReadWeights("fuzz.json", data, n)
