@@ -42,7 +42,8 @@ output is their label.
 otherwise they are the model's (ONNX initializers) or drawn from --seed. --data is an image set
 (mnist, fashion-mnist, an IDX or CSV file, as panther train reads them; its training set, or its
 test set with --test) or "synthetic". A program holds at most --per-program examples in the
-machine's shared memory; more examples run as several programs, one after another.`,
+machine's shared memory (fewer where that many do not fit); more examples run as several
+programs, one after another.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := arch.Load(archName)
@@ -121,29 +122,35 @@ func inferenceData(name string, test bool, net *model.Network, n int, seed uint6
 
 // inference is what infer measured.
 type inference struct {
-	Outputs  [][]int16
-	Labels   []int
-	Reports  []*sim.Report
-	TimeNS   float64
-	EnergyPJ float64
+	// PerProgram is how many examples a program held: the requested
+	// number, or fewer where that many did not fit.
+	PerProgram int
+	Outputs    [][]int16
+	Labels     []int
+	Reports    []*sim.Report
+	TimeNS     float64
+	EnergyPJ   float64
 }
 
 // infer runs ds through m on the simulated machine a, at most perProgram
-// examples a program.
+// examples a program; where that many do not fit the machine, it halves
+// the number until they do (or one example does not, which is the error).
 func infer(ctx context.Context, a *arch.Arch, m compiler.Model, ds compiler.Dataset, perProgram int, seed uint64) (*inference, error) {
 	if perProgram < 1 || perProgram > compiler.MaxExamples {
 		return nil, fmt.Errorf("--per-program %d: want 1 to %d", perProgram, compiler.MaxExamples)
 	}
 	inf := &inference{Labels: ds.Labels}
-	for lo := 0; lo < len(ds.Inputs); lo += perProgram {
-		hi := min(lo+perProgram, len(ds.Inputs))
-		part := compiler.Dataset{Inputs: ds.Inputs[lo:hi], Labels: ds.Labels[lo:hi]}
-		cfg := compiler.DefaultConfig()
-		cfg.Examples, cfg.Seed = hi-lo, seed
-		res, err := compiler.Compile(m, a.ISA(), compiler.Options{Infer: true, Train: cfg, Data: &part})
-		if err != nil {
-			return nil, fmt.Errorf("a program of %d examples: %w (a smaller --per-program may fit)", hi-lo, err)
+	for lo := 0; lo < len(ds.Inputs); {
+		res, err := compileInference(a, m, ds, lo, min(lo+perProgram, len(ds.Inputs)), seed)
+		for err != nil && perProgram > 1 {
+			// The examples live in shared memory: fewer may fit.
+			perProgram = (perProgram + 1) / 2
+			res, err = compileInference(a, m, ds, lo, min(lo+perProgram, len(ds.Inputs)), seed)
 		}
+		if err != nil {
+			return nil, err
+		}
+		hi := lo + res.Report.Examples
 		s, err := sim.New(a, res.Program, sim.Options{Seed: seed})
 		if err != nil {
 			return nil, err
@@ -160,8 +167,22 @@ func infer(ctx context.Context, a *arch.Arch, m compiler.Model, ds compiler.Data
 		inf.Reports = append(inf.Reports, rep)
 		inf.TimeNS += rep.TimeNS
 		inf.EnergyPJ += rep.EnergyPJ
+		lo = hi
 	}
+	inf.PerProgram = perProgram
 	return inf, nil
+}
+
+// compileInference compiles examples lo..hi-1 of ds for inference.
+func compileInference(a *arch.Arch, m compiler.Model, ds compiler.Dataset, lo, hi int, seed uint64) (*compiler.Result, error) {
+	part := compiler.Dataset{Inputs: ds.Inputs[lo:hi], Labels: ds.Labels[lo:hi]}
+	cfg := compiler.DefaultConfig()
+	cfg.Examples, cfg.Seed = hi-lo, seed
+	res, err := compiler.Compile(m, a.ISA(), compiler.Options{Infer: true, Train: cfg, Data: &part})
+	if err != nil {
+		return nil, fmt.Errorf("a program of %d example(s): %w", hi-lo, err)
+	}
+	return res, nil
 }
 
 // largest is the index of an example's largest output (the first of ties).
@@ -210,8 +231,8 @@ func (inf *inference) writeCSV(w io.Writer) error {
 
 func (inf *inference) summary(w io.Writer, model, arch string) {
 	n := float64(len(inf.Outputs))
-	fmt.Fprintf(w, "%s on %s: %d examples in %d program(s), %s and %s of simulated time and energy (%s and %s per example)\n",
-		model, arch, len(inf.Outputs), len(inf.Reports), eval.FormatTime(inf.TimeNS), eval.FormatEnergy(inf.EnergyPJ),
+	fmt.Fprintf(w, "%s on %s: %d examples in %d program(s) of up to %d, %s and %s of simulated time and energy (%s and %s per example)\n",
+		model, arch, len(inf.Outputs), len(inf.Reports), inf.PerProgram, eval.FormatTime(inf.TimeNS), eval.FormatEnergy(inf.EnergyPJ),
 		eval.FormatTime(inf.TimeNS/n), eval.FormatEnergy(inf.EnergyPJ/n))
 	fmt.Fprintf(w, "largest output = label for %d of %d examples (%.1f%%)\n", inf.correct(), len(inf.Outputs), 100*float64(inf.correct())/n)
 }

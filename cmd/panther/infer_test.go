@@ -18,7 +18,7 @@ func TestInferSplitsIntoPrograms(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{"40": "40 examples in 1 program(s)", "16": "40 examples in 3 program(s)"}[per]
+		want := map[string]string{"40": "40 examples in 1 program(s) of up to 40", "16": "40 examples in 3 program(s) of up to 16"}[per]
 		if !strings.Contains(out, want) || !strings.Contains(out, "largest output = label for") {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -48,7 +48,6 @@ func TestInferErrors(t *testing.T) {
 		{[]string{"--weights", bad}, "w.json: no weights for layer 1 (dense"},
 		{[]string{"--examples", "0"}, "--examples 0: want at least 1"},
 		{[]string{"--per-program", "0"}, "--per-program 0: want 1 to 4096"},
-		{[]string{"--per-program", "4096", "--examples", "200"}, "a program of 200 examples"},
 	} {
 		args := append([]string{"infer", "mlp", "--data", "synthetic", "--examples", "4", "--per-program", "32", "--weights", "", "-o", filepath.Join(dir, "o.csv")}, c.args...)
 		if _, err := runPanther(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -57,5 +56,19 @@ func TestInferErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "o.csv")); err == nil {
 		t.Error("a failed run left an output file")
+	}
+}
+
+// Where the asked-for examples do not fit a program's shared memory, infer
+// halves them until they do.
+func TestInferFitsPrograms(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.csv")
+	out, err := runPanther(t, "infer", "mlp", "--data", "synthetic", "--examples", "200", "--per-program", "4096", "--weights", "", "--json", "", "-o", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 784 inputs: 4096, 2048, ... 128 do not fit the first layer's tiles, 64 does.
+	if !strings.Contains(out, "200 examples in 4 program(s) of up to 64") {
+		t.Errorf("output:\n%s", out)
 	}
 }
