@@ -20,7 +20,7 @@ func init() {
 		epoch                             int
 	)
 	cmd := &cobra.Command{
-		Use:   "eval [--workloads ...] [--batches 1,4,16] [--designs ...] [--gpu rtx2080ti] [--gpu-csv FILE] [--vary KEY=V1,V2] [--out DIR]",
+		Use:   "eval [--workloads ...] [--batches 1,4,16,64] [--designs ...] [--gpu rtx2080ti] [--gpu-csv FILE] [--vary KEY=V1,V2] [--out DIR]",
 		Short: "Compare PANTHER with its baselines: time, energy and EDP per training step and epoch",
 		Long: `eval compiles the training program of each workload for each design (an architecture
 preset, compiled with that preset's variant and instruction set), simulates one training step
