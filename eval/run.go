@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -383,19 +382,6 @@ func notes(o Options) []string {
 	return n
 }
 
-// ParseBatches reads a comma-separated list of batch sizes.
-func ParseBatches(s string) ([]int, error) {
-	var bs []int
-	for _, f := range splitList(s) {
-		b, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, fmt.Errorf("batch size %q is not an integer", f)
-		}
-		bs = append(bs, b)
-	}
-	return bs, nil
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
@@ -405,6 +391,3 @@ func splitList(s string) []string {
 	}
 	return out
 }
-
-// SplitList reads a comma-separated list of names.
-func SplitList(s string) []string { return splitList(s) }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,9 +37,9 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := def
-			o.Workloads, o.Designs, o.GPU = eval.SplitList(workloads), eval.SplitList(designs), gpu
+			o.Workloads, o.Designs, o.GPU = splitList(workloads), splitList(designs), gpu
 			var err error
-			if o.Batches, err = eval.ParseBatches(batches); err != nil {
+			if o.Batches, err = intList("batches", batches); err != nil {
 				return err
 			}
 			o.EpochExamples = epoch
@@ -82,13 +81,4 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 	f.StringVar(&vary, "vary", "", "sensitivity: KEY=V1,V2 overrides one architecture setting in turn")
 	f.StringVar(&out, "out", "runs/eval", "folder for the report files")
 	root.AddCommand(cmd)
-}
-
-// joinInts writes integers as a flag's comma-separated default.
-func joinInts(xs []int) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.Itoa(x)
-	}
-	return strings.Join(parts, ",")
 }

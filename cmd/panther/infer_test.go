@@ -72,3 +72,10 @@ func TestInferFitsPrograms(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+// Integer list flags name the flag and the entry that is not a number.
+func TestIntListFlag(t *testing.T) {
+	if _, err := runPanther(t, "eval", "--batches", "1,x", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), `--batches: "x" is not a whole number`) {
+		t.Errorf("got %v", err)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -144,28 +143,6 @@ slice) as PNG files, one set per dataset.`,
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "points trained at once")
 	f.StringVar(&out, "out", "", "output folder (default runs/study-MODEL)")
 	root.AddCommand(cmd)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func intList(flag, s string) ([]int, error) {
-	var out []int
-	for _, p := range splitList(s) {
-		v, err := strconv.Atoi(p)
-		if err != nil {
-			return nil, fmt.Errorf("--%s: %q is not a whole number", flag, p)
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 func flagErr(flag string, err error) error {
