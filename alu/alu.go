@@ -111,7 +111,7 @@ var ops = [...]opInfo{
 	OpExp:         {name: "exp", unary: Exp},
 	OpLog:         {name: "log", unary: Log},
 	OpRelu:        {name: "relu", unary: func(a int16) (int16, bool) { return Relu(a), false }},
-	OpRelud:       {name: "relud", unary: func(a int16) (int16, bool) { return Relud(a), false }},
+	OpRelud:       {name: "relud", binary: func(a, b int16) (int16, bool) { return Mul(a, Relud(b)) }},
 	OpLogSoftmax:  {name: "log_softmax"},
 	OpLogSoftmaxD: {name: "log_softmax_d"},
 	OpRandCmp:     {name: "rand_cmp"},
@@ -229,7 +229,9 @@ func absInt64(v int64) int64 {
 // Relu returns max(a, 0).
 func Relu(a int16) int16 { return max(a, 0) }
 
-// Relud returns 4096 if a > 0, else 0.
+// Relud returns 4096 if a > 0, else 0: the derivative of Relu. The relud
+// operation is the instruction set's: the error a passed where the forward
+// value b is positive, a x Relud(b) (exact: a x 1.0 or a x 0).
 func Relud(a int16) int16 { return truth(a > 0) }
 
 // value is the real value of a code.

@@ -54,8 +54,10 @@ func TestElementwise(t *testing.T) {
 		{OpMax, -3, 5, 5, false},
 		{OpRelu, -7, 0, 0, false},
 		{OpRelu, 7, 0, 7, false},
-		{OpRelud, 7, 0, 4096, false},
-		{OpRelud, 0, 0, 0, false},
+		{OpRelud, 7, 5, 7, false},   // the error passes where the forward value is positive
+		{OpRelud, -7, 1, -7, false}, // whatever its sign
+		{OpRelud, 7, 0, 0, false},   // and stops at 0
+		{OpRelud, 7, -5, 0, false},
 		{OpSig, 0, 0, 2048, false},        // sigmoid(0) = 0.5
 		{OpSig, 8192, 0, 3608, false},     // sigmoid(2) * 4096 = 3607.74
 		{OpTanh, 4096, 0, 3119, false},    // tanh(1) = 0.761594 * 4096 = 3119.49
