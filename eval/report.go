@@ -20,23 +20,17 @@ import (
 // batch, then the paper's figures beside ours.
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	last := ""
-	for _, row := range r.Rows {
-		group := fmt.Sprintf("%s  batch %d  epoch of %d examples", row.Workload, row.Batch, row.EpochExamples)
-		if row.Variant != "" {
-			group += "  " + row.Variant
+	for i, g := range r.groups("  ") {
+		if i > 0 {
+			fmt.Fprintln(tw)
 		}
-		if group != last {
-			if last != "" {
-				fmt.Fprintln(tw)
-			}
-			fmt.Fprintln(tw, group)
-			fmt.Fprintln(tw, "design\ttime/step\tenergy/step\tEDP (pJ*ns)\ttime x\tenergy x\tEDP x\ttime/epoch\tenergy/epoch\t")
-			last = group
+		fmt.Fprintln(tw, g.title)
+		fmt.Fprintln(tw, "design\ttime/step\tenergy/step\tEDP (pJ*ns)\ttime x\tenergy x\tEDP x\ttime/epoch\tenergy/epoch\t")
+		for _, row := range g.rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%s\t%s\t\n", row.Design, FormatTime(row.TimeNS), FormatEnergy(row.EnergyPJ),
+				row.EDPPJNS, ratioText(row.TimeRatio), ratioText(row.EnergyRatio), ratioText(row.EDPRatio),
+				FormatTime(row.EpochSeconds*1e9), FormatEnergy(row.EpochJoules*1e12))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%s\t%s\t\n", row.Design, FormatTime(row.TimeNS), FormatEnergy(row.EnergyPJ),
-			row.EDPPJNS, ratioText(row.TimeRatio), ratioText(row.EnergyRatio), ratioText(row.EDPRatio),
-			FormatTime(row.EpochSeconds*1e9), FormatEnergy(row.EpochJoules*1e12))
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are)")
@@ -136,7 +130,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 			e(c.Metric), e(c.Baseline), e(c.Scope), e(c.Paper), e(c.OursText(r.Rows)))
 	}
 	b.WriteString("</table>\n")
-	for _, g := range r.groups() {
+	for _, g := range r.groups(", ") {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n", e(g.title))
 		b.WriteString(barChart("time per step (us)", g.rows, func(x Row) float64 { return x.TimeNS / 1e3 }))
 		b.WriteString(barChart("energy per step (uJ)", g.rows, func(x Row) float64 { return x.EnergyPJ / 1e6 }))
@@ -173,13 +167,16 @@ type group struct {
 	rows  []Row
 }
 
-func (r *Result) groups() []group {
+// groups splits the rows into runs of one workload, batch and varied
+// value, titled with sep between the parts.
+func (r *Result) groups(sep string) []group {
 	var gs []group
 	for _, row := range r.Rows {
-		t := fmt.Sprintf("%s, batch %d, epoch of %d examples", row.Workload, row.Batch, row.EpochExamples)
+		parts := []string{row.Workload, fmt.Sprintf("batch %d", row.Batch), fmt.Sprintf("epoch of %d examples", row.EpochExamples)}
 		if row.Variant != "" {
-			t += ", " + row.Variant
+			parts = append(parts, row.Variant)
 		}
+		t := strings.Join(parts, sep)
 		if len(gs) == 0 || gs[len(gs)-1].title != t {
 			gs = append(gs, group{title: t})
 		}

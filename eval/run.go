@@ -219,7 +219,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var ms []Measure
 	var skipped []string
-	used := map[string]bool{} // measured GPU rows that found their workload and batch
 	for _, wn := range o.Workloads {
 		w, err := LookupWorkload(wn)
 		if err != nil {
@@ -234,63 +233,38 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				skipped = append(skipped, fmt.Sprintf("%s at batch %d: one program holds at most %d example(s); not measured", w.Name, b, w.MaxBatch))
 				continue
 			}
-			if _, ok := lookupMeasured(o.GPUMeasured, w.Name, b); ok {
-				used[fmt.Sprintf("%s@%d", w.Name, b)] = true
+			// The GPU rows do not depend on the varied setting.
+			same := map[string]Measure{}
+			if slices.Contains(o.Designs, GPUDesign) {
+				var ks []Kernel
+				for _, l := range w.Layers {
+					ks = append(ks, TrainingKernels(l, b)...)
+				}
+				st := g.Step(ks)
+				same[GPUDesign] = Measure{TimeNS: st.Seconds * 1e9, EnergyPJ: st.Joules * 1e12, Source: "model: " + g.Name}
+			}
+			designs := o.Designs
+			if mg, ok := lookupMeasured(o.GPUMeasured, w.Name, b); ok {
+				same[MeasuredDesign] = Measure{TimeNS: mg.StepSeconds * 1e9, EnergyPJ: mg.StepJoules * 1e12, Source: mg.source()}
+				designs = append(slices.Clone(designs), MeasuredDesign)
 			}
 			for _, v := range values {
-				designs := o.Designs
-				measured, hasMeasured := lookupMeasured(o.GPUMeasured, w.Name, b)
-				if hasMeasured {
-					designs = append(slices.Clone(designs), MeasuredDesign)
-				}
 				for _, d := range designs {
 					if err := ctx.Err(); err != nil {
 						return nil, err
 					}
-					var m Measure
-					switch d {
-					case MeasuredDesign:
-						m = Measure{TimeNS: measured.StepSeconds * 1e9, EnergyPJ: measured.StepJoules * 1e12, Source: measured.source()}
-					case GPUDesign:
-						var ks []Kernel
-						for _, l := range w.Layers {
-							ks = append(ks, TrainingKernels(l, b)...)
-						}
-						st := g.Step(ks)
-						m = Measure{TimeNS: st.Seconds * 1e9, EnergyPJ: st.Joules * 1e12, Source: "model: " + g.Name}
-					default:
-						a, err := arch.Preset(d)
-						if err != nil {
+					m, ok := same[d]
+					if !ok {
+						var skip string
+						if m, skip, err = o.simulated(ctx, w, d, b, v); err != nil {
 							return nil, err
 						}
-						if w.fit != nil {
-							w.fit(a)
-						}
-						if v != "" {
-							if err := o.Vary.apply(a, v); err != nil {
-								return nil, err
-							}
-						}
-						batches := o.Vary.batchesPerCRS(v)
-						if w.MaxBatch > 0 && b*batches > w.MaxBatch {
-							skipped = append(skipped, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch))
+						if skip != "" {
+							skipped = append(skipped, skip)
 							continue
 						}
-						start := time.Now()
-						m, err = o.simulate(ctx, w, a, b, batches)
-						if err != nil && batches > 1 && ctx.Err() == nil {
-							// Several batches in one program may not fit where one does.
-							skipped = append(skipped, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err))
-							continue
-						}
-						if err != nil {
-							return nil, fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
-						}
-						m = m.perStep(batches)
-						m.WallSeconds = time.Since(start).Seconds()
-						m.Source = "simulated"
 					}
-					m.Workload, m.Batch, m.Design, m.Variant, m.EpochExamples = w.Name, b, d, v, epoch
+					m.Workload, m.Batch, m.Design, m.EpochExamples = w.Name, b, d, epoch
 					if v != "" {
 						m.Variant = o.Vary.Key + "=" + v
 					}
@@ -303,14 +277,51 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}
-	for _, m := range o.GPUMeasured {
-		if !used[fmt.Sprintf("%s@%d", m.Workload, m.Batch)] {
-			skipped = append(skipped, fmt.Sprintf("the measured GPU step of %s at batch %d matches no workload and batch of this run; not shown", m.Workload, m.Batch))
+	for _, mg := range o.GPUMeasured {
+		if !slices.ContainsFunc(ms, func(m Measure) bool {
+			return m.Design == MeasuredDesign && m.Workload == mg.Workload && m.Batch == mg.Batch
+		}) {
+			skipped = append(skipped, fmt.Sprintf("the measured GPU step of %s at batch %d matches no workload and batch of this run; not shown", mg.Workload, mg.Batch))
 		}
 	}
 	res.Rows = Compare(ms)
 	res.Notes = append(notes(o), skipped...)
 	return res, nil
+}
+
+// simulated compiles and simulates w at batch b on design d with the
+// varied setting at value v ("" for none). A CRS interval whose batches do
+// not fit one program is not an error: skip says why it was not measured.
+func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v string) (m Measure, skip string, err error) {
+	a, err := arch.Preset(d)
+	if err != nil {
+		return Measure{}, "", err
+	}
+	if w.fit != nil {
+		w.fit(a)
+	}
+	if v != "" {
+		if err := o.Vary.apply(a, v); err != nil {
+			return Measure{}, "", err
+		}
+	}
+	batches := o.Vary.batchesPerCRS(v)
+	if w.MaxBatch > 0 && b*batches > w.MaxBatch {
+		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
+	}
+	start := time.Now()
+	m, err = o.simulate(ctx, w, a, b, batches)
+	if err != nil && batches > 1 && ctx.Err() == nil {
+		// Several batches in one program may not fit where one does.
+		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err), nil
+	}
+	if err != nil {
+		return Measure{}, "", fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
+	}
+	m = m.perStep(batches)
+	m.WallSeconds = time.Since(start).Seconds()
+	m.Source = "simulated"
+	return m, "", nil
 }
 
 func wallNote(s float64) string {
