@@ -393,9 +393,10 @@ func notes(o Options) []string {
 	return n
 }
 
-func splitList(s string) []string {
+// splitOn splits s at sep, trimming entries and dropping empty ones.
+func splitOn(s, sep string) []string {
 	var out []string
-	for _, f := range strings.Split(s, ",") {
+	for _, f := range strings.Split(s, sep) {
 		if f = strings.TrimSpace(f); f != "" {
 			out = append(out, f)
 		}

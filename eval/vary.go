@@ -48,15 +48,12 @@ func ParseVary(s string) (Vary, error) {
 	if !ok {
 		return Vary{}, fmt.Errorf("--vary %q: want KEY=V1,V2", s)
 	}
-	v := Vary{Key: strings.TrimSpace(k), Values: splitList(vs)}
+	v := Vary{Key: strings.TrimSpace(k)}
+	sep := ","
 	if strings.HasSuffix(v.Key, "_plan") {
-		v.Values = nil
-		for _, x := range strings.Split(vs, ";") {
-			if x = strings.TrimSpace(x); x != "" {
-				v.Values = append(v.Values, x)
-			}
-		}
+		sep = ";" // plans hold commas
 	}
+	v.Values = splitOn(vs, sep)
 	return v, v.validate()
 }
 

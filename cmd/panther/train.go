@@ -134,9 +134,8 @@ command again resumes it.`,
 }
 
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
-// SIGTERM, prints the epochs and writes the outputs.
-// runTraining trains with progress and writes the outputs; an interrupted
-// run is reported and returns its partial result without an error.
+// SIGTERM, prints the epochs and writes the outputs; an interrupted run is
+// reported and returns its partial result without an error.
 func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -230,12 +229,9 @@ type progressBar interface {
 }
 
 func newProgress(out io.Writer) *progress {
-	pr := &progress{out: out}
-	if f, ok := out.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			pr.terminal = true
-			pr.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
-		}
+	pr := &progress{out: out, terminal: isTerminal(out)}
+	if pr.terminal {
+		pr.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
 	}
 	return pr
 }
