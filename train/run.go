@@ -257,9 +257,7 @@ func (r *runner) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		src.UnmarshalBinary(st.Order) // cannot fail: it just did
-		src.Perm(nTrain)
-		st.Order, _ = src.MarshalBinary()
+		st.Order, _ = src.MarshalBinary() // the stream after this epoch's permutation
 		st.Epoch++
 		st.BatchInEpoch = 0
 		if r.opts.Checkpoint != "" {
