@@ -7,6 +7,7 @@ import (
 
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/xbar"
 )
 
@@ -16,7 +17,7 @@ type build struct {
 	a        isa.Arch
 	cfg      Config
 	training bool
-	head     headKind
+	head     onnx.Head
 	stages   []*stage
 	input    []*group
 	cores    []*core
@@ -52,14 +53,6 @@ type build struct {
 	// traffic is one example's, measured by schedule.
 	traffic Traffic
 }
-
-type headKind uint8
-
-const (
-	headNone headKind = iota
-	headSoftmax
-	headLogSoftmax
-)
 
 type flagKey struct {
 	tile int
@@ -468,7 +461,7 @@ func emitMask(p *prog, s *stage, e, x, tmp, n int) {
 // stream creates a record stream.
 func (b *build) stream(kind streamKind, st *stage, w *core, readers []*core, words, perPass, passes int) *recStream {
 	s := &recStream{id: len(b.streams), kind: kind, writer: w, readers: readers, words: words, perPass: perPass, passes: passes, stage: st,
-		backward: kind >= sEz, rings: map[*core]*recRing{}, send: map[*core]*recRing{}}
+		rings: map[*core]*recRing{}, send: map[*core]*recRing{}}
 	s.name = fmt.Sprintf("%s of stage %d (%s)", kindNames[kind], st.idx, st.name())
 	b.streams = append(b.streams, s)
 	b.writes[w] = append(b.writes[w], s)

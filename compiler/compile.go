@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/panther-xbar/panther/alu"
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/onnx"
@@ -84,14 +85,7 @@ func Compile(m Model, a isa.Arch, opt Options) (*Result, error) {
 	if weights == nil {
 		weights = InitialWeights(&net, cfg.Seed)
 	}
-	head := headNone
-	switch m.Head {
-	case onnx.Softmax:
-		head = headSoftmax
-	case onnx.LogSoftmax:
-		head = headLogSoftmax
-	}
-	b := &build{a: a, cfg: cfg, training: training, head: head, loss: net.Loss}
+	b := &build{a: a, cfg: cfg, training: training, head: m.Head, loss: net.Loss}
 	if err := b.loadData(&net, opt); err != nil {
 		return nil, err
 	}
@@ -107,7 +101,7 @@ func Compile(m Model, a isa.Arch, opt Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		one := &build{a: a, cfg: cfg, training: training, head: head, loss: net.Loss, examples: 1, grow: grow,
+		one := &build{a: a, cfg: cfg, training: training, head: m.Head, loss: net.Loss, examples: 1, grow: grow,
 			data:  Dataset{Inputs: b.data.Inputs[:1], Labels: b.data.Labels[:min(1, len(b.data.Labels))]},
 			fixed: b.placement()}
 		code1, _, err := one.placeAndGenerate(&net, weights, perTile)
@@ -187,10 +181,10 @@ func (b *build) plan(net *model.Network, weights [][]float64, limits map[int]int
 	if b.training && (last.kind != stMatrix || last.out.pixels() != 1) {
 		return fmt.Errorf("%s ends the network: training needs the last stage to be a dense layer (or a convolution with a 1 x 1 output), whose outputs the loss reads", last.name())
 	}
-	if b.head != headNone && last.out.pixels() != 1 {
+	if b.head != onnx.NoHead && last.out.pixels() != 1 {
 		return fmt.Errorf("the output head needs a vector, but %s gives %dx%d pixels", last.name(), last.out.H, last.out.W)
 	}
-	if b.input, err = makeGroups(stages, a, b.training || b.head != headNone, b.training, a.SharedWords/4); err != nil {
+	if b.input, err = makeGroups(stages, a, b.training || b.head != onnx.NoHead, b.training, a.SharedWords/4); err != nil {
 		return err
 	}
 	b.cores = makeCores(stages)
@@ -249,9 +243,6 @@ func (b *build) loadData(net *model.Network, opt Options) error {
 		if len(b.data.Labels) != b.examples {
 			return fmt.Errorf("%d labels for %d examples", len(b.data.Labels), b.examples)
 		}
-	}
-	if b.examples < 1 || b.examples > MaxExamples {
-		return fmt.Errorf("%d examples: want 1..%d", b.examples, MaxExamples)
 	}
 	return nil
 }
@@ -333,9 +324,9 @@ func (b *build) accFlagTable(tile int, af accFrame) int {
 func (b *build) labelRegion(c *core) int {
 	classes := c.g.width()
 	words := make([]int16, b.examples*classes)
-	v := int16(-1 << 12)
+	v := int16(-alu.One)
 	if b.loss == model.MSE {
-		v = 1 << 12
+		v = alu.One
 	}
 	for e, l := range b.data.Labels {
 		words[e*classes+l] = v

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 
+	"github.com/panther-xbar/panther/alu"
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
 )
@@ -581,7 +582,7 @@ func (g *gen) finisher(cg int, acts []model.Kind, satMask bool) *finisher {
 	f.z = p.alloc(cg, "outputs")
 	f.tmp = p.alloc(cg, "scratch")
 	f.ones = p.alloc(cg, "ones")
-	p.set(f.ones, 1<<12, cg, "1.0 for derivatives")
+	p.set(f.ones, alu.One, cg, "1.0 for derivatives")
 	if f.training {
 		f.mask = p.alloc(cg, "exact derivative factors")
 		f.f, f.fwords = f.mask, cg
@@ -608,7 +609,7 @@ func (f *finisher) forward(p *prog) {
 			p.alui(isa.AluNeq, f.tmp, f.z, -32768, n, "not at the lower limit")
 			p.alu(isa.AluMul, f.mask, f.mask, f.tmp, n, "saturation mask")
 		} else {
-			p.set(f.mask, 1<<12, n, "")
+			p.set(f.mask, alu.One, n, "")
 		}
 	}
 	d := 0

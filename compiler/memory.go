@@ -197,22 +197,21 @@ func (r *mapRegion) readerStage() string {
 // waits for a second writer can stall the first, and that one a reader
 // the second waits for.
 type recStream struct {
-	id       int // creation order, the same in every build of one model
-	name     string
-	kind     streamKind
-	rt, ct   int // the row and column tile of tree and error streams
-	c0       int // z and ez: the first channel a record holds; dpatch: the first line
-	writer   *core
-	readers  []*core
-	words    int // record size
-	perPass  int // records per pass of one example
-	passes   int
-	rings    map[*core]*recRing // each reader's ring
-	send     map[*core]*recRing // in the writer's tile, one per reader elsewhere
-	recs     int                // every ring's capacity in records
-	chunk    int                // records per message between tiles
-	stage    *stage             // whose progress paces the stream (for the schedule)
-	backward bool
+	id      int // creation order, the same in every build of one model
+	name    string
+	kind    streamKind
+	rt, ct  int // the row and column tile of tree and error streams
+	c0      int // z and ez: the first channel a record holds; dpatch: the first line
+	writer  *core
+	readers []*core
+	words   int // record size
+	perPass int // records per pass of one example
+	passes  int
+	rings   map[*core]*recRing // each reader's ring
+	send    map[*core]*recRing // in the writer's tile, one per reader elsewhere
+	recs    int                // every ring's capacity in records
+	chunk   int                // records per message between tiles
+	stage   *stage             // whose progress paces the stream (for the schedule)
 }
 
 // streamKind names what a record stream carries.

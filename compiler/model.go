@@ -73,15 +73,6 @@ type Dataset struct {
 	Labels []int
 }
 
-// pixelCodes maps an 8-bit pixel to the code of value/255, as the trainer
-// scales its datasets.
-var pixelCodes = func() (t [256]int16) {
-	for v := range t {
-		t[v], _, _ = fixed.Q4_12.FromFloat(float64(v) / 255)
-	}
-	return t
-}()
-
 // LoadData returns the first n examples of cfg.Data: "synthetic" draws
 // pixels and labels from the seed; anything else is a dataset as
 // model/data.Load names it (its training set).
@@ -93,7 +84,7 @@ func LoadData(cfg Config, net *model.Network, n int) (Dataset, error) {
 		for range n {
 			x := make([]int16, size)
 			for i := range x {
-				x[i] = pixelCodes[src.IntN(256)]
+				x[i] = fixed.PixelCodes[src.IntN(256)]
 			}
 			ds.Inputs = append(ds.Inputs, x)
 			ds.Labels = append(ds.Labels, src.IntN(classes))
@@ -122,7 +113,7 @@ func DatasetFrom(set *data.Set, name string, net *model.Network, n int) (Dataset
 	for k := range n {
 		x := make([]int16, size)
 		for i, v := range set.Example(k) {
-			x[i] = pixelCodes[v]
+			x[i] = fixed.PixelCodes[v]
 		}
 		if int(set.Labels[k]) >= classes {
 			return Dataset{}, fmt.Errorf("data %s: example %d has label %d, but the model has %d outputs", name, k, set.Labels[k], classes)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/model/onnx"
 )
 
 // This file generates the cores that own a group of a stage's outputs: a
@@ -98,9 +99,9 @@ func (o *outputs) pixel(fin *finisher) {
 	}
 	if o.out >= 0 {
 		switch o.g.b.head {
-		case headLogSoftmax:
+		case onnx.LogSoftmax:
 			p.alu(isa.AluLogSoftmax, fin.z, fin.z, 0, o.cg, "log_softmax head")
-		case headSoftmax:
+		case onnx.Softmax:
 			p.alu(isa.AluLogSoftmax, fin.z, fin.z, 0, o.cg, "softmax head: log_softmax")
 			p.alu(isa.AluExp, fin.z, fin.z, 0, o.cg, "then exp")
 		}
@@ -160,7 +161,7 @@ func (g *gen) genLead() {
 	}
 	var backward func()
 	if g.b.training && s.train && !last {
-		acc := g.accum(fin)
+		acc := g.accum()
 		twoPasses := ez.s.passes == 2
 		ezstore, ezptr := -1, -1
 		if twoPasses {
@@ -176,7 +177,7 @@ func (g *gen) genLead() {
 				p.setReg(ezptr, ezstore, "")
 			}
 			acc.run(func(row int) {
-				acc.dropPads(row, 0, acc.af.win.pw)
+				acc.drop(row, 0, acc.af.win.pw)
 				px := acc.rowPtr(row, acc.af.win.pw)
 				p.loop(s.out.W, "pixels", func(int) {
 					p.ld(e, px, gr.width(), "error at the output")
@@ -192,7 +193,7 @@ func (g *gen) genLead() {
 						p.addK(ezptr, ezptr, gr.width())
 					}
 				})
-				acc.dropPads(row, acc.af.win.pw+s.out.W, acc.af.cols)
+				acc.drop(row, acc.af.win.pw+s.out.W, acc.af.cols)
 			})
 			if twoPasses {
 				g.restart(ez)
@@ -271,7 +272,7 @@ func (g *gen) genGroup() {
 	}
 	var backward func()
 	if g.b.training && s.backIn {
-		acc := g.accum(fin)
+		acc := g.accum()
 		dwins := g.ports(true, sDwin, nil)
 		var recs []int
 		for _, d := range dwins {
@@ -318,7 +319,7 @@ func (g *gen) genGroup() {
 				}
 			}
 			acc.run(func(row int) {
-				acc.dropPads(row, 0, acc.af.win.pw)
+				acc.drop(row, 0, acc.af.win.pw)
 				p.cp(px, acc.rowPtr(row, acc.af.win.pw), 1, "")
 				if all < 0 {
 					p.loop(s.out.W, "pixels", func(int) { pixel() })
@@ -332,7 +333,7 @@ func (g *gen) genGroup() {
 						pixel()
 					})
 				}
-				acc.dropPads(row, acc.af.win.pw+s.out.W, acc.af.cols)
+				acc.drop(row, acc.af.win.pw+s.out.W, acc.af.cols)
 			})
 			if all >= 0 {
 				p.loop(s.fr.ny-s.fr.qy-s.fr.outH, "junk rows after", func(int) { w.row("junk", func(int) {}) })
@@ -392,9 +393,8 @@ type accum struct {
 	rows     []int // per kernel row: the current row address
 	tmp      int
 	zeros    int // zeros registers
-	zn       int
 	dummy    int // where dropped words are loaded
-	dn       int
+	block    int // words of zeros and of dropped words: min(rowWords, maxBlock)
 	flags    int // shared-memory address: 1 for data rows of the frame
 	initRow  int // registers: the next row to clear, to hand out
 	drainRow int
@@ -408,7 +408,8 @@ type accPiece struct {
 	off    int // their position in the source's record
 }
 
-func (g *gen) accum(fin *finisher) *accum {
+// accum sets up the accumulation of the next stage's input errors.
+func (g *gen) accum() *accum {
 	b, c, p := g.b, g.c, g.p
 	next := b.stages[c.st.idx+1]
 	gr := c.g
@@ -453,11 +454,10 @@ func (g *gen) accum(fin *finisher) *accum {
 		a.rows = append(a.rows, p.alloc(1, "error row address"))
 	}
 	a.tmp = p.alloc(a.cg, "error pixel")
-	a.zn = min(a.rowWords, maxBlock)
-	a.zeros = p.alloc(a.zn, "zeros")
-	p.set(a.zeros, 0, a.zn, "zeros to clear error rows")
-	a.dn = min(a.rowWords, maxBlock)
-	a.dummy = p.alloc(a.dn, "dropped words")
+	a.block = min(a.rowWords, maxBlock)
+	a.zeros = p.alloc(a.block, "zeros")
+	p.set(a.zeros, 0, a.block, "zeros to clear error rows")
+	a.dummy = p.alloc(a.block, "dropped words")
 	a.initRow, a.drainRow, a.rowAddr, a.ys = p.alloc(1, "next row to clear"), p.alloc(1, "next row to hand out"), p.alloc(1, "row address"), p.alloc(1, "pixel row")
 	return a
 }
@@ -479,10 +479,10 @@ func (a *accum) clear(n int) {
 	p := a.g.p
 	p.loop(n, "clear", func(int) {
 		addr := a.slot(a.initRow)
-		for off := 0; off < a.rowWords; off += a.zn {
+		for off := 0; off < a.rowWords; off += a.block {
 			t := p.reg("addr")
 			p.addK(t, addr, off)
-			p.st(t, a.zeros, min(a.zn, a.rowWords-off), 1, "clear an error row")
+			p.st(t, a.zeros, min(a.block, a.rowWords-off), 1, "clear an error row")
 		}
 		p.add(a.initRow, a.initRow, p.konst(1))
 	})
@@ -512,15 +512,12 @@ func (a *accum) drain(n int, row func(addr int)) {
 // drop reads and discards columns [x0, x1) of the row at addr.
 func (a *accum) drop(addr, x0, x1 int) {
 	p := a.g.p
-	for off := x0 * a.cg; off < x1*a.cg; off += a.dn {
+	for off := x0 * a.cg; off < x1*a.cg; off += a.block {
 		t := p.reg("addr")
 		p.addK(t, addr, off)
-		p.ld(a.dummy, t, min(a.dn, x1*a.cg-off), "pad errors, dropped")
+		p.ld(a.dummy, t, min(a.block, x1*a.cg-off), "pad errors, dropped")
 	}
 }
-
-// dropPads drops columns [x0, x1) of the handed-out row.
-func (a *accum) dropPads(addr, x0, x1 int) { a.drop(addr, x0, x1) }
 
 // rowPtr returns a register pointing at column x of the handed-out row.
 func (a *accum) rowPtr(addr, x int) int {

@@ -44,7 +44,7 @@ func newRefNet(net *model.Network, weights [][]float64, uc xbar.UnitConfig, cfg 
 				r.first = i
 			}
 			rl.rows, rl.cols = l.CellRows(), l.CellCols()
-			rl.rowB, rl.colB = boundaries(rl.rows, uc.Size.Rows), boundaries(rl.cols, uc.Size.Cols)
+			rl.rowB, rl.colB = xbar.TileBounds(rl.rows, uc.Size.Rows), xbar.TileBounds(rl.cols, uc.Size.Cols)
 			m, _ := codes(weights[i])
 			for a := 0; a+1 < len(rl.rowB); a++ {
 				for b := 0; b+1 < len(rl.colB); b++ {

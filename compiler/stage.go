@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/xbar"
 )
 
 // This file is the graph IR: the network as a chain of stages. A stage is
@@ -123,7 +124,7 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 			if sat > 0 {
 				return nil, fmt.Errorf("%s: %d weights lie outside Q4.12's range [-8, 8)", s.name(), sat)
 			}
-			s.rowB, s.colB = boundaries(s.rows, size), boundaries(s.cols, size)
+			s.rowB, s.colB = xbar.TileBounds(s.rows, size), xbar.TileBounds(s.cols, size)
 			stages = append(stages, s)
 			flat = false
 		case model.MaxPool, model.AvgPool:
@@ -177,15 +178,6 @@ func lenOf(w [][]float64, i int) int {
 		return len(w[i])
 	}
 	return 0
-}
-
-// boundaries cuts n into tiles of at most size, in order.
-func boundaries(n, size int) []int {
-	var b []int
-	for s := 0; s < n; s += size {
-		b = append(b, s)
-	}
-	return append(b, n)
 }
 
 // rowPos decodes a model row of a window into channel and offset.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/rng"
 	"github.com/panther-xbar/panther/train"
@@ -66,7 +67,7 @@ loss: softmax_cross_entropy
 				for _, k := range perm {
 					x := make([]int16, net.Input.Size())
 					for i, p := range set.Example(k) {
-						x[i] = pixelCodes[p]
+						x[i] = fixed.PixelCodes[p]
 					}
 					ds.Inputs = append(ds.Inputs, x)
 					ds.Labels = append(ds.Labels, int(set.Labels[k]))

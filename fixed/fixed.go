@@ -132,3 +132,12 @@ func (c *Counter) Sat16(v int64) int16 {
 
 // Add returns sat16(a + b), counting an event when it clamps.
 func (c *Counter) Add(a, b int16) int16 { return c.Sat16(int64(a) + int64(b)) }
+
+// PixelCodes maps an 8-bit value v to the Q4.12 code of v/255 (exact
+// rounding, in [0, 1]): how the trainer and compiled programs read images.
+var PixelCodes = func() (t [256]int16) {
+	for v := range t {
+		t[v], _, _ = Q4_12.FromFloat(float64(v) / 255)
+	}
+	return t
+}()

@@ -22,7 +22,6 @@ type crossbarNet struct {
 	layers []xlayer
 	first  int // index of the first trainable layer: backward stops there
 	eta    float64
-	codes  [256]int16 // pixel value to Q4.12 code of value/255
 	// Stage a runs the forward and backward passes; the updaters (stage b)
 	// apply the OPAs, each to its own share of the units. With a read set
 	// separate from the update set, stage a runs ahead of stage b.
@@ -57,14 +56,6 @@ type tileGrid struct {
 func (g *tileGrid) rowTiles() int { return len(g.rowStart) - 1 }
 func (g *tileGrid) colTiles() int { return len(g.colStart) - 1 }
 
-func boundaries(n, size int) []int {
-	var b []int
-	for s := 0; s < n; s += size {
-		b = append(b, s)
-	}
-	return append(b, n)
-}
-
 // workspace is the scratch of one goroutine.
 type workspace struct {
 	patch, dpatch []int16
@@ -91,9 +82,6 @@ type record struct {
 // with the initial weights and sets up the passes.
 func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 	n := &crossbarNet{net: net, eta: -cfg.LR, first: -1}
-	for v := range n.codes {
-		n.codes[v], _, _ = fixed.Q4_12.FromFloat(float64(v) / 255) // in [0, 1]: exact, no saturation
-	}
 	size := cfg.Unit.Size
 	maxLen, maxRows, maxTiles := net.Input.Size(), 1, 1
 	for i, l := range net.Layers {
@@ -105,7 +93,7 @@ func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 				n.first = i
 			}
 			xl.prod = newProduct(l)
-			xl.tiles = tileGrid{rowStart: boundaries(xl.prod.rows, size.Rows), colStart: boundaries(xl.prod.cols, size.Cols)}
+			xl.tiles = tileGrid{rowStart: xbar.TileBounds(xl.prod.rows, size.Rows), colStart: xbar.TileBounds(xl.prod.cols, size.Cols)}
 			maxRows = max(maxRows, xl.prod.rows, xl.prod.cols)
 			maxTiles = max(maxTiles, xl.tiles.rowTiles(), xl.tiles.colTiles())
 			if err := xl.tiles.build(cfg, i, initialWeights(l, cfg.Seed, i)); err != nil {
@@ -324,7 +312,7 @@ func (l *xlayer) update(w *workspace, tiles []int, in, errs []int16, eta float64
 // output (the logits).
 func (n *crossbarNet) forwardPass(w *workspace, r *record, pixels []uint8) ([]int16, error) {
 	for i, v := range pixels {
-		r.acts[0][i] = n.codes[v]
+		r.acts[0][i] = fixed.PixelCodes[v]
 	}
 	for i := range n.layers {
 		l := &n.layers[i]

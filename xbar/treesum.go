@@ -7,6 +7,17 @@ import (
 	"github.com/panther-xbar/panther/fixed"
 )
 
+// TileBounds cuts n rows (or columns) of a cell matrix into crossbar tiles
+// of at most size, in order: the tile starts, then n. The trainer and the
+// compiler cut alike, so their tile trees meet.
+func TileBounds(n, size int) []int {
+	var b []int
+	for s := 0; s < n; s += size {
+		b = append(b, s)
+	}
+	return append(b, n)
+}
+
 // TreeSum adds the rounded outputs of the crossbar tiles that make up one
 // larger product (SPEC 1.2): in Q4.12 with saturation, as a balanced pairwise
 // tree in tile order. Each level adds neighbours (0+1, 2+3, ...); an odd last
