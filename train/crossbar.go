@@ -681,8 +681,16 @@ func (e Events) SliceSaturations() int64 {
 	return s
 }
 
-// combine returns e + k*o, field by field (k is 1 or -1).
-func (e Events) combine(o Events, k int64) Events {
+// SatRate is slice saturations per non-zero slice write (0 without writes).
+func (e Events) SatRate() float64 {
+	if e.OPAPulses == 0 {
+		return 0
+	}
+	return float64(e.SliceSaturations()) / float64(e.OPAPulses)
+}
+
+// Combine returns e + k*o, field by field (k is 1 or -1).
+func (e Events) Combine(o Events, k int64) Events {
 	out := e
 	out.SliceSat = make([]int64, max(len(e.SliceSat), len(o.SliceSat)))
 	copy(out.SliceSat, e.SliceSat)

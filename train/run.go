@@ -310,7 +310,7 @@ func (st *runState) endEpoch(xn *crossbarNet, fn *floatNet[float32], test *data.
 	}
 	var t tally
 	t.add(results)
-	events := xn.events().combine(st.EventsBase, -1)
+	events := xn.events().Combine(st.EventsBase, -1)
 	m := EpochMetrics{Trainer: Panther, Epoch: st.Epoch + 1, Examples: st.Epochal[0].N, Seconds: st.Seconds[0],
 		TestSeconds: time.Since(start).Seconds(), Events: &events}
 	m.TrainLoss, m.TrainAccuracy = st.Epochal[0].mean()

@@ -346,10 +346,10 @@ func runPoint(ctx context.Context, cfg Config, p StudyPoint, settings string, se
 	// Events and examples over the whole run.
 	for _, m := range res.Epochs {
 		rec.Examples += m.Examples
-		rec.Events = rec.Events.combine(*m.Events, 1)
+		rec.Events = rec.Events.Combine(*m.Events, 1)
 	}
 	if e := rec.Events; e.OPAPulses > 0 {
-		rec.SatRate = float64(e.SliceSaturations()) / float64(e.OPAPulses)
+		rec.SatRate = e.SatRate()
 		for _, v := range e.SliceSat {
 			rec.SliceSatRate = append(rec.SliceSatRate, float64(v)/float64(e.OPAPulses))
 		}

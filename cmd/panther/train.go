@@ -204,12 +204,8 @@ func epochLine(m train.EpochMetrics) string {
 	s := fmt.Sprintf("epoch %d %-7s loss %.4f  train %.2f%%  test %.2f%% (loss %.4f)  %.1f s",
 		m.Epoch, m.Trainer, m.TrainLoss, 100*m.TrainAccuracy, 100*m.TestAccuracy, m.TestLoss, m.Seconds)
 	if e := m.Events; e != nil {
-		rate := 0.0
-		if e.OPAPulses > 0 {
-			rate = float64(e.SliceSaturations()) / float64(e.OPAPulses)
-		}
 		s += fmt.Sprintf("\n        slice writes %d, slice saturations %d (%.3f%% of writes; per slice %v), vanished updates %d, ADC clips %d, output saturations %d",
-			e.OPAPulses, e.SliceSaturations(), 100*rate, e.SliceSat, e.Vanished, e.ADCClips, e.OutputSat+e.VectorSat)
+			e.OPAPulses, e.SliceSaturations(), 100*e.SatRate(), e.SliceSat, e.Vanished, e.ADCClips, e.OutputSat+e.VectorSat)
 	}
 	return s
 }

@@ -222,23 +222,12 @@ func (r *runner) Run(ctx context.Context, p sweep.Params) (sweep.Metrics, error)
 			m[prefix+"train_accuracy"], m[prefix+"train_loss"] = e.TrainAccuracy, e.TrainLoss
 		}
 		if e.Events != nil {
-			ev.OPAPulses += e.Events.OPAPulses
-			ev.Vanished += e.Events.Vanished
-			ev.ADCClips += e.Events.ADCClips
-			ev.OutputSat += e.Events.OutputSat
-			ev.QSat += e.Events.QSat
-			ev.WeightSat += e.Events.WeightSat
-			ev.VectorSat += e.Events.VectorSat
-			ev.GClips += e.Events.GClips
-			ev.SliceSat = append(ev.SliceSat, e.Events.SliceSaturations())
+			ev = ev.Combine(*e.Events, 1)
 		}
 	}
 	m["opa_pulses"], m["slice_saturations"], m["vanished"] = float64(ev.OPAPulses), float64(ev.SliceSaturations()), float64(ev.Vanished)
 	m["adc_clips"], m["output_sat"], m["q_sat"] = float64(ev.ADCClips), float64(ev.OutputSat), float64(ev.QSat)
 	m["weight_sat"], m["vector_sat"], m["g_clips"] = float64(ev.WeightSat), float64(ev.VectorSat), float64(ev.GClips)
-	m["sat_rate"] = 0
-	if ev.OPAPulses > 0 {
-		m["sat_rate"] = float64(ev.SliceSaturations()) / float64(ev.OPAPulses)
-	}
+	m["sat_rate"] = ev.SatRate()
 	return m, nil
 }
