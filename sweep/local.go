@@ -41,12 +41,14 @@ func RunPoint(ctx context.Context, s *Sweep, dir string, i int) (*Record, error)
 	if err := Prepare(s, dir); err != nil {
 		return nil, err
 	}
-	recs, err := ReadRecords(s, dir)
+	// A Slurm task reads only its own record: the array's tasks would
+	// otherwise read every record between them.
+	done, err := readRecord(s, dir, i)
 	if err != nil {
 		return nil, err
 	}
-	if r := recs[i]; r != nil && r.Status == Done {
-		return r, nil
+	if done != nil && done.Status == Done {
+		return done, nil
 	}
 	r, err := runPoint(ctx, s, dir, i)
 	if err == nil && r.Status == Failed {

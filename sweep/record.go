@@ -82,23 +82,32 @@ func Open(dir string) (*Sweep, error) {
 func ReadRecords(s *Sweep, dir string) ([]*Record, error) {
 	out := make([]*Record, len(s.Points))
 	for i := range s.Points {
-		b, err := os.ReadFile(recordPath(dir, i))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
+		r, err := readRecord(s, dir, i)
 		if err != nil {
-			return nil, fmt.Errorf("record: %w", err)
+			return nil, err
 		}
-		var r Record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("%s: %w", recordPath(dir, i), err)
-		}
-		if r.Point != i || r.ID != s.IDs[i] {
-			return nil, fmt.Errorf("%s: a record of another sweep (point %d, id %s; want point %d, id %s): use another --out folder", recordPath(dir, i), r.Point, r.ID, i, s.IDs[i])
-		}
-		out[i] = &r
+		out[i] = r
 	}
 	return out, nil
+}
+
+// readRecord reads the record of point i (nil: none yet).
+func readRecord(s *Sweep, dir string, i int) (*Record, error) {
+	b, err := os.ReadFile(recordPath(dir, i))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", recordPath(dir, i), err)
+	}
+	if r.Point != i || r.ID != s.IDs[i] {
+		return nil, fmt.Errorf("%s: a record of another sweep (point %d, id %s; want point %d, id %s): use another --out folder", recordPath(dir, i), r.Point, r.ID, i, s.IDs[i])
+	}
+	return &r, nil
 }
 
 func writeRecord(dir string, r *Record) error {
