@@ -66,6 +66,7 @@ type workspace struct {
 	parts         [][]int16 // views handed to xbar.TreeSum
 	partFlags     [][]bool
 	dA, dB        []int16 // errors flowing backward
+	lossY, lossE  []int16 // the loss's log-probabilities and their error
 }
 
 // record holds one example between the passes: activations, forward
@@ -149,6 +150,7 @@ func newWorkspace(maxRows, maxTiles, tile, maxLen int) *workspace {
 		sum: make([]int16, tile), sumFlags: make([]bool, tile),
 		parts: make([][]int16, maxTiles), partFlags: make([][]bool, maxTiles),
 		dA: make([]int16, maxLen), dB: make([]int16, maxLen),
+		lossY: make([]int16, maxLen), lossE: make([]int16, maxLen),
 	}
 	for range maxTiles {
 		w.tileOut = append(w.tileOut, make([]int16, tile))
@@ -367,10 +369,11 @@ func roundDiv(s, n int64) int64 {
 }
 
 // lossError fills d with the error at the output for the label and returns
-// the example's loss. Softmax cross-entropy: d = log_softmax_d(-onehot,
-// log_softmax(z)) in the vector unit's arithmetic (alu), which is
-// exp(y) - onehot with y the Q4.12 log-probabilities. MSE (1/2 sum (y - t)^2): d = sat16(y - t), t = onehot.
-func lossError(loss model.Loss, out []int16, label int, d []int16) (float64, int64) {
+// the example's loss (w holds the scratch). Softmax cross-entropy:
+// d = log_softmax_d(-onehot, log_softmax(z)) in the vector unit's
+// arithmetic (alu), which is exp(y) - onehot with y the Q4.12
+// log-probabilities. MSE (1/2 sum (y - t)^2): d = sat16(y - t), t = onehot.
+func lossError(w *workspace, loss model.Loss, out []int16, label int, d []int16) (float64, int64) {
 	var events int64
 	if loss == model.MSE {
 		var l float64
@@ -391,9 +394,9 @@ func lossError(loss model.Loss, out []int16, label int, d []int16) (float64, int
 	// The vector unit's form of the gradient Q(softmax(z)) - onehot: a
 	// log_softmax, then log_softmax_d with the error -onehot arriving at its
 	// output, so that compiled programs compute the same bits (SPEC 3's ops).
-	y := make([]int16, len(out))
+	y, e := w.lossY[:len(out)], w.lossE[:len(out)]
 	events += int64(alu.LogSoftmax(y, out))
-	e := make([]int16, len(out))
+	clear(e)
 	e[label] = -alu.One
 	events += int64(alu.LogSoftmaxD(d, e, y))
 	m := out[0]
@@ -531,7 +534,7 @@ func (n *crossbarNet) passA(r *record, pixels []uint8, label int) (exampleResult
 		return exampleResult{}, err
 	}
 	d := w.dA[:len(out)]
-	loss, ev := lossError(n.net.Loss, out, label, d)
+	loss, ev := lossError(w, n.net.Loss, out, label, d)
 	n.vectorSats += ev
 	res := exampleResult{loss: loss, correct: argmax(out) == label}
 	return res, n.backwardPass(w, r, d)
@@ -594,7 +597,7 @@ func (n *crossbarNet) evaluate(pixels []uint8, label int) (exampleResult, error)
 	if err != nil {
 		return exampleResult{}, err
 	}
-	loss, _ := lossError(n.net.Loss, out, label, n.a.dA[:len(out)])
+	loss, _ := lossError(n.a, n.net.Loss, out, label, n.a.dA[:len(out)])
 	return exampleResult{loss: loss, correct: argmax(out) == label}, nil
 }
 
