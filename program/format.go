@@ -414,11 +414,22 @@ func (r *reader) weights(p *Program) {
 		w := Weights{Tile: r.u32("tile"), Core: r.u32("core"), Unit: r.u32("unit"), Rows: r.u32("rows"), Cols: r.u32("cols")}
 		w.Eta = math.Float64frombits(r.u64("eta"))
 		r.where = fmt.Sprintf("image %d (tile %d core %d unit %d)", i, w.Tile, w.Core, w.Unit)
-		cells := uint64(w.Rows) * uint64(w.Cols)
-		if !r.need(2*cells, fmt.Sprintf("%dx%d codes", w.Rows, w.Cols)) {
+		if r.err != nil {
 			return
 		}
-		w.Codes = r.codes(int(cells))
+		// The shape is checked against the crossbar before the codes are
+		// counted, and the count against the bytes left by division, so
+		// that no product of two corrupt sizes can wrap.
+		if err := checkShape(p.Arch, w.Rows, w.Cols); err != nil {
+			r.off = start
+			r.failf("%v", err)
+			return
+		}
+		if left := uint64(r.end-r.off) / 2; uint64(w.Rows) > left/uint64(w.Cols) {
+			r.failf("a %dx%d image needs %d codes but the section has room for %d", w.Rows, w.Cols, w.Rows*w.Cols, left)
+			return
+		}
+		w.Codes = r.codes(w.Rows * w.Cols)
 		p.Weights = append(p.Weights, w)
 		if err := p.checkWeights(i); err != nil {
 			r.off = start

@@ -100,8 +100,11 @@ func (p *Program) checkWeights(i int) error {
 		return fmt.Errorf("core %d does not exist (cores are 0..%d)", w.Core, a.CoresPerTile-1)
 	case w.Unit < 0 || w.Unit >= a.MatrixUnits:
 		return fmt.Errorf("matrix unit %d does not exist (units are 0..%d, MatrixUnits = %d)", w.Unit, a.MatrixUnits-1, a.MatrixUnits)
-	case w.Rows < 1 || w.Rows > a.CrossbarSize || w.Cols < 1 || w.Cols > a.CrossbarSize:
-		return fmt.Errorf("shape %dx%d does not fit a %dx%d crossbar", w.Rows, w.Cols, a.CrossbarSize, a.CrossbarSize)
+	}
+	if err := checkShape(a, w.Rows, w.Cols); err != nil {
+		return err
+	}
+	switch {
 	case len(w.Codes) != w.Rows*w.Cols:
 		return fmt.Errorf("%d codes for a %dx%d image; want %d", len(w.Codes), w.Rows, w.Cols, w.Rows*w.Cols)
 	case math.IsNaN(w.Eta) || math.IsInf(w.Eta, 0):
@@ -112,6 +115,14 @@ func (p *Program) checkWeights(i int) error {
 		if !less(prev, w) {
 			return fmt.Errorf("comes after tile %d core %d unit %d: images must be listed once per unit, in increasing order", prev.Tile, prev.Core, prev.Unit)
 		}
+	}
+	return nil
+}
+
+// checkShape checks an image's rows and columns against the crossbar.
+func checkShape(a isa.Arch, rows, cols int) error {
+	if rows < 1 || rows > a.CrossbarSize || cols < 1 || cols > a.CrossbarSize {
+		return fmt.Errorf("shape %dx%d does not fit a %dx%d crossbar", rows, cols, a.CrossbarSize, a.CrossbarSize)
 	}
 	return nil
 }

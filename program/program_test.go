@@ -256,6 +256,35 @@ func TestDecodeErrors(t *testing.T) {
 	})
 }
 
+// wrappingImage is a container whose one weight image claims
+// 4294836226 x 2147549185 codes: 2^63 + 2 cells, whose byte count (2^64 + 4)
+// wraps to the 4 bytes present. Reading it once panicked in make.
+func wrappingImage(t testing.TB) []byte {
+	t.Helper()
+	a := isa.DefaultArch()
+	b, err := program.Encode(&program.Program{Arch: a,
+		Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 1, Codes: []int16{7, -7}, Eta: -0.5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The image header: tile, core, unit, rows, cols as u32.
+	header := binary.LittleEndian.AppendUint32(nil, 0)
+	for _, v := range []uint32{1, 1, 2, 1} {
+		header = binary.LittleEndian.AppendUint32(header, v)
+	}
+	at := bytes.Index(b, header)
+	if at < 0 {
+		t.Fatal("no image header in the container")
+	}
+	binary.LittleEndian.PutUint32(b[at+12:], 4294836226)
+	binary.LittleEndian.PutUint32(b[at+16:], 2147549185)
+	return reseal(b)
+}
+
+func TestDecodeImageSizeCannotWrap(t *testing.T) {
+	wantDecodeError(t, wrappingImage(t), "program: section WGHT, image 0 (tile 0 core 1 unit 1), offset", "shape 4294836226x2147549185 does not fit a 128x128 crossbar")
+}
+
 func TestEncodeRejectsInvalidPrograms(t *testing.T) {
 	cases := []struct {
 		change func(p *program.Program)
@@ -320,6 +349,7 @@ func FuzzReadProgram(f *testing.F) {
 	}
 	f.Add(small)
 	f.Add(small[:len(small)/2])
+	f.Add(wrappingImage(f))
 	f.Add([]byte("PNTHPROG"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// Also read the input with its checksum made right, so that the
