@@ -7,7 +7,9 @@ import (
 	"github.com/panther-xbar/panther/isa"
 )
 
-// Blocked describes a core or control unit that cannot progress.
+// Blocked describes a core or control unit that had not halted when the
+// run stopped: what it waits for, or, at the cycle limit, that it was still
+// running.
 type Blocked struct {
 	Tile  int    `json:"tile"`
 	Core  int    `json:"core"` // -1 for the tile's control unit
@@ -29,27 +31,47 @@ type DeadlockError struct {
 }
 
 func (e *DeadlockError) Error() string {
+	return fmt.Sprintf("deadlock at cycle %d: nothing can progress; %d blocked:", e.Cycle, len(e.Blocked)) + listUnits(e.Blocked)
+}
+
+// LimitError reports a run that passed its cycle limit, with every unit
+// that had not halted by then.
+type LimitError struct {
+	Limit    int64
+	Unhalted []Blocked
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("stopped at the cycle limit of %d cycles: the program loops without end (a livelock) or needs a higher limit (--max-cycles); %d not halted:", e.Limit, len(e.Unhalted)) + listUnits(e.Unhalted)
+}
+
+// listUnits writes one indented line per unit.
+func listUnits(units []Blocked) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "deadlock at cycle %d: nothing can progress; %d blocked:", e.Cycle, len(e.Blocked))
-	for _, bl := range e.Blocked {
-		b.WriteString("\n  " + bl.String())
+	for _, u := range units {
+		b.WriteString("\n  " + u.String())
 	}
 	return b.String()
 }
 
-// blocked lists every blocked proc, in component order.
-func (s *Sim) blocked() []Blocked {
+// unhalted lists every proc that has not halted, in component order, with
+// what it waits for. In a deadlock every one of them is blocked; at the
+// cycle limit some may still be running.
+func (s *Sim) unhalted() []Blocked {
 	var out []Blocked
 	for _, p := range s.procs {
-		if p.state != blocked {
+		if p.state == halted {
 			continue
 		}
-		out = append(out, Blocked{
-			Tile: p.tile.id, Core: p.core, PC: p.pc,
-			Inst:  isa.Format(s.isa, p.insts[p.pc]),
-			Since: p.attempt,
-			Waits: p.wait.describe(),
-		})
+		b := Blocked{Tile: p.tile.id, Core: p.core, PC: p.pc, Inst: isa.Format(s.isa, p.insts[p.pc]), Since: p.attempt}
+		if p.state == blocked {
+			b.Waits = p.wait.describe()
+		} else {
+			// Its next instruction is due after the limit: it runs up to it.
+			b.Since = min(b.Since, s.opt.MaxCycles)
+			b.Waits = fmt.Sprintf("still running, not waiting: it has executed %d instructions and not reached %s", p.executed, p.haltName())
+		}
+		out = append(out, b)
 	}
 	return out
 }

@@ -138,6 +138,9 @@ func TestLivelockAndInterrupt(t *testing.T) {
 	if !errors.As(err, &le) || !r.Partial || r.Cycles != 1000 {
 		t.Errorf("got %v after %d cycles (partial %v), want the limit at 1000", err, r.Cycles, r.Partial)
 	}
+	if want := "tile 0 core 0 pc 0 (jmp 0) since cycle 1000: still running, not waiting: it has executed 333 instructions and not reached hlt"; len(r.Blocked) != 1 || r.Blocked[0].String() != want {
+		t.Errorf("units not halted at the limit: %v\nwant [%s]", r.Blocked, want)
+	}
 
 	s, err = New(a, assemble(t, a, "loop.s", src), Options{})
 	if err != nil {
@@ -148,6 +151,44 @@ func TestLivelockAndInterrupt(t *testing.T) {
 	r, err = s.Run(ctx)
 	if !errors.Is(err, ErrInterrupted) || !r.Partial || r.Instructions != checkEvery {
 		t.Errorf("got %v after %d instructions, want an interruption at %d", err, r.Instructions, checkEvery)
+	}
+}
+
+// At the cycle limit the error and the report list every unit that has not
+// halted, running or waiting, as a deadlock does: here core 0 loops and
+// tile 0's control unit waits for a message tile 1 never sends.
+func TestLivelockListsUnhaltedUnits(t *testing.T) {
+	a := preset(t, "panther")
+	src := ".tile 0\n\treceive 0, 1, 1, 1, 1\n\thalt\n.core 0\nloop:\n\tjmp loop\n.tile 1\n\thalt\n"
+	s, err := New(a, assemble(t, a, "livelock.s", src), Options{MaxCycles: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Run(context.Background())
+	want := []string{
+		"tile 0 control unit pc 0 (receive 0, 1, 1, 1, 1) since cycle 2: waits for a message from tile 1 in its receive-buffer slot for that sender; none has been sent",
+		"tile 0 core 0 pc 0 (jmp 0) since cycle 1000: still running, not waiting: it has executed 333 instructions and not reached hlt",
+	}
+	var le *LimitError
+	if !errors.As(err, &le) {
+		t.Fatalf("got %v, want the cycle limit", err)
+	}
+	if wantErr := "stopped at the cycle limit of 1000 cycles: the program loops without end (a livelock) or needs a higher limit (--max-cycles); 2 not halted:\n  " + strings.Join(want, "\n  "); err.Error() != wantErr {
+		t.Errorf("error:\n%v\nwant\n%s", err, wantErr)
+	}
+	got := make([]string, len(r.Blocked))
+	for i, b := range r.Blocked {
+		got[i] = b.String()
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("report lists\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var text strings.Builder
+	if err := r.WriteTable(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "not halted    "+want[1]) {
+		t.Errorf("the text report does not list the running core:\n%s", text.String())
 	}
 }
 

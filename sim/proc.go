@@ -147,7 +147,7 @@ func (p *proc) run(now int64) {
 			p.fail(next, "execution ran past the last instruction (%d); end the program with %s", len(p.insts)-1, p.haltName())
 			return
 		case next > s.opt.MaxCycles:
-			s.stop(s.opt.MaxCycles, &LimitError{Limit: s.opt.MaxCycles})
+			s.stopAtLimit()
 			return
 		case !s.eng.first(next, p.id):
 			s.eng.push(next, p.id)

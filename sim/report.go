@@ -41,7 +41,7 @@ type Report struct {
 	Tiles             []ProcReport `json:"tile_control_units"`
 	Network           NetworkStats `json:"network"`
 	Numeric           Numeric      `json:"numeric"`
-	Blocked           []Blocked    `json:"blocked,omitempty"`
+	Blocked           []Blocked    `json:"blocked,omitempty"` // after a deadlock or the cycle limit: every unit not halted
 }
 
 // Share is one line of an energy breakdown.
@@ -111,10 +111,14 @@ func (s *Sim) report() *Report {
 		r.OPATiming = fmt.Sprintf("%s, %g ns per update", u.Mechanism, u.LatencyNS)
 	}
 	if s.err != nil {
-		// The first line: a deadlock's blocked units are listed in Blocked.
+		// The first line: the units a deadlock or the cycle limit left
+		// unhalted are listed in Blocked.
 		r.Partial, r.Stopped = true, strings.SplitN(s.err.Error(), "\n", 2)[0]
-		if d, ok := s.err.(*DeadlockError); ok {
-			r.Blocked = d.Blocked
+		switch e := s.err.(type) {
+		case *DeadlockError:
+			r.Blocked = e.Blocked
+		case *LimitError:
+			r.Blocked = e.Unhalted
 		}
 	}
 	s.chargePowered(r)
@@ -313,7 +317,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "              OPA pulses %d, vanished %d, g-clips %d, slice saturations %d, Q saturations %d, weight saturations %d\n",
 		m.OPAPulses, m.Vanished, m.GClips, m.SliceSat, m.QSat, m.WeightSat)
 	for _, bl := range r.Blocked {
-		fmt.Fprintf(&b, "blocked       %s\n", bl)
+		fmt.Fprintf(&b, "not halted    %s\n", bl)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -174,14 +174,14 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 	for len(s.eng.heap) > 0 && s.err == nil {
 		w := s.eng.pop()
 		if w.t > s.opt.MaxCycles {
-			s.stop(s.opt.MaxCycles, &LimitError{Limit: s.opt.MaxCycles})
+			s.stopAtLimit()
 			break
 		}
 		s.eng.now = w.t
 		s.procs[w.id].run(w.t)
 	}
 	if s.err == nil {
-		if blocked := s.blocked(); len(blocked) > 0 {
+		if blocked := s.unhalted(); len(blocked) > 0 {
 			s.err = &DeadlockError{Cycle: s.eng.now, Blocked: blocked}
 		}
 	}
@@ -205,6 +205,12 @@ func (s *Sim) stop(t int64, err error) {
 	s.err = err
 }
 
+// stopAtLimit ends the run at the cycle limit, listing the units that had
+// not halted.
+func (s *Sim) stopAtLimit() {
+	s.stop(s.opt.MaxCycles, &LimitError{Limit: s.opt.MaxCycles, Unhalted: s.unhalted()})
+}
+
 // tick counts an executed instruction; now and then it reports progress and
 // notices cancellation.
 func (s *Sim) tick(op isa.Opcode) {
@@ -219,13 +225,6 @@ func (s *Sim) tick(op isa.Opcode) {
 	if s.ctx != nil && s.ctx.Err() != nil {
 		s.err = ErrInterrupted
 	}
-}
-
-// LimitError reports a run that passed its cycle limit.
-type LimitError struct{ Limit int64 }
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("stopped at the cycle limit of %d cycles: the program loops without end (a livelock) or needs a higher limit (--max-cycles)", e.Limit)
 }
 
 // RuntimeError reports an instruction that cannot execute.
