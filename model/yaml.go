@@ -210,6 +210,11 @@ func readLayer(name string, item *yaml.Node) (Layer, error) {
 			case "kernel":
 				l.Kernel = x
 			case "stride":
+				if x == 0 {
+					// Left out, a pool's stride is its kernel; written, 0
+					// would mean that silently.
+					return Layer{}, fmt.Errorf("%s: %s: want a stride >= 1, got 0 (%s)", pos(name, v), what, strideDefault(kind))
+				}
 				l.Stride = x
 			case "padding":
 				l.Padding = x
@@ -228,6 +233,14 @@ func readLayer(name string, item *yaml.Node) (Layer, error) {
 		}
 	}
 	return l, nil
+}
+
+// strideDefault says what stride a layer of kind k has when it names none.
+func strideDefault(k Kind) string {
+	if k == Conv2D {
+		return "leave it out for 1"
+	}
+	return "leave it out for the kernel size"
 }
 
 func allowedText(allowed []string) string {
