@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,14 +47,15 @@ func ReadTableFile(path string) (*Table, error) {
 // ReadTable reads pulse-response data in CSV form: a header row naming the
 // columns level, potentiation, depression and optionally spread, in any
 // order (case-insensitive), then at least two data rows of plain
-// comma-separated numbers (no quoting). Blank lines and lines starting with
-// '#' are skipped. Errors read "name:line: problem".
+// comma-separated numbers (no quoting), with a non-zero step somewhere in
+// each step column. Blank lines and lines starting with '#' are skipped.
+// Errors read "name:line: problem".
 func ReadTable(r io.Reader, name string) (*Table, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	t := &Table{Name: name}
 	var pos []int // pos[col] = field index of column col, -1 when absent
-	line := 0
+	line, headerLine := 0, 0
 	for sc.Scan() {
 		line++
 		text := sc.Text()
@@ -71,6 +73,7 @@ func ReadTable(r io.Reader, name string) (*Table, error) {
 		var err error
 		if pos == nil {
 			pos, err = parseHeader(fields)
+			headerLine = line
 			if pos != nil && pos[colSpread] >= 0 {
 				t.Spread = []float64{}
 			}
@@ -91,7 +94,25 @@ func ReadTable(r io.Reader, name string) (*Table, error) {
 	if n := len(t.Level); n < 2 {
 		return nil, fmt.Errorf("%s:%d: %d data row(s); a table needs at least 2", name, line, n)
 	}
+	if err := t.checkSteps(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %w", name, headerLine, err)
+	}
 	return t, nil
+}
+
+// checkSteps refuses a column of steps that are all 0: pulses in that
+// direction would never change a cell, and training would silently learn
+// nothing.
+func (t *Table) checkSteps() error {
+	for _, c := range []struct {
+		name  string
+		steps []float64
+	}{{"potentiation", t.Pot}, {"depression", t.Dep}} {
+		if !slices.ContainsFunc(c.steps, func(x float64) bool { return x != 0 }) {
+			return fmt.Errorf("column %s is 0 on every row: a %s pulse would never change a cell; give the measured steps", c.name, c.name)
+		}
+	}
+	return nil
 }
 
 // parseHeader maps column names to field positions.
@@ -195,7 +216,7 @@ func (t *Table) check() error {
 			return fmt.Errorf("row %d: %w", k+1, err)
 		}
 	}
-	return nil
+	return t.checkSteps()
 }
 
 // Step returns the mean change of normalised state for one potentiation

@@ -88,6 +88,8 @@ func TestReadTableErrors(t *testing.T) {
 		{"negative spread", "level,potentiation,depression,spread\n0,0.1,-0.1,-1\n", []string{"e.csv:2:", "spread = -1 is out of range [0, 1]"}},
 		{"NaN", "level,potentiation,depression\nNaN,0.1,-0.1\n", []string{"e.csv:2:", "level = NaN is out of range"}},
 		{"huge", "level,potentiation,depression\n0,1e999,-0.1\n", []string{"e.csv:2:", "potentiation = +Inf is out of range"}},
+		{"all steps zero", "level,potentiation,depression\n0,0,0\n1,0,0\n", []string{"e.csv:1: column potentiation is 0 on every row: a potentiation pulse would never change a cell"}},
+		{"no depression", "# measured\nlevel,potentiation,depression\n0,0.1,0\n0.5,0,-0\n1,0.2,0\n", []string{"e.csv:2: column depression is 0 on every row"}},
 		{"one row", "level,potentiation,depression\n0,0.1,-0.1\n# end\n", []string{"e.csv:3:", "1 data row(s); a table needs at least 2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
