@@ -34,12 +34,6 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// archFields lists the Arch parameters in file order.
-func archFields(a *isa.Arch) []*int {
-	return []*int{&a.Nodes, &a.TilesPerNode, &a.CoresPerTile, &a.MatrixUnits, &a.CrossbarSize,
-		&a.RegisterWords, &a.SharedWords, &a.TileInstMem, &a.CoreInstMem}
-}
-
 // WriteFile validates p and writes it to path atomically: readers see the
 // old file or the whole new one.
 func WriteFile(path string, p *Program) error {
@@ -74,8 +68,8 @@ func Encode(p *Program) ([]byte, error) {
 	w.u32(Version)
 	w.u64(0) // file length, patched below
 	w.section(secArch, func() {
-		for _, v := range archFields(&p.Arch) {
-			w.u32(*v)
+		for _, ap := range ArchParams(&p.Arch) {
+			w.u32(*ap.Value)
 		}
 	})
 	w.section(secMeta, func() {
@@ -325,8 +319,8 @@ func (r *reader) section(tag string, parse func()) {
 }
 
 func (r *reader) arch(p *Program) {
-	for _, f := range archFields(&p.Arch) {
-		*f = r.u32("architecture parameter")
+	for _, ap := range ArchParams(&p.Arch) {
+		*ap.Value = r.u32("architecture parameter " + ap.Name)
 	}
 	if r.err == nil {
 		if err := p.Arch.Validate(); err != nil {

@@ -3,9 +3,11 @@
 // of every tile and core, the initial shared memory (inputs), the weight
 // image of every matrix unit, and metadata.
 //
-// It uses package isa to encode and check instructions. It knows nothing of
-// crossbar numerics (a weight image is codes and an eta, not slices) or of
-// simulation, and it never parses assembly.
+// It uses package isa to encode and check instructions, and to assemble and
+// disassemble code; it reads and writes the container directives (.arch,
+// .model, .option, .weights, .codes) that carry the rest of a container as
+// assembly text. It knows nothing of crossbar numerics (a weight image is
+// codes and an eta, not slices) or of simulation.
 //
 // # File format, version 1
 //

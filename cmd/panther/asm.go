@@ -23,8 +23,11 @@ var asmCmd = &cobra.Command{
 	Use:   "asm FILE.s -o PROG",
 	Short: "Assemble a PANTHER assembly file into a program container",
 	Long: "asm translates assembly (see docs/isa.md) into a program container holding the code of every\n" +
-		"tile and core and the initial shared memory. The --arch-* flags set the architecture the code\n" +
-		"is checked against and recorded for; they default to PANTHER's.",
+		"tile and core, the initial shared memory and, from the container directives (.arch, .model,\n" +
+		".option, .weights, .codes) that `panther disasm` writes, the architecture, metadata and weight\n" +
+		"images, so that disassembling a program and assembling the result gives the same file. Without\n" +
+		".arch the --arch-* flags set the architecture (default PANTHER's); a file with .arch refuses\n" +
+		"flags that disagree. Without .model and .option the model is --model or the file's name.",
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		path := args[0]
@@ -32,7 +35,18 @@ var asmCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		code, err := isa.Assemble(asmOpts.arch, path, src)
+		model := asmOpts.model
+		if model == "" {
+			model = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		}
+		def := program.AsmDefaults{
+			Arch: asmOpts.arch,
+			Meta: program.Meta{Model: model, Options: map[string]string{"source": filepath.Base(path)}},
+		}
+		for _, af := range archFlags(&asmOpts.arch) {
+			def.ArchFixed = def.ArchFixed || cmd.Flags().Changed(af.name)
+		}
+		p, err := program.Assemble(path, src, def)
 		var list isa.ErrorList
 		if errors.As(err, &list) {
 			fmt.Fprintln(cmd.ErrOrStderr(), list.Error())
@@ -41,14 +55,8 @@ var asmCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		model := asmOpts.model
-		if model == "" {
-			model = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		}
-		p := &program.Program{
-			Arch: asmOpts.arch,
-			Code: code,
-			Meta: program.Meta{Model: model, Options: map[string]string{"source": filepath.Base(path)}},
+		if asmOpts.model != "" && p.Meta.Model != asmOpts.model {
+			return fmt.Errorf("%s: its .model line names %q, --model %q: give the name in one place", path, p.Meta.Model, asmOpts.model)
 		}
 		return program.WriteFile(asmOpts.out, p)
 	},
@@ -61,19 +69,14 @@ type archFlag struct {
 	usage string
 }
 
-// archFlags lists the flags of every Arch parameter, bound to a.
+// archFlags lists the flags of every Arch parameter, bound to a: --arch-
+// and the name the .arch directive uses.
 func archFlags(a *isa.Arch) []archFlag {
-	return []archFlag{
-		{"arch-nodes", &a.Nodes, "nodes"},
-		{"arch-tiles-per-node", &a.TilesPerNode, "tiles per node"},
-		{"arch-cores", &a.CoresPerTile, "cores per tile"},
-		{"arch-units", &a.MatrixUnits, "matrix units per core"},
-		{"arch-xbar", &a.CrossbarSize, "crossbar rows and columns"},
-		{"arch-registers", &a.RegisterWords, "words of core data memory"},
-		{"arch-shared", &a.SharedWords, "16-bit words of tile shared memory"},
-		{"arch-tile-imem", &a.TileInstMem, "tile instruction memory entries"},
-		{"arch-core-imem", &a.CoreInstMem, "core instruction memory entries"},
+	var flags []archFlag
+	for _, ap := range program.ArchParams(a) {
+		flags = append(flags, archFlag{"arch-" + ap.Name, ap.Value, ap.Usage})
 	}
+	return flags
 }
 
 func init() {

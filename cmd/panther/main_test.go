@@ -65,6 +65,65 @@ func TestAssembleDisassembleInspect(t *testing.T) {
 	if !strings.Contains(out, "2 tiles, 4 cores, 103 instructions") {
 		t.Errorf("inspect of the reassembled program:\n%s", out)
 	}
+	sameBytes(t, prog, again)
+}
+
+// sameBytes fails unless files a and b hold the same bytes.
+func sameBytes(t *testing.T, a, b string) {
+	t.Helper()
+	x, errA := os.ReadFile(a)
+	y, errB := os.ReadFile(b)
+	if errA != nil || errB != nil || !bytes.Equal(x, y) {
+		t.Errorf("%s and %s differ (%d and %d bytes; %v, %v)", a, b, len(x), len(y), errA, errB)
+	}
+}
+
+// A compiled training program, weights included, survives disasm then asm
+// byte for byte: the model name and options come from .model and .option,
+// the weight images from .weights and .codes, not from the file name.
+func TestCompiledProgramRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny.yaml")
+	src := "name: tiny\ninput: [8]\nlayers:\n  - dense: {out: 4}\n  - relu\n  - dense: {out: 3}\nloss: softmax_cross_entropy\n"
+	if err := os.WriteFile(model, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prog := filepath.Join(dir, "tiny.prog")
+	if out, err := runPanther(t, "compile", model, "--train", "../../compiler/testdata/train.yaml", "-o", prog); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dis := filepath.Join(dir, "other-name.s")
+	if _, err := runPanther(t, "disasm", prog, "-o", dis); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(dis)
+	if err != nil || !bytes.Contains(text, []byte("\n.weights tile=")) || !bytes.Contains(text, []byte("\n.model \"tiny\"\n")) {
+		t.Fatalf("the disassembly lacks the weights or the model name (%v):\n%.600s", err, text)
+	}
+	again := filepath.Join(dir, "again.prog")
+	if out, err := runPanther(t, "asm", dis, "-o", again); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	sameBytes(t, prog, again)
+}
+
+// An empty or comment-only file is refused with its place, and writes nothing.
+func TestAssembleEmptyFileIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{"empty.s": "", "comments.s": "# only a comment\n\n"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		prog := filepath.Join(dir, name+".prog")
+		out, err := runPanther(t, "asm", path, "-o", prog)
+		if err == nil || !strings.Contains(out, path+":1:1: nothing to assemble") {
+			t.Errorf("%s: %v\n%s", name, err, out)
+		}
+		if _, err := os.Stat(prog); !os.IsNotExist(err) {
+			t.Errorf("%s: a refused assembly left %s behind", name, prog)
+		}
+	}
 }
 
 func TestAssemblyErrorsLeaveNoOutput(t *testing.T) {
