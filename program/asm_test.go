@@ -13,7 +13,9 @@ import (
 )
 
 // fataler is what testing.TB and rapid.T share.
-type fataler interface{ Fatalf(format string, args ...any) }
+type fataler interface {
+	Fatalf(format string, args ...any)
+}
 
 // disasmAsm disassembles p, assembles the text with defaults that differ
 // from p in every way, and returns the encoded result and the text.
