@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/xbar"
 )
 
@@ -28,7 +29,7 @@ import (
 //	crs_interval: 1          # a CRS after every this many batches, and at the end
 //	examples: 8              # examples the program streams
 //	seed: 1                  # synthetic data and initial weights
-//	data: synthetic          # or a CSV file: label, then the example's values in [0, 255]
+//	data: synthetic          # or a CSV file (train.csv: label, then the values in [0, 255]), or a dataset (mnist, ...)
 //	update_plan: 2x12/6x8,5x4/f8   # crossbar settings recorded for the run
 //	inplace_plan: 2x8/6x4,5x4
 //	read_plan: 2x8
@@ -47,7 +48,7 @@ type Config struct {
 	CRSInterval int
 	Examples    int
 	Seed        uint64
-	Data        string // "synthetic" or a CSV path
+	Data        string // "synthetic", a CSV path (ending in .csv) or a model/data dataset
 	// Crossbar settings recorded in the program's metadata, by key
 	// (update_plan, inplace_plan, read_plan, adc, device).
 	Crossbar map[string]string
@@ -86,7 +87,7 @@ func (c Config) Validate() error {
 		bad("examples = %d: want 1..%d", c.Examples, MaxExamples)
 	}
 	if c.Data == "" {
-		bad("data: want synthetic or a CSV file")
+		bad("data: want synthetic, a CSV file or a dataset")
 	}
 	for k, v := range c.Crossbar {
 		if err := checkCrossbarSetting(k, v); err != nil {
@@ -196,6 +197,12 @@ func ReadConfigFile(path string, base Config) (Config, error) {
 	return ReadConfig(path, b, base)
 }
 
+// isCSVPath reports whether a data setting is a plain CSV file: a path
+// ending in .csv, not a dataset form such as csv:TRAIN.csv,TEST.csv.
+func isCSVPath(s string) bool {
+	return strings.HasSuffix(strings.ToLower(s), ".csv") && data.CheckSpec(s) != nil
+}
+
 // ConfigKeys lists the settings of a training configuration, in
 // documentation order: the keys of the YAML form and of Set.
 func ConfigKeys() []string { return slices.Clone(configKeys) }
@@ -244,8 +251,10 @@ func (c *Config) Set(key, value string) error {
 		}
 	case "data":
 		c.Data = strings.TrimSpace(value)
-		if c.Data == "" {
-			err = fmt.Errorf("data: want synthetic or a CSV file")
+		if c.Data != "synthetic" && !isCSVPath(c.Data) {
+			if e := data.CheckSpec(c.Data); e != nil {
+				err = fmt.Errorf("data: %q is not synthetic, a CSV file (a path ending in .csv) or a dataset: %w", c.Data, e)
+			}
 		}
 	default:
 		if !slices.Contains(crossbarKeys, key) {

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -57,6 +59,39 @@ func TestReadConfig(t *testing.T) {
 	}
 }
 
+// data: train.csv, as the compile help says, is one CSV file of examples
+// (it once failed with "unknown dataset" and no position); the dataset
+// forms of model/data still work.
+func TestConfigDataCSVFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "train.csv")
+	if err := os.WriteFile(path, []byte("1,0,255,128,64\n0,255,0,0,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{path, "csv:a.csv,b.csv", "mnist", "synthetic"} {
+		c, err := ReadConfig("train.yaml", []byte("data: "+v+"\n"), DefaultConfig())
+		if err != nil || c.Data != v {
+			t.Errorf("data: %s: %v, %q", v, err, c.Data)
+		}
+	}
+	c := DefaultConfig()
+	if err := c.Set("data", path); err != nil {
+		t.Fatal(err)
+	}
+	net := yamlNet(t, "input: [4]\nlayers:\n  - dense: {out: 2}\nloss: mse\n")
+	ds, err := LoadData(c, net, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][]int16{{0, 4096, 2056, 1028}, {4096, 0, 0, 16}}; !slices.EqualFunc(ds.Inputs, want, slices.Equal) || !slices.Equal(ds.Labels, []int{1, 0}) {
+		t.Errorf("inputs %v labels %v", ds.Inputs, ds.Labels)
+	}
+	c.Data = filepath.Join(dir, "missing.csv")
+	if _, err := LoadData(c, net, 2); err == nil || !strings.Contains(err.Error(), "data "+c.Data+": ") {
+		t.Errorf("a missing CSV file: %v", err)
+	}
+}
+
 // TestReadConfigErrors checks that every rejection says where and why.
 func TestReadConfigErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
@@ -73,6 +108,8 @@ func TestReadConfigErrors(t *testing.T) {
 		{"device: quantum\n", `train.yaml:1:9: device "quantum"`},
 		{"batch: 2\n---\nbatch: 3\n", "more than one YAML document"},
 		{"batch: : :\n", "train.yaml: "},
+		{"batch: 2\ndata: cifar\n", `train.yaml:2:7: data: "cifar" is not synthetic, a CSV file (a path ending in .csv) or a dataset: unknown dataset "cifar"`},
+		{"data: train.txt\n", `train.yaml:1:7: data: "train.txt" is not synthetic`},
 	}
 	for _, c := range cases {
 		_, err := ReadConfig("train.yaml", []byte(c.src), DefaultConfig())

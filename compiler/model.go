@@ -74,8 +74,9 @@ type Dataset struct {
 }
 
 // LoadData returns the first n examples of cfg.Data: "synthetic" draws
-// pixels and labels from the seed; anything else is a dataset as
-// model/data.Load names it (its training set).
+// pixels and labels from the seed; a path ending in .csv is one CSV file
+// of examples; anything else is a dataset as model/data.Load names it (its
+// training set).
 func LoadData(cfg Config, net *model.Network, n int) (Dataset, error) {
 	if cfg.Data == "synthetic" {
 		size, classes := net.Input.Size(), net.Output().Size()
@@ -91,9 +92,15 @@ func LoadData(cfg Config, net *model.Network, n int) (Dataset, error) {
 		}
 		return ds, nil
 	}
-	set, _, err := data.Load(cfg.Data)
+	var set *data.Set
+	var err error
+	if isCSVPath(cfg.Data) {
+		set, err = data.ReadCSVFile(cfg.Data)
+	} else {
+		set, _, err = data.Load(cfg.Data)
+	}
 	if err != nil {
-		return Dataset{}, err
+		return Dataset{}, fmt.Errorf("data %s: %w", cfg.Data, err)
 	}
 	return DatasetFrom(set, cfg.Data, net, n)
 }

@@ -30,8 +30,11 @@ variant requires. --train reads the training configuration (YAML: variant, batch
 crs_interval, examples, seed, data, and the crossbar settings recorded for the run); the flags
 below override its keys. Without a variant the architecture's is used.
 
---infer builds a forward-only program over the configured examples (synthetic, or a CSV file
-given as data), with the weights of the model (ONNX initializers) or drawn from the seed.
+data is synthetic, a CSV file (a path ending in .csv: label, then the values 0..255), or a
+dataset (mnist, fashion-mnist, idx:..., csv:TRAIN.csv,TEST.csv) whose training set is used.
+
+--infer builds a forward-only program over the configured examples, with the weights of the
+model (ONNX initializers) or drawn from the seed.
 
 The compile report (occupancy, program sizes, traffic, utilisation) is printed, and written as
 JSON with --report; --emit-asm writes the program as annotated assembly that ` + "`panther asm`" + ` reads.`,

@@ -67,6 +67,21 @@ const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
 // The standard IDX file names of MNIST and Fashion-MNIST.
 var standardNames = [4]string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
 
+// CheckSpec checks that spec names a dataset form Load knows (see
+// Datasets) without reading any file, so that a configuration can be
+// refused where it is read.
+func CheckSpec(spec string) error {
+	switch kind, _, _ := strings.Cut(strings.TrimSpace(spec), ":"); kind {
+	case "mnist", "fashion-mnist", "idx", "csv":
+		return nil
+	}
+	return unknownDataset(spec)
+}
+
+func unknownDataset(spec string) error {
+	return fmt.Errorf("unknown dataset %q: want one of %s", spec, Datasets)
+}
+
 // Load reads the training and test sets that spec names (see Datasets).
 func Load(spec string) (train, test *Set, err error) {
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":")
@@ -113,7 +128,7 @@ func Load(spec string) (train, test *Set, err error) {
 		}
 		return train, test, nil
 	}
-	return nil, nil, fmt.Errorf("unknown dataset %q: want one of %s", spec, Datasets)
+	return nil, nil, unknownDataset(spec)
 }
 
 // loadStandard reads the four standard files from dir, each gzipped or not.
