@@ -194,3 +194,29 @@ func TestDemoTrainsThenCompares(t *testing.T) {
 		}
 	}
 }
+
+// compile --train with "data: train.csv" in the configuration streams that
+// file's examples (it once failed with "unknown dataset" and no position).
+func TestCompileTrainWithCSVData(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"m.yaml":    "input: [4]\nlayers:\n  - dense: {out: 2}\nloss: mse\n",
+		"train.csv": "1,0,255,128,64\n0,255,0,0,1\n",
+		"cfg.yaml":  "batch: 2\nexamples: 2\ndata: " + filepath.Join(dir, "train.csv") + "\n",
+		"bad.yaml":  "batch: 2\ndata: cifar\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prog := filepath.Join(dir, "m.prog")
+	if out, err := runPanther(t, "compile", filepath.Join(dir, "m.yaml"), "--train", filepath.Join(dir, "cfg.yaml"), "-o", prog); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	_, err := runPanther(t, "compile", filepath.Join(dir, "m.yaml"), "--train", bad, "-o", prog)
+	if err == nil || !strings.HasPrefix(err.Error(), bad+":2:7: data: \"cifar\" is not synthetic") {
+		t.Errorf("data: cifar: %v", err)
+	}
+}
