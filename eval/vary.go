@@ -3,6 +3,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,8 +84,8 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 	switch v.Key {
 	case "opa_power_mw", "mvm_power_mw":
 		f, err := strconv.ParseFloat(x, 64)
-		if err != nil || f < 0 {
-			return fmt.Errorf("vary %s: %q is not a power in mW (a number >= 0)", v.Key, x)
+		if err != nil || !(f >= 0) || math.IsInf(f, 0) {
+			return fmt.Errorf("vary %s: %q is not a power in mW (a finite number >= 0)", v.Key, x)
 		}
 		if v.Key == "opa_power_mw" && a.Ops.Update.Mechanism == arch.UpdateCrossbar {
 			a.Ops.Update.PowerMW = f
