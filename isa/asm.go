@@ -106,17 +106,7 @@ func (as *assembler) errorf(pos Pos, format string, args ...any) {
 }
 
 // errorList sorts the errors by position and keeps the first MaxErrors.
-func (as *assembler) errorList() ErrorList {
-	errs := as.errs
-	slices.SortStableFunc(errs, func(x, y *Error) int {
-		return cmp.Or(cmp.Compare(x.Pos.Line, y.Pos.Line), cmp.Compare(x.Pos.Col, y.Pos.Col))
-	})
-	if len(errs) > MaxErrors {
-		more := len(errs) - MaxErrors
-		errs = append(errs[:MaxErrors:MaxErrors], &Error{errs[MaxErrors].Pos, fmt.Sprintf("too many errors: %d more not shown; fix these first", more)})
-	}
-	return errs
-}
+func (as *assembler) errorList() ErrorList { return as.errs.Sorted() }
 
 // line is the first pass over one source line.
 func (as *assembler) line(n int, text string) {

@@ -1,7 +1,9 @@
 package isa
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -28,6 +30,20 @@ type ErrorList []*Error
 
 // MaxErrors is how many errors one assembly run reports.
 const MaxErrors = 10
+
+// Sorted returns the errors in source order, the first MaxErrors of them,
+// then an entry saying how many more there were.
+func (l ErrorList) Sorted() ErrorList {
+	errs := slices.Clone(l)
+	slices.SortStableFunc(errs, func(x, y *Error) int {
+		return cmp.Or(cmp.Compare(x.Pos.Line, y.Pos.Line), cmp.Compare(x.Pos.Col, y.Pos.Col))
+	})
+	if len(errs) > MaxErrors {
+		more := len(errs) - MaxErrors
+		errs = append(errs[:MaxErrors:MaxErrors], &Error{errs[MaxErrors].Pos, fmt.Sprintf("too many errors: %d more not shown; fix these first", more)})
+	}
+	return errs
+}
 
 func (l ErrorList) Error() string {
 	lines := make([]string, len(l))

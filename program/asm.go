@@ -2,7 +2,6 @@ package program
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -191,17 +190,7 @@ func (as *containerAsm) errorf(pos isa.Pos, format string, args ...any) {
 }
 
 // errorList sorts the errors by position and keeps the first isa.MaxErrors.
-func (as *containerAsm) errorList() isa.ErrorList {
-	errs := as.errs
-	slices.SortStableFunc(errs, func(x, y *isa.Error) int {
-		return cmp.Or(cmp.Compare(x.Pos.Line, y.Pos.Line), cmp.Compare(x.Pos.Col, y.Pos.Col))
-	})
-	if len(errs) > isa.MaxErrors {
-		more := len(errs) - isa.MaxErrors
-		errs = append(errs[:isa.MaxErrors:isa.MaxErrors], &isa.Error{Pos: errs[isa.MaxErrors].Pos, Msg: fmt.Sprintf("too many errors: %d more not shown; fix these first", more)})
-	}
-	return errs
-}
+func (as *containerAsm) errorList() isa.ErrorList { return as.errs.Sorted() }
 
 // arg is one comma-separated operand of a container directive: a value,
 // or name=value.
