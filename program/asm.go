@@ -93,9 +93,10 @@ func Disassemble(w io.Writer, p *Program) error {
 type AsmDefaults struct {
 	Arch isa.Arch // unless the source has an .arch line
 	Meta Meta     // its model unless the source has .model; its options unless it has .model or .option
-	// ArchFixed says the caller has fixed Arch (with command-line flags):
-	// an .arch line that differs from it is then an error.
-	ArchFixed bool
+	// ArchFixed and ModelFixed say the caller has fixed Arch or the model
+	// name (with command-line flags): an .arch or .model line that differs
+	// is then an error.
+	ArchFixed, ModelFixed bool
 }
 
 // Assemble reads an assembly file into a program: the container directives
@@ -113,6 +114,9 @@ func Assemble(file string, src []byte, def AsmDefaults) (*Program, error) {
 	}
 	if as.archPos != nil && def.ArchFixed && as.arch != def.Arch {
 		as.errorf(*as.archPos, "%s", archDiff(def.Arch, as.arch))
+	}
+	if as.modelPos != nil && def.ModelFixed && as.model != def.Meta.Model {
+		as.errorf(*as.modelPos, "%s names %q where the command line gives %q; give the name in one place", dirModel, as.model, def.Meta.Model)
 	}
 	p := &Program{Arch: as.arch, Meta: def.Meta}
 	if as.modelPos != nil || as.options != nil {

@@ -122,6 +122,8 @@ func TestAssembleErrors(t *testing.T) {
 		{"arch out of range", strings.Replace(arch, "xbar=128", "xbar=7", 1) + ".tile 0\n\thalt\n", program.AsmDefaults{}, []string{"x.s:1:1: arch: CrossbarSize = 7 is out of range 32..512"}},
 		{"arch twice", arch + arch, program.AsmDefaults{}, []string{"x.s:2:1: .arch is already given at line 1"}},
 		{"arch against flags", arch + ".tile 0\n\thalt\n", fixed, []string{"x.s:1:1: .arch sets nodes=1 where the command line gives 2; give the architecture in one place"}},
+		{"model against flags", ".model \"a\"\n.tile 0\n\thalt\n", program.AsmDefaults{Arch: isa.DefaultArch(), Meta: program.Meta{Model: "b"}, ModelFixed: true},
+			[]string{`x.s:1:1: .model names "a" where the command line gives "b"; give the name in one place`}},
 		{"arch not a number", ".arch nodes=one\n", program.AsmDefaults{}, []string{`x.s:1:7: want a whole number in 0..4294967295, got "one"`}},
 		{"model unquoted", ".model mlp\n", program.AsmDefaults{}, []string{`x.s:1:8: want a quoted string, e.g. .model "mlp"`}},
 		{"model unterminated", ".model \"mlp\n", program.AsmDefaults{}, []string{"x.s:1:8: unterminated or malformed string"}},

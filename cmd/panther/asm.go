@@ -27,7 +27,8 @@ var asmCmd = &cobra.Command{
 		".option, .weights, .codes) that `panther disasm` writes, the architecture, metadata and weight\n" +
 		"images, so that disassembling a program and assembling the result gives the same file. Without\n" +
 		".arch the --arch-* flags set the architecture (default PANTHER's); a file with .arch refuses\n" +
-		"flags that disagree. Without .model and .option the model is --model or the file's name.",
+		"flags that disagree, and one with .model a --model that does. Without .model the model is\n" +
+		"--model or the file's name; without .model and .option the options record the source file.",
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		path := args[0]
@@ -40,8 +41,9 @@ var asmCmd = &cobra.Command{
 			model = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		}
 		def := program.AsmDefaults{
-			Arch: asmOpts.arch,
-			Meta: program.Meta{Model: model, Options: map[string]string{"source": filepath.Base(path)}},
+			Arch:       asmOpts.arch,
+			Meta:       program.Meta{Model: model, Options: map[string]string{"source": filepath.Base(path)}},
+			ModelFixed: asmOpts.model != "",
 		}
 		for _, af := range archFlags(&asmOpts.arch) {
 			def.ArchFixed = def.ArchFixed || cmd.Flags().Changed(af.name)
@@ -54,9 +56,6 @@ var asmCmd = &cobra.Command{
 		}
 		if err != nil {
 			return err
-		}
-		if asmOpts.model != "" && p.Meta.Model != asmOpts.model {
-			return fmt.Errorf("%s: its .model line names %q, --model %q: give the name in one place", path, p.Meta.Model, asmOpts.model)
 		}
 		return program.WriteFile(asmOpts.out, p)
 	},
