@@ -118,7 +118,7 @@ func Markdown() string {
 	p("| syntax | meaning |")
 	p("|---|---|")
 	p("| `.arch nodes=N, tiles-per-node=N, cores=N, units=N, xbar=N, registers=N, shared=N, tile-imem=N, core-imem=N` | the architecture, all nine parameters (the `--arch-*` flags otherwise; a file with `.arch` refuses flags that disagree) |")
-	p("| `.model \"name\"` | the model name (otherwise `--model` or the file's name) |")
+	p("| `.model \"name\"` | the model name (otherwise `--model` or the file's name; a file with `.model` refuses a `--model` that differs) |")
 	p("| `.option \"key\", \"value\"` | one metadata option; a file with `.model` or `.option` lines has exactly these options |")
 	p("| `.weights tile=T, core=C, unit=U, rows=R, cols=K, eta=E` | the initial weight image of a matrix unit: R x K Q4.12 codes (rows are MVM inputs), eta the OPA multiplier; images in increasing (tile, core, unit) order |")
 	p("| `.codes v, v, ...` | the next codes of the last `.weights`, row-major; `disasm` writes one line per row |")
