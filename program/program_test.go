@@ -281,8 +281,14 @@ func wrappingImage(t testing.TB) []byte {
 	return reseal(b)
 }
 
+// testdata/wrapping-image.prog holds those bytes, for the command line's
+// tests.
 func TestDecodeImageSizeCannotWrap(t *testing.T) {
-	wantDecodeError(t, wrappingImage(t), "program: section WGHT, image 0 (tile 0 core 1 unit 1), offset 120: shape 4294836226x2147549185 does not fit a 128x128 crossbar")
+	b := wrappingImage(t)
+	if file, err := os.ReadFile("testdata/wrapping-image.prog"); err != nil || !bytes.Equal(file, b) {
+		t.Errorf("testdata/wrapping-image.prog is not the wrapping image (%v)", err)
+	}
+	wantDecodeError(t, b, "program: section WGHT, image 0 (tile 0 core 1 unit 1), offset 120: shape 4294836226x2147549185 does not fit a 128x128 crossbar")
 }
 
 func TestEncodeRejectsInvalidPrograms(t *testing.T) {

@@ -220,3 +220,16 @@ func TestCompileTrainWithCSVData(t *testing.T) {
 		t.Errorf("data: cifar: %v", err)
 	}
 }
+
+// A container whose weight image claims 2^63 + 2 cells once passed the size
+// check and panicked in inspect, disasm and run; each now names the file,
+// the image and the shape.
+func TestWrappingImageIsRefused(t *testing.T) {
+	const path = "../../program/testdata/wrapping-image.prog"
+	for _, args := range [][]string{{"inspect", path}, {"disasm", path}, {"run", path}} {
+		_, err := runPanther(t, args...)
+		if err == nil || !strings.Contains(err.Error(), path+": program: section WGHT, image 0 (tile 0 core 1 unit 1), offset 120: shape 4294836226x2147549185 does not fit a 128x128 crossbar") {
+			t.Errorf("%s: %v", args[0], err)
+		}
+	}
+}
