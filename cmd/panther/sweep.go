@@ -153,6 +153,11 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
+// noteTo shows a sweep's remarks (a stale lock taken over) on stderr.
+func noteTo(cmd *cobra.Command) func(string) {
+	return func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "note:", msg) }
+}
+
 func runLocalSweep(ctx context.Context, cmd *cobra.Command, s *sweep.Sweep, out string, jobs int) error {
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "sweep %s: %d %s points into %s, %d at a time\n", s.Path, len(s.Points), s.Kind, out, jobs)
@@ -164,7 +169,7 @@ func runLocalSweep(ctx context.Context, cmd *cobra.Command, s *sweep.Sweep, out 
 		}
 		status := fmt.Sprintf("%d skipped, %d failed", p.Skipped, p.Failed)
 		bar.set(p.Done, status)
-	})
+	}, noteTo(cmd))
 	if bar != nil {
 		bar.done()
 	}
@@ -189,7 +194,7 @@ func submitSweep(ctx context.Context, cmd *cobra.Command, s *sweep.Sweep, out st
 	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s is a temporary binary of go run: build panther with go build so the tasks can run it\n", exe)
 	}
-	job, ok, err := sweep.SubmitSlurm(ctx, s, out, exe, chunk)
+	job, ok, err := sweep.SubmitSlurm(ctx, s, out, exe, chunk, noteTo(cmd))
 	if err != nil {
 		return err
 	}
