@@ -158,6 +158,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestDuplicatePointsRefused: a point given twice would run twice; the
+// file is refused at the repeat's line, naming the first.
+func TestDuplicatePointsRefused(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"kind: fake\ngrid:\n  a: [1, 2, 1]\n", "test.yaml:3:13: grid a: 1 is the value at 3:7 again: give each value once"},
+		{"kind: fake\ngrid:\n  a: [1, 01]\n", "test.yaml:3:10: grid a: 01 is the value at 3:7 again"},
+		{"kind: fake\nlist:\n  - {a: 1}\n  - {a: 2}\n  - {b: x, a: 1}\n", "test.yaml:5:5: list point 2 is the point at 3:5 again: give each point once (vary the seed to repeat a run)"},
+		{"kind: fake\nlist:\n  - {}\n  - {b: x}\n", "test.yaml:4:5: list point 1 is the point at 3:5 again"},
+	} {
+		_, err := Parse("test.yaml", []byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one containing %q", c.src, err, c.want)
+		}
+	}
+}
+
 func TestSlurmSection(t *testing.T) {
 	s := parse(t, "kind: fake\ngrid: {a: [1]}\nslurm: {time: '1:00:00', cpus: 2, mem: 4G, partition: gpu, account: lab, chunk: 3, options: [--qos=short]}\n")
 	want := Slurm{Time: "1:00:00", CPUs: 2, Mem: "4G", Partition: "gpu", Account: "lab", Chunk: 3, Options: []string{"--qos=short"}}
