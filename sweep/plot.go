@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
@@ -17,8 +18,13 @@ func ReadResults(path string) ([]*Record, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readResults(path, f)
+}
+
+// readResults reads records one per line from r; name is used in messages.
+func readResults(name string, r io.Reader) ([]*Record, error) {
 	var out []*Record
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
 	for line := 1; sc.Scan(); line++ {
 		if len(sc.Bytes()) == 0 {
@@ -26,12 +32,12 @@ func ReadResults(path string) ([]*Record, error) {
 		}
 		var r Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a sweep record: %v", path, line, err)
+			return nil, fmt.Errorf("%s:%d: not a sweep record: %v", name, line, err)
 		}
 		out = append(out, &r)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, nil
 }

@@ -268,7 +268,9 @@ func parseQueue(out string, jobs map[string]bool) map[int]string {
 			if isRange {
 				b, err2 = strconv.Atoi(hi)
 			}
-			if err1 != nil || err2 != nil || b < a || b-a > 1<<20 {
+			// No sweep has MaxPoints tasks: larger indices are not ours,
+			// and would overflow the loop below.
+			if err1 != nil || err2 != nil || a < 0 || b < a || b >= MaxPoints {
 				continue
 			}
 			for t := a; t <= b; t++ {

@@ -242,3 +242,25 @@ func FuzzReadCSV(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"mnist", "fashion-mnist:/d", "idx:/d", "idx:a,b,c,d", "csv:a.csv,b.csv", "csv:,x", "idx:a,b", " mnist:", "cifar"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		sp, err := ParseSpec(spec)
+		if err != nil {
+			if !strings.Contains(err.Error(), "dataset") {
+				t.Errorf("error that does not say what it is about: %v", err)
+			}
+			return
+		}
+		switch {
+		case sp.Kind == "csv" && (len(sp.Files) != 2 || sp.Files[0] == "" || sp.Files[1] == ""),
+			sp.Kind == "idx" && (sp.Dir == "") == (len(sp.Files) != 4),
+			sp.Kind == "fashion-mnist" && sp.Dir == "" && !strings.HasSuffix(strings.TrimSpace(spec), ":"),
+			sp.Kind != "csv" && sp.Kind != "idx" && sp.Kind != "mnist" && sp.Kind != "fashion-mnist":
+			t.Fatalf("%q parsed as %+v", spec, sp)
+		}
+	})
+}
