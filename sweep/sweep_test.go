@@ -300,17 +300,21 @@ func TestGridAveragesSharedCells(t *testing.T) {
 		{Status: Done, Params: Params{"variant": "accumulate", "crs_interval": 1, "seed": 1}, Metrics: Metrics{"test_accuracy": 0.9}},
 		{Status: "failed", Params: Params{"variant": "accumulate", "crs_interval": 4, "seed": 1}},
 	}
-	cols, rows, z, err := Grid(recs, "crs_interval", "variant", "test_accuracy")
+	tab, err := Grid(recs, "crs_interval", "variant", "test_accuracy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cols, []string{"1", "4"}) || !slices.Equal(rows, []string{"inplace", "accumulate"}) {
-		t.Fatalf("cols %v rows %v", cols, rows)
+	if !slices.Equal(tab.Cols, []string{"1", "4"}) || !slices.Equal(tab.Rows, []string{"inplace", "accumulate"}) {
+		t.Fatalf("cols %v rows %v", tab.Cols, tab.Rows)
 	}
+	z := tab.Z
 	if math.Abs(z[0][0]-0.7) > 1e-12 || z[0][1] != 0.5 || z[1][0] != 0.9 || !math.IsNaN(z[1][1]) {
 		t.Fatalf("grid %v; want [[0.7 0.5] [0.9 NaN]]", z)
 	}
-	if _, _, _, err := Grid(recs, "cells", "variant", "test_accuracy"); err == nil || !strings.Contains(err.Error(), "crs_interval, seed, variant") {
+	if fmt.Sprint(tab.Missing) != "[[false false] [false true]]" {
+		t.Errorf("missing %v: want only the failed point's cell", tab.Missing)
+	}
+	if _, err := Grid(recs, "cells", "variant", "test_accuracy"); err == nil || !strings.Contains(err.Error(), "crs_interval, seed, variant") {
 		t.Fatalf("unknown parameter: %v", err)
 	}
 }
