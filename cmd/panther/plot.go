@@ -21,8 +21,9 @@ func init() {
 		Long: `plot reads a sweep's merged results (results.jsonl, see panther sweep collect) and
 draws one metric over one or two parameters: a heat map with --x as columns and --y
 as rows, or a line plot with --x on the axis and one line per value of --y. Cells
-shared by several records (other seeds, say) show their mean. PNG or SVG by the
-output's extension.`,
+shared by several records (other seeds, say) show their mean. Points without a finished
+record are drawn as missing (a labelled cell, a break in the line) and named on stderr.
+PNG or SVG by the output's extension. See docs/sweeps.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {

@@ -30,7 +30,8 @@ kind names what a point is (train: one run of the fast trainer), base the settin
 points share, grid or list the settings that vary. Each point's record (parameters,
 metrics, status) is written atomically to OUT/points/NNNN.json; finished points are
 skipped when the sweep runs again. At the end the records are merged into
-OUT/results.jsonl and OUT/results.csv. See docs/sweeps.md.
+OUT/results.jsonl and OUT/results.csv. One process at a time runs a sweep in OUT: it
+holds OUT/sweep.lock (pid and host), and a second one is refused. See docs/sweeps.md.
 
 --backend local (the default) runs --jobs points at a time. --backend slurm writes
 OUT/sweep.sbatch, a job array with --chunk points per task, and submits it with sbatch;
