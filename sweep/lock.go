@@ -36,10 +36,14 @@ func parseHolder(b []byte) (holder, bool) {
 }
 
 // alive reports whether a process of this host runs with pid: signal 0
-// checks without disturbing it (a process of another user answers EPERM).
+// checks without disturbing it (a process of another user, which may not be
+// signalled, runs).
 func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return !errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone)
 }
 
 // lock takes the lock file at path for this process, or says who holds it.
