@@ -3,6 +3,7 @@ package sweep
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -89,6 +90,43 @@ func FuzzParseQueue(f *testing.F) {
 			if task < 0 || task >= MaxPoints || state == "" || strings.ContainsAny(state, " \t\n") {
 				t.Fatalf("task %d state %q", task, state)
 			}
+		}
+	})
+}
+
+// FuzzParseHolder: a lock file's content never makes parseHolder panic; a
+// holder it accepts reads back from the line a lock would hold.
+func FuzzParseHolder(f *testing.F) {
+	f.Add([]byte("4242 node17\n"))
+	f.Add([]byte("busy\n"))
+	f.Add([]byte("-1 h\n"))
+	f.Add([]byte("12 a b\nmore"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, ok := parseHolder(b)
+		if !ok {
+			return
+		}
+		if h.pid <= 0 || h.host == "" {
+			t.Fatalf("accepted %+v", h)
+		}
+		if again, ok := parseHolder(fmt.Appendf(nil, "%d %s\n", h.pid, h.host)); !ok || again != h {
+			t.Fatalf("%+v reads back as %+v", h, again)
+		}
+	})
+}
+
+// FuzzReadSlurmState: whatever slurm.json holds, reading it never panics,
+// and errors name the file.
+func FuzzReadSlurmState(f *testing.F) {
+	f.Add([]byte(`{"exe":"/bin/panther","chunk":2,"jobs":[{"id":"12","tasks":[0,3],"submitted":"2026-01-02T03:04:05Z"}]}`))
+	f.Add([]byte(`{"jobs":[{"submitted":"yesterday"}]}`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(dir+"/"+SlurmFile, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := ReadSlurmState(dir); err != nil && (ok || !strings.Contains(err.Error(), SlurmFile)) {
+			t.Fatalf("ok %v, error %v", ok, err)
 		}
 	})
 }
