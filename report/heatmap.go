@@ -95,10 +95,13 @@ func Heatmaps(path, title string, panels [][]Panel, panelHeight vg.Length) error
 			}
 		}
 	}
-	if lo > hi {
+	switch {
+	case lo > hi:
 		lo, hi = 0, 0
 		title += "   (no finite values)"
-	} else {
+	case lo == hi:
+		title += fmt.Sprintf("   (every finite value %.3g)", lo)
+	default:
 		title += fmt.Sprintf("   (colour: blue %.3g to red %.3g)", lo, hi)
 	}
 	cm := moreland.SmoothBlueRed()

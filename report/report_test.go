@@ -38,8 +38,8 @@ func TestHeatmapExtremes(t *testing.T) {
 		want    []string
 	}{
 		{"huge range", [][]float64{{1e308, -1e308}, {1e308, -1e308}}, nil, []string{"blue -1e+308 to red 1e+308"}},
-		{"all equal", [][]float64{{1e20, 1e20}, {1e20, 1e20}}, nil, []string{"blue 1e+20 to red 1e+20"}},
-		{"not numbers", [][]float64{{0.5, nan}, {-inf, inf}}, [][]bool{{false, false}, {false, false}}, []string{">NaN<", ">+Inf<", ">-Inf<", "blue 0.5 to red 0.5"}},
+		{"all equal", [][]float64{{1e20, 1e20}, {1e20, 1e20}}, nil, []string{"(every finite value 1e+20)"}},
+		{"not numbers", [][]float64{{0.5, nan}, {-inf, inf}}, [][]bool{{false, false}, {false, false}}, []string{">NaN<", ">+Inf<", ">-Inf<", "(every finite value 0.5)"}},
 		{"all NaN", [][]float64{{nan}}, [][]bool{{false}}, []string{"(no finite values)", ">NaN<"}},
 		{"missing", [][]float64{{0.1, nan}, {0.3, 0.2}}, [][]bool{{false, true}, {false, false}}, []string{">missing<", "blue 0.1 to red 0.3"}},
 	} {
