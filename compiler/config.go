@@ -200,7 +200,8 @@ func ReadConfigFile(path string, base Config) (Config, error) {
 // isCSVPath reports whether a data setting is a plain CSV file: a path
 // ending in .csv, not a dataset form such as csv:TRAIN.csv,TEST.csv.
 func isCSVPath(s string) bool {
-	return strings.HasSuffix(strings.ToLower(s), ".csv") && data.CheckSpec(s) != nil
+	_, err := data.ParseSpec(s)
+	return strings.HasSuffix(strings.ToLower(s), ".csv") && err != nil
 }
 
 // ConfigKeys lists the settings of a training configuration, in
@@ -252,7 +253,7 @@ func (c *Config) Set(key, value string) error {
 	case "data":
 		c.Data = strings.TrimSpace(value)
 		if c.Data != "synthetic" && !isCSVPath(c.Data) {
-			if e := data.CheckSpec(c.Data); e != nil {
+			if _, e := data.ParseSpec(c.Data); e != nil {
 				err = fmt.Errorf("data: %q is not synthetic, a CSV file (a path ending in .csv) or a dataset: %w", c.Data, e)
 			}
 		}

@@ -57,10 +57,10 @@ func TestLocalTrainSweep(t *testing.T) {
 		t.Fatalf("%d points, want 8", len(s.Points))
 	}
 	a, b := t.TempDir(), t.TempDir()
-	if err := sweep.RunLocal(context.Background(), s, a, 2, nil); err != nil {
+	if err := sweep.RunLocal(context.Background(), s, a, 2, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := sweep.RunLocal(context.Background(), s, b, 1, nil); err != nil {
+	if err := sweep.RunLocal(context.Background(), s, b, 1, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	ra, rb := readAll(t, s, a), readAll(t, s, b)
@@ -93,7 +93,7 @@ func TestSlurmSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	local := filepath.Join(work, "local")
-	if err := sweep.RunLocal(context.Background(), s, local, 2, nil); err != nil {
+	if err := sweep.RunLocal(context.Background(), s, local, 2, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	remote := filepath.Join(work, "slurm")

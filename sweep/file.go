@@ -231,10 +231,19 @@ func (p *parser) grid(s *Sweep, keys []Key, base Params, inBase map[string]bool,
 			return
 		}
 		a := axis{key: k.Value}
+		var nodes []*yaml.Node
 		for _, e := range v.Content {
-			if val, ok := p.value(keys, k, e); ok {
-				a.values = append(a.values, val)
+			val, ok := p.value(keys, k, e)
+			if !ok {
+				continue
 			}
+			// A value given twice would run every point it is in twice.
+			if j := slices.Index(a.values, val); j >= 0 {
+				p.errorf(e, "grid %s: %s is the value at %d:%d again: give each value once", k.Value, e.Value, nodes[j].Line, nodes[j].Column)
+				continue
+			}
+			a.values = append(a.values, val)
+			nodes = append(nodes, e)
 		}
 		if len(a.values) == len(v.Content) {
 			axes = append(axes, a)
@@ -280,6 +289,7 @@ func (p *parser) list(s *Sweep, keys []Key, base Params, inBase map[string]bool,
 		return nil
 	}
 	var points []Params
+	first := map[string]*yaml.Node{} // by point id
 	for _, e := range n.Content {
 		pt := maps.Clone(base)
 		p.mapping(e, "list point", func(k, v *yaml.Node) {
@@ -294,6 +304,11 @@ func (p *parser) list(s *Sweep, keys []Key, base Params, inBase map[string]bool,
 				}
 			}
 		})
+		if f := first[id(s.Kind, pt)]; f != nil {
+			p.errorf(e, "list point %d is the point at %d:%d again: give each point once (vary the seed to repeat a run)", len(points), f.Line, f.Column)
+		} else {
+			first[id(s.Kind, pt)] = e
+		}
 		points = append(points, pt)
 	}
 	return points

@@ -32,8 +32,17 @@ func runPoint(ctx context.Context, s *Sweep, dir string, i int) (*Record, error)
 	return r, writeRecord(dir, r)
 }
 
+// tell passes a remark to note, if there is one of each.
+func tell(note func(string), msg string) {
+	if note != nil && msg != "" {
+		note(msg)
+	}
+}
+
 // RunPoint runs one point into dir (a Slurm array task does this); a point
-// already done is left as it is. A failed point is an error.
+// already done is left as it is. A failed point is an error. It takes no
+// lock: Slurm runs each array task once, and the folder's lock keeps two
+// submissions from queueing one task twice.
 func RunPoint(ctx context.Context, s *Sweep, dir string, i int) (*Record, error) {
 	if i < 0 || i >= len(s.Points) {
 		return nil, fmt.Errorf("point %d: the sweep has points 0 to %d", i, len(s.Points)-1)
@@ -58,13 +67,21 @@ func RunPoint(ctx context.Context, s *Sweep, dir string, i int) (*Record, error)
 }
 
 // RunLocal runs every point of s that is not done yet, jobs at a time, and
-// merges the records at the end. When ctx ends, runs in progress are
+// merges the records at the end. It holds the folder's lock meanwhile: a
+// second process on dir is refused. When ctx ends, runs in progress are
 // abandoned without a record and ctx's error is returned; running again
-// finishes the sweep.
-func RunLocal(ctx context.Context, s *Sweep, dir string, jobs int, report func(Progress)) error {
+// finishes the sweep. note, when not nil, receives remarks such as a stale
+// lock taken over.
+func RunLocal(ctx context.Context, s *Sweep, dir string, jobs int, report func(Progress), note func(string)) error {
 	if err := Prepare(s, dir); err != nil {
 		return err
 	}
+	release, msg, err := lockFolder(dir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	tell(note, msg)
 	recs, err := ReadRecords(s, dir)
 	if err != nil {
 		return err

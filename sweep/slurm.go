@@ -126,11 +126,19 @@ func writeSlurmState(dir string, st SlurmState) error {
 // tasks that hold points not yet done (all of them on a first run), with
 // chunk points per task (0: the sweep file's, else 1). exe is the panther
 // binary the tasks run. It returns the job, or ok false when nothing is
-// left to run.
-func SubmitSlurm(ctx context.Context, s *Sweep, dir, exe string, chunk int) (job Job, ok bool, err error) {
+// left to run. It holds the folder's lock while it submits, so that two
+// submissions never queue one task twice; note, when not nil, receives
+// remarks such as a stale lock taken over.
+func SubmitSlurm(ctx context.Context, s *Sweep, dir, exe string, chunk int, note func(string)) (job Job, ok bool, err error) {
 	if err := Prepare(s, dir); err != nil {
 		return job, false, err
 	}
+	release, msg, err := lockFolder(dir)
+	if err != nil {
+		return job, false, err
+	}
+	defer release()
+	tell(note, msg)
 	st, had, err := ReadSlurmState(dir)
 	if err != nil {
 		return job, false, err
@@ -260,7 +268,9 @@ func parseQueue(out string, jobs map[string]bool) map[int]string {
 			if isRange {
 				b, err2 = strconv.Atoi(hi)
 			}
-			if err1 != nil || err2 != nil || b < a || b-a > 1<<20 {
+			// No sweep has MaxPoints tasks: larger indices are not ours,
+			// and would overflow the loop below.
+			if err1 != nil || err2 != nil || a < 0 || b < a || b >= MaxPoints {
 				continue
 			}
 			for t := a; t <= b; t++ {

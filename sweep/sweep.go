@@ -18,8 +18,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -29,8 +31,60 @@ import (
 // string, int64, float64 or bool).
 type Params map[string]any
 
-// Metrics are the numbers a point produced.
+// Metrics are the numbers a point produced. A metric that is not a finite
+// number (the loss of a diverging run) is kept: records hold it as JSON null,
+// which reads back as NaN.
 type Metrics map[string]float64
+
+// MarshalJSON writes the metrics with NaN and ±Inf as null, which JSON has
+// no number for.
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			out[k] = nil
+		} else {
+			out[k] = v
+		}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads metrics: numbers, null (not a number) and, as other
+// writers give them, the strings "NaN", "Inf", "+Inf" and "-Inf".
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		*m = nil
+		return nil
+	}
+	out := make(Metrics, len(raw))
+	for k, v := range raw {
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("metric %q: %w", k, err)
+		}
+		switch x := x.(type) {
+		case nil:
+			out[k] = math.NaN()
+		case float64:
+			out[k] = x
+		case string:
+			f, err := strconv.ParseFloat(x, 64)
+			if err != nil || !(math.IsNaN(f) || math.IsInf(f, 0)) {
+				return fmt.Errorf("metric %q: %q: want a number, null, \"NaN\", \"+Inf\" or \"-Inf\"", k, x)
+			}
+			out[k] = f
+		default:
+			return fmt.Errorf("metric %q: %s: want a number or null", k, v)
+		}
+	}
+	*m = out
+	return nil
+}
 
 // Key is one configuration key a point may set.
 type Key struct {

@@ -15,7 +15,8 @@ import (
 )
 
 // fake is a kind of point for the engine's tests: metric sum = a + seed;
-// b = fail fails; b = block waits for ctx to end.
+// b = fail fails; b = nan gives metrics that are not numbers, as a diverging
+// run does.
 type fake struct {
 	mu    sync.Mutex
 	calls map[int64]int // by a
@@ -40,10 +41,10 @@ func (f *fake) Keys() []Key {
 		{Name: "a", Default: "0", Parse: func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) }},
 		{Name: "b", Default: "x", Parse: func(s string) (any, error) {
 			switch s {
-			case "x", "y", "fail":
+			case "x", "y", "fail", "nan":
 				return s, nil
 			}
-			return nil, fmt.Errorf("unknown b %q: want x, y or fail", s)
+			return nil, fmt.Errorf("unknown b %q: want x, y, fail or nan", s)
 		}},
 		{Name: "seed", Default: "1", Parse: func(s string) (any, error) { return strconv.ParseInt(s, 10, 64) }},
 	}
@@ -66,8 +67,11 @@ func (f *fake) Run(ctx context.Context, p Params) (Metrics, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}
-	if p["b"] == "fail" {
+	switch p["b"] {
+	case "fail":
 		return nil, errors.New("this point fails")
+	case "nan":
+		return Metrics{"sum": math.NaN(), "loss": math.Inf(1), "low": math.Inf(-1), "ok": 1}, nil
 	}
 	return Metrics{"sum": float64(p["a"].(int64) + p["seed"].(int64))}, nil
 }
@@ -154,6 +158,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestDuplicatePointsRefused: a point given twice would run twice; the
+// file is refused at the repeat's line, naming the first.
+func TestDuplicatePointsRefused(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"kind: fake\ngrid:\n  a: [1, 2, 1]\n", "test.yaml:3:13: grid a: 1 is the value at 3:7 again: give each value once"},
+		{"kind: fake\ngrid:\n  a: [1, 01]\n", "test.yaml:3:10: grid a: 01 is the value at 3:7 again"},
+		{"kind: fake\nlist:\n  - {a: 1}\n  - {a: 2}\n  - {b: x, a: 1}\n", "test.yaml:5:5: list point 2 is the point at 3:5 again: give each point once (vary the seed to repeat a run)"},
+		{"kind: fake\nlist:\n  - {}\n  - {b: x}\n", "test.yaml:4:5: list point 1 is the point at 3:5 again"},
+	} {
+		_, err := Parse("test.yaml", []byte(c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want one containing %q", c.src, err, c.want)
+		}
+	}
+}
+
 func TestSlurmSection(t *testing.T) {
 	s := parse(t, "kind: fake\ngrid: {a: [1]}\nslurm: {time: '1:00:00', cpus: 2, mem: 4G, partition: gpu, account: lab, chunk: 3, options: [--qos=short]}\n")
 	want := Slurm{Time: "1:00:00", CPUs: 2, Mem: "4G", Partition: "gpu", Account: "lab", Chunk: 3, Options: []string{"--qos=short"}}
@@ -185,7 +205,7 @@ func TestRecordsAndRerun(t *testing.T) {
 	fakeRunner.reset()
 	dir := t.TempDir()
 	s := parse(t, "kind: fake\ngrid:\n  a: [1, 2, 3]\n  b: [x, fail]\n")
-	err := RunLocal(context.Background(), s, dir, 2, nil)
+	err := RunLocal(context.Background(), s, dir, 2, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "3 of 6 points failed") {
 		t.Fatalf("error %v, want 3 failed", err)
 	}
@@ -207,7 +227,7 @@ func TestRecordsAndRerun(t *testing.T) {
 	}
 	// A second run skips the done points and retries the failed ones.
 	fakeRunner.reset()
-	RunLocal(context.Background(), s, dir, 2, nil)
+	RunLocal(context.Background(), s, dir, 2, nil, nil)
 	if calls := fakeRunner.reset(); fmt.Sprint(calls) != "map[1:1 2:1 3:1]" {
 		t.Errorf("second run calls %v: want each failed point once", calls)
 	}
@@ -221,7 +241,7 @@ func TestRecordsAndRerun(t *testing.T) {
 	}
 	// Another sweep file in the same folder is refused.
 	other := parse(t, "kind: fake\ngrid:\n  a: [9]\n")
-	if err := RunLocal(context.Background(), other, dir, 1, nil); err == nil || !strings.Contains(err.Error(), "another sweep file") {
+	if err := RunLocal(context.Background(), other, dir, 1, nil, nil); err == nil || !strings.Contains(err.Error(), "another sweep file") {
 		t.Errorf("other sweep in the folder: %v", err)
 	}
 }
@@ -235,7 +255,7 @@ func TestResumeAfterKill(t *testing.T) {
 	s := parse(t, "kind: fake\nlist:\n  - {a: 1}\n  - {a: 2}\n  - {a: 3}\n  - {a: 4}\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	fakeRunner.block(3, cancel) // point 2 is running when the run is killed
-	if err := RunLocal(ctx, s, dir, 1, nil); !errors.Is(err, context.Canceled) {
+	if err := RunLocal(ctx, s, dir, 1, nil, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want canceled", err)
 	}
 	fakeRunner.block(0, nil)
@@ -245,7 +265,7 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	before, _ := os.ReadFile(recordPath(dir, 0))
 	fakeRunner.reset()
-	if err := RunLocal(context.Background(), s, dir, 2, nil); err != nil {
+	if err := RunLocal(context.Background(), s, dir, 2, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if calls := fakeRunner.reset(); fmt.Sprint(calls) != "map[3:1 4:1]" {
@@ -280,17 +300,21 @@ func TestGridAveragesSharedCells(t *testing.T) {
 		{Status: Done, Params: Params{"variant": "accumulate", "crs_interval": 1, "seed": 1}, Metrics: Metrics{"test_accuracy": 0.9}},
 		{Status: "failed", Params: Params{"variant": "accumulate", "crs_interval": 4, "seed": 1}},
 	}
-	cols, rows, z, err := Grid(recs, "crs_interval", "variant", "test_accuracy")
+	tab, err := Grid(recs, "crs_interval", "variant", "test_accuracy")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cols, []string{"1", "4"}) || !slices.Equal(rows, []string{"inplace", "accumulate"}) {
-		t.Fatalf("cols %v rows %v", cols, rows)
+	if !slices.Equal(tab.Cols, []string{"1", "4"}) || !slices.Equal(tab.Rows, []string{"inplace", "accumulate"}) {
+		t.Fatalf("cols %v rows %v", tab.Cols, tab.Rows)
 	}
+	z := tab.Z
 	if math.Abs(z[0][0]-0.7) > 1e-12 || z[0][1] != 0.5 || z[1][0] != 0.9 || !math.IsNaN(z[1][1]) {
 		t.Fatalf("grid %v; want [[0.7 0.5] [0.9 NaN]]", z)
 	}
-	if _, _, _, err := Grid(recs, "cells", "variant", "test_accuracy"); err == nil || !strings.Contains(err.Error(), "crs_interval, seed, variant") {
+	if fmt.Sprint(tab.Missing) != "[[false false] [false true]]" {
+		t.Errorf("missing %v: want only the failed point's cell", tab.Missing)
+	}
+	if _, err := Grid(recs, "cells", "variant", "test_accuracy"); err == nil || !strings.Contains(err.Error(), "crs_interval, seed, variant") {
 		t.Fatalf("unknown parameter: %v", err)
 	}
 }

@@ -30,7 +30,8 @@ kind names what a point is (train: one run of the fast trainer), base the settin
 points share, grid or list the settings that vary. Each point's record (parameters,
 metrics, status) is written atomically to OUT/points/NNNN.json; finished points are
 skipped when the sweep runs again. At the end the records are merged into
-OUT/results.jsonl and OUT/results.csv. See docs/sweeps.md.
+OUT/results.jsonl and OUT/results.csv. One process at a time runs a sweep in OUT: it
+holds OUT/sweep.lock (pid and host), and a second one is refused. See docs/sweeps.md.
 
 --backend local (the default) runs --jobs points at a time. --backend slurm writes
 OUT/sweep.sbatch, a job array with --chunk points per task, and submits it with sbatch;
@@ -153,6 +154,11 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
+// noteTo shows a sweep's remarks (a stale lock taken over) on stderr.
+func noteTo(cmd *cobra.Command) func(string) {
+	return func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "note:", msg) }
+}
+
 func runLocalSweep(ctx context.Context, cmd *cobra.Command, s *sweep.Sweep, out string, jobs int) error {
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "sweep %s: %d %s points into %s, %d at a time\n", s.Path, len(s.Points), s.Kind, out, jobs)
@@ -164,7 +170,7 @@ func runLocalSweep(ctx context.Context, cmd *cobra.Command, s *sweep.Sweep, out 
 		}
 		status := fmt.Sprintf("%d skipped, %d failed", p.Skipped, p.Failed)
 		bar.set(p.Done, status)
-	})
+	}, noteTo(cmd))
 	if bar != nil {
 		bar.done()
 	}
@@ -189,7 +195,7 @@ func submitSweep(ctx context.Context, cmd *cobra.Command, s *sweep.Sweep, out st
 	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s is a temporary binary of go run: build panther with go build so the tasks can run it\n", exe)
 	}
-	job, ok, err := sweep.SubmitSlurm(ctx, s, out, exe, chunk)
+	job, ok, err := sweep.SubmitSlurm(ctx, s, out, exe, chunk, noteTo(cmd))
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,9 @@ import (
 )
 
 // ReadCSV reads examples one per line: the label (0..255), then the pixel
-// values (whole numbers 0..255), comma separated. A first line whose first
-// field is not a number is taken as a header and skipped. Every line must
+// values (whole numbers 0..255), comma separated. A UTF-8 byte-order mark at
+// the start is ignored. A first line whose first field is not a number is
+// taken as a header and skipped. Every line must
 // have the same number of values. A line of a square number of pixels makes
 // a [1, s, s] image; otherwise examples are vectors.
 func ReadCSV(name string, r io.Reader) (*Set, error) {
@@ -23,7 +24,13 @@ func ReadCSV(name string, r io.Reader) (*Set, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		text := strings.TrimSpace(sc.Text())
+		text := sc.Text()
+		if line == 1 {
+			// Spreadsheets start UTF-8 files with a byte-order mark; it
+			// would make the first label look like a header.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		text = strings.TrimSpace(text)
 		if text == "" {
 			continue
 		}

@@ -67,68 +67,87 @@ const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
 // The standard IDX file names of MNIST and Fashion-MNIST.
 var standardNames = [4]string{"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
 
-// CheckSpec checks that spec names a dataset form Load knows (see
-// Datasets) without reading any file, so that a configuration can be
-// refused where it is read.
-func CheckSpec(spec string) error {
-	switch kind, _, _ := strings.Cut(strings.TrimSpace(spec), ":"); kind {
-	case "mnist", "fashion-mnist", "idx", "csv":
-		return nil
-	}
-	return unknownDataset(spec)
+// Spec is a dataset spec (see Datasets) taken apart.
+type Spec struct {
+	// Kind is mnist, fashion-mnist, idx or csv.
+	Kind string
+	// Dir is the folder of the four standard IDX files; empty for mnist's
+	// bundled copy and for explicit files.
+	Dir string
+	// Files are idx's four files (train images, train labels, test images,
+	// test labels) or csv's two (train, test).
+	Files []string
 }
 
-func unknownDataset(spec string) error {
-	return fmt.Errorf("unknown dataset %q: want one of %s", spec, Datasets)
+// ParseSpec checks the form of a dataset spec; no file is read.
+func ParseSpec(spec string) (Spec, error) {
+	kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":")
+	sp := Spec{Kind: kind}
+	switch kind {
+	case "mnist":
+		sp.Dir = arg
+	case "fashion-mnist":
+		sp.Dir = FashionMNISTDir
+		if hasArg {
+			sp.Dir = arg
+		}
+	case "idx":
+		if !hasArg || arg == "" {
+			return sp, fmt.Errorf("dataset %q: give idx:DIR or idx:TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,TEST_LABELS", spec)
+		}
+		switch files := strings.Split(arg, ","); len(files) {
+		case 1:
+			sp.Dir = arg
+		case 4:
+			sp.Files = files
+		default:
+			return sp, fmt.Errorf("dataset %q: idx: takes one folder or four files (train images, train labels, test images, test labels), got %d", spec, len(files))
+		}
+	case "csv":
+		files := strings.Split(arg, ",")
+		if !hasArg || len(files) != 2 || files[0] == "" || files[1] == "" {
+			return sp, fmt.Errorf("dataset %q: give csv:TRAIN.csv,TEST.csv (label first, then the pixels 0..255, one example per line)", spec)
+		}
+		sp.Files = files
+	default:
+		return sp, fmt.Errorf("unknown dataset %q: want one of %s", spec, Datasets)
+	}
+	return sp, nil
 }
 
 // Load reads the training and test sets that spec names (see Datasets).
 func Load(spec string) (train, test *Set, err error) {
-	kind, arg, hasArg := strings.Cut(strings.TrimSpace(spec), ":")
-	switch kind {
+	sp, err := ParseSpec(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch sp.Kind {
 	case "mnist":
-		dir := arg
-		if !hasArg {
+		dir := sp.Dir
+		if dir == "" {
 			if dir, err = mnistDir(); err != nil {
 				return nil, nil, err
 			}
 		}
 		return loadStandard("mnist", dir, "")
 	case "fashion-mnist":
-		dir := FashionMNISTDir
-		if hasArg {
-			dir = arg
-		}
-		return loadStandard("fashion-mnist", dir, "install it with: apt-get install dataset-fashion-mnist, or give fashion-mnist:DIR")
+		return loadStandard("fashion-mnist", sp.Dir, "install it with: apt-get install dataset-fashion-mnist, or give fashion-mnist:DIR")
 	case "idx":
-		if !hasArg || arg == "" {
-			return nil, nil, fmt.Errorf("dataset %q: give idx:DIR or idx:TRAIN_IMAGES,TRAIN_LABELS,TEST_IMAGES,TEST_LABELS", spec)
+		if sp.Files == nil {
+			return loadStandard("idx", sp.Dir, "")
 		}
-		files := strings.Split(arg, ",")
-		switch len(files) {
-		case 1:
-			return loadStandard("idx", files[0], "")
-		case 4:
-			return loadIDXFiles("idx", [4]string(files))
-		}
-		return nil, nil, fmt.Errorf("dataset %q: idx: takes one folder or four files (train images, train labels, test images, test labels), got %d", spec, len(files))
-	case "csv":
-		files := strings.Split(arg, ",")
-		if !hasArg || len(files) != 2 || files[0] == "" || files[1] == "" {
-			return nil, nil, fmt.Errorf("dataset %q: give csv:TRAIN.csv,TEST.csv (label first, then the pixels 0..255, one example per line)", spec)
-		}
-		if train, err = ReadCSVFile(files[0]); err != nil {
-			return nil, nil, err
-		}
-		if test, err = ReadCSVFile(files[1]); err != nil {
-			return nil, nil, err
-		}
-		if train.Size() != test.Size() {
-			return nil, nil, fmt.Errorf("dataset %q: training examples hold %d values but test examples %d", spec, train.Size(), test.Size())
-		}
-		return train, test, nil
+		return loadIDXFiles("idx", [4]string(sp.Files))
 	}
-	return nil, nil, unknownDataset(spec)
+	if train, err = ReadCSVFile(sp.Files[0]); err != nil {
+		return nil, nil, err
+	}
+	if test, err = ReadCSVFile(sp.Files[1]); err != nil {
+		return nil, nil, err
+	}
+	if train.Size() != test.Size() {
+		return nil, nil, fmt.Errorf("dataset %q: training examples hold %d values but test examples %d", spec, train.Size(), test.Size())
+	}
+	return train, test, nil
 }
 
 // loadStandard reads the four standard files from dir, each gzipped or not.

@@ -62,6 +62,40 @@ func TestReadIDX(t *testing.T) {
 	}
 }
 
+// TestIDXHugeDimension: a dimension of 4294967295 (the largest a header can
+// give) is named as it is, and sizes beyond the bytes present are refused.
+func TestIDXHugeDimension(t *testing.T) {
+	for _, c := range []struct {
+		data []byte
+		want string
+	}{
+		{[]byte{0, 0, 8, 1, 0xff, 0xff, 0xff, 0xff}, "dimensions [4294967295]...: want sizes >= 1 and at most 2147483648 values in all"},
+		{[]byte{0, 0, 8, 2, 0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 1}, "dimensions [2 4294967295]...: want sizes >= 1"},
+		{idxBytes([]int{3, 1000}, []uint8{1, 2, 3, 4, 5}), "data: the header promises 3000 values ([3 1000]) but the file holds 5"},
+	} {
+		if _, err := ReadIDX(bytes.NewReader(c.data)); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("% x: error %v, want %q", c.data, err, c.want)
+		}
+	}
+}
+
+// TestCSVByteOrderMark: a file that starts with a UTF-8 byte-order mark (as
+// spreadsheets write them) keeps its first example, and its header, when
+// there is one, is still a header.
+func TestCSVByteOrderMark(t *testing.T) {
+	s, err := ReadCSV("bom.csv", strings.NewReader("\ufeff3,0,255,7,8\n1,1,2,3,4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 2 || s.Labels[0] != 3 || s.Example(0)[1] != 255 {
+		t.Errorf("read %d examples, labels %v: want 2, [3 1]", s.Len(), s.Labels)
+	}
+	s, err = ReadCSV("bom.csv", strings.NewReader("\ufefflabel,a,b\n4,5,6\n"))
+	if err != nil || s.Len() != 1 || s.Labels[0] != 4 {
+		t.Errorf("with a header: %+v, %v", s, err)
+	}
+}
+
 func writeFile(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -205,6 +239,28 @@ func FuzzReadCSV(f *testing.F) {
 		}
 		if s.Len() == 0 || len(s.Pixels) != s.Len()*s.Size() {
 			t.Fatalf("%d labels, %d pixels, shape %v", s.Len(), len(s.Pixels), s.Shape)
+		}
+	})
+}
+
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"mnist", "fashion-mnist:/d", "idx:/d", "idx:a,b,c,d", "csv:a.csv,b.csv", "csv:,x", "idx:a,b", " mnist:", "cifar"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		sp, err := ParseSpec(spec)
+		if err != nil {
+			if !strings.Contains(err.Error(), "dataset") {
+				t.Errorf("error that does not say what it is about: %v", err)
+			}
+			return
+		}
+		switch {
+		case sp.Kind == "csv" && (len(sp.Files) != 2 || sp.Files[0] == "" || sp.Files[1] == ""),
+			sp.Kind == "idx" && (sp.Dir == "") == (len(sp.Files) != 4),
+			sp.Kind == "fashion-mnist" && sp.Dir == "" && !strings.HasSuffix(strings.TrimSpace(spec), ":"),
+			sp.Kind != "csv" && sp.Kind != "idx" && sp.Kind != "mnist" && sp.Kind != "fashion-mnist":
+			t.Fatalf("%q parsed as %+v", spec, sp)
 		}
 	})
 }

@@ -56,10 +56,10 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		if err := binary.Read(br, binary.BigEndian, &d); err != nil {
 			return nil, fmt.Errorf("dimension %d: %w", i, noEOF(err))
 		}
+		a.Dims[i] = int(d)
 		if d == 0 || int64(total)*int64(d) > MaxValues {
 			return nil, fmt.Errorf("dimensions %v...: want sizes >= 1 and at most %d values in all", a.Dims[:i+1], MaxValues)
 		}
-		a.Dims[i] = int(d)
 		total *= int(d)
 	}
 	// Grow as data arrives, so a header that lies about the size costs no

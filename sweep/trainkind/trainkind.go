@@ -79,12 +79,10 @@ func parseModel(s string) (any, error) {
 // parseDataset checks the form of a dataset; its files are read when a
 // point runs.
 func parseDataset(s string) (any, error) {
-	kind, _, _ := strings.Cut(s, ":")
-	switch kind {
-	case "mnist", "fashion-mnist", "idx", "csv":
-		return s, nil
+	if _, err := data.ParseSpec(s); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown dataset %q: want one of %s", s, data.Datasets)
+	return s, nil
 }
 
 func parsePlan(s string) (any, error) {

@@ -1,0 +1,33 @@
+package trainkind
+
+import (
+	"fmt"
+	"testing"
+)
+
+// FuzzKeyParsers feeds one text to the parser of every key (but model, whose
+// text may name a file: FuzzReadYAML in package model fuzzes those): none
+// panics, and a value accepted is canonical, reading back as itself.
+func FuzzKeyParsers(f *testing.F) {
+	for _, k := range keys() {
+		f.Add(k.Default)
+	}
+	for _, s := range []string{"8>>2", "4+4", "2,2,4", "NaN", "-Inf", "1e309", "9223372036854775807", "2147483648", "-1", "csv:a,b", "idx:", "TRUE", "pipelined"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, k := range keys() {
+			if k.Name == "model" {
+				continue
+			}
+			v, err := k.Parse(text)
+			if err != nil {
+				continue
+			}
+			again, err := k.Parse(fmt.Sprint(v))
+			if err != nil || again != v {
+				t.Fatalf("%s: %q parsed as %#v, whose text %q parses as %#v (%v)", k.Name, text, v, fmt.Sprint(v), again, err)
+			}
+		}
+	})
+}
