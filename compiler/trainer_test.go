@@ -19,7 +19,7 @@ import (
 // network compiled and run, on the same examples in the same order, and
 // compares every crossbar cell: they must be bit-identical, with MSE and
 // with softmax cross-entropy (both compute the gradient with the vector
-// unit's log_softmax and log_softmax_d).
+// unit's log_softmax and log_softmax_d), and through padded average pooling.
 func TestMatchesTrainer(t *testing.T) {
 	nets := map[string]string{"mlp": `
 input: [20]
@@ -35,8 +35,19 @@ layers:
   - relu
   - dense: {out: 5}
 loss: softmax_cross_entropy
-`, "cnn": cnnYAML}
-	for _, name := range []string{"mlp", "mlp-ce", "cnn"} {
+`, "cnn": cnnYAML, "cnn-avgpad": `
+input: [2, 5, 6]
+layers:
+  - conv2d: {out: 3, kernel: 3, padding: 1}
+  - relu
+  - avgpool: {kernel: 2, stride: 2, padding: 1}
+  - avgpool: {kernel: 2, stride: 1, padding: 1}
+  - conv2d: {out: 4, kernel: 2}
+  - flatten
+  - dense: {out: 5}
+loss: softmax_cross_entropy
+`}
+	for _, name := range []string{"mlp", "mlp-ce", "cnn", "cnn-avgpad"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
 			t.Run(name+"/"+v.String(), func(t *testing.T) {
 				net := yamlNet(t, nets[name])
