@@ -68,8 +68,31 @@ func TestONNXReference(t *testing.T) {
 	}
 }
 
-// onnxCase runs one reference model on its first data set.
-func onnxCase(t *testing.T, dir string) {
+// TestPyTorchExports runs the models that scripts/export-onnx-testdata.py
+// exported with PyTorch 1.13 at opsets 9 to 17 (batch normalisation, padded
+// average pooling, dropout, view-flatten; testdata/pytorch) against
+// PyTorch's own outputs: within the bound, and within a few Q4.12 steps.
+func TestPyTorchExports(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "pytorch", "*_opset*"))
+	if err != nil || len(dirs) < 16 {
+		t.Fatalf("%d exported models in testdata/pytorch (%v): want at least 16", len(dirs), err)
+	}
+	const step = 0x1p-12
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if worst := onnxCase(t, dir); worst > maxPyTorchSteps*step {
+				t.Errorf("worst error %.3g is %.2f Q4.12 steps: want at most %d", worst, worst/step, maxPyTorchSteps)
+			}
+		})
+	}
+}
+
+// maxPyTorchSteps bounds the error against PyTorch in Q4.12 steps.
+const maxPyTorchSteps = 4
+
+// onnxCase runs one reference model on its first data set and returns the
+// worst error.
+func onnxCase(t *testing.T, dir string) float64 {
 	set := filepath.Join(dir, "test_data_set_0")
 	x, err := onnx.ReadTensorFile(filepath.Join(set, "input_0.pb"))
 	if err != nil {
@@ -96,14 +119,16 @@ func onnxCase(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	net := m.Net
-	if x.Size() != m.Batch*net.Input.Size() || want.Size() != m.Batch*net.Output().Size() {
+	// A model with a symbolic batch size runs every example of the data.
+	batch := x.Size() / net.Input.Size()
+	if x.Size() != batch*net.Input.Size() || want.Size() != batch*net.Output().Size() || batch != m.Batch && m.Batch != 1 {
 		t.Fatalf("data of %d and %d values for %d examples of %s -> %s", x.Size(), want.Size(), m.Batch, net.Input, net.Output())
 	}
 	sc := chooseScale(t, net, m.Weights, x.Data, want.Data)
 	weights := scaleWeights(net, m.Weights, sc)
 	var ds Dataset
 	in := net.Input.Size()
-	for e := range m.Batch {
+	for e := range batch {
 		codes, sat := codes(scaled(x.Data[e*in:(e+1)*in], sc.in))
 		if sat > 0 {
 			t.Fatalf("example %d: %d inputs saturate after scaling by 2^-%d", e, sat, sc.in)
@@ -122,7 +147,7 @@ func onnxCase(t *testing.T, dir string) {
 	bound := errorBound(net, weights, sc, maxAbs(x.Data)*math.Exp2(-float64(sc.in)))
 	out := net.Output().Size()
 	worst := 0.0
-	for ex := range m.Batch {
+	for ex := range batch {
 		for i := range out {
 			ref := want.Data[ex*out+i]
 			y := fixed.Q4_12.Float(got[ex][i]) * math.Exp2(float64(sc.out))
@@ -133,7 +158,8 @@ func onnxCase(t *testing.T, dir string) {
 			}
 		}
 	}
-	t.Logf("%d examples, scale 2^%d: worst error %.3g, bound %.3g", m.Batch, sc.out, worst, bound)
+	t.Logf("%d examples, scale 2^%d: worst error %.3g (%.2f Q4.12 steps), bound %.3g", batch, sc.out, worst, worst/0x1p-12, bound)
+	return worst
 }
 
 // float32Margin covers the reference's own float32 rounding.
