@@ -13,10 +13,9 @@ The models cover what PyTorch emits for common layers that the exporter does
 not fold away itself: BatchNorm1d between Linear layers and before one,
 BatchNorm2d after and before a Conv2d, AvgPool2d with count_include_pad=True
 and padding (Pad then AveragePool), MaxPool2d, and x.view(x.size(0), -1)
-(Shape/Gather/Unsqueeze/Concat/Reshape where the batch size is dynamic).
-ZeroPad2d before a Conv2d is exported at opset 9 only: from opset 11 on the
-exporter computes its pads with ConstantOfShape, Slice and Cast, which the
-front end does not evaluate.
+(Shape/Gather/Unsqueeze/Concat/Reshape where the batch size is dynamic), and
+ZeroPad2d before a Conv2d (from opset 11 on, Pad with amounts computed by
+ConstantOfShape, Concat, Reshape, Slice, Transpose and Cast).
 
 Usage (Debian: apt-get install python3-torch python3-numpy):
 
@@ -85,11 +84,10 @@ class ViewFlatten(nn.Module):
 
 
 def models():
-    """(name, module, input shape, dynamic batch, keep batch norm, opsets)
-    per model."""
+    """(name, module, input shape, dynamic batch, keep batch norm) per model."""
     yield "mlp_bn", nn.Sequential(
         nn.Linear(12, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.25), nn.Linear(16, 4)
-    ), (4, 12), False, False, OPSETS
+    ), (4, 12), False, False
     # PRESERVE keeps a BatchNorm2d right after a Conv2d, which the exporter
     # would otherwise fold itself; the batch size is dynamic, so view()
     # exports as Shape/Gather/Unsqueeze/Concat/Reshape.
@@ -97,22 +95,22 @@ def models():
         nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
         nn.AvgPool2d(2, stride=2, padding=1, count_include_pad=True),
         ViewFlatten(), nn.Linear(64, 5),
-    ), (3, 2, 6, 6), True, True, OPSETS
+    ), (3, 2, 6, 6), True, True
     yield "cnn_maxpool_bn", nn.Sequential(
         nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.BatchNorm1d(27), nn.Linear(27, 4),
-    ), (2, 1, 6, 6), False, False, OPSETS
+    ), (2, 1, 6, 6), False, False
     yield "bn_conv", nn.Sequential(
         nn.BatchNorm2d(2), nn.Conv2d(2, 3, 3), nn.ReLU(), ViewFlatten(), nn.Linear(27, 3),
-    ), (2, 2, 5, 5), False, False, OPSETS
+    ), (2, 2, 5, 5), False, False
     yield "zeropad_conv", nn.Sequential(
         nn.ZeroPad2d(1), nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(108, 3),
-    ), (2, 1, 6, 6), False, False, (9,)
+    ), (2, 1, 6, 6), False, False
 
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join("compiler", "testdata", "pytorch")
-    for seed, (name, m, shape, dynamic, keep_bn, opsets) in enumerate(models()):
+    for seed, (name, m, shape, dynamic, keep_bn) in enumerate(models()):
         gen = torch.Generator().manual_seed(1000 + seed)
         torch.manual_seed(1000 + seed)
         for mod in m.modules():  # re-draw the parameters from the seed
@@ -123,7 +121,7 @@ def main():
         x = torch.randn(*shape, generator=gen)
         with torch.no_grad():
             y = m(x)
-        for opset in opsets:
+        for opset in OPSETS:
             d = os.path.join(out, "%s_opset%d" % (name, opset))
             os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
             buf = io.BytesIO()
