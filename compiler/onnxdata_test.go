@@ -1,10 +1,13 @@
 package compiler
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
@@ -286,4 +289,60 @@ func maxAbs(v []float64) float64 {
 		m = max(m, math.Abs(x))
 	}
 	return m
+}
+
+// TestTrainFromPyTorchExport compiles a PyTorch export with a batch norm
+// between two Linear layers for training: the crossbars start from the
+// folded weights, and the report names the loss, saying that a graph
+// without a softmax head gets softmax cross-entropy by default.
+func TestTrainFromPyTorchExport(t *testing.T) {
+	m, err := LoadModel(filepath.Join("testdata", "pytorch", "mlp_bn_opset13", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.DefaultLoss || m.Head != onnx.NoHead {
+		t.Fatalf("default loss %v, head %v: the export has no softmax head", m.DefaultLoss, m.Head)
+	}
+	ar := arch.Default()
+	for _, loss := range []model.Loss{"", model.MSE} {
+		cfg := DefaultConfig()
+		cfg.Loss, cfg.Examples = loss, 2
+		res, err := Compile(m, ar.ISA(), Options{Train: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, um := range res.Units {
+			cols := m.Net.Layers[um.Layer].CellCols()
+			want, _ := codes(m.Weights[um.Layer])
+			w := initialImage(t, res, um)
+			for k, row := range um.Rows {
+				for c := um.Col0; c < um.Col1; c++ {
+					if got := w.Codes[k*w.Cols+c-um.Col0]; got != want[row*cols+c] {
+						t.Fatalf("layer %d cell (%d, %d) starts at %d; the folded weight is %d", um.Layer+1, row, c, got, want[row*cols+c])
+					}
+					checked++
+				}
+			}
+		}
+		if checked != 13*16+17*4 {
+			t.Errorf("%d initial cells checked; the folded layers have %d", checked, 13*16+17*4)
+		}
+		r := res.Report
+		wantLoss, wantFrom := "softmax_cross_entropy", "the default: the ONNX graph has no Softmax or LogSoftmax head"
+		if loss != "" {
+			wantLoss, wantFrom = "mse", "set by the training configuration"
+		}
+		var text, js bytes.Buffer
+		if err := r.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJSON(&js); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^loss +` + regexp.QuoteMeta(wantLoss+" ("+wantFrom)).MatchString(text.String()) || !strings.Contains(js.String(), `"loss": "`+wantLoss+`"`) ||
+			!strings.Contains(js.String(), `"loss_source": "`+wantFrom) {
+			t.Errorf("the report does not say loss %s (%s):\n%s\n%s", wantLoss, wantFrom, text.String(), js.String())
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/program"
 	"github.com/panther-xbar/panther/rng"
 	"github.com/panther-xbar/panther/train"
 	"github.com/panther-xbar/panther/xbar"
@@ -156,18 +157,24 @@ func trainerUnits(t *testing.T, dir string) []xbar.UnitState {
 
 // initialUnit is the matrix unit of um as the program loads it.
 func initialUnit(t *testing.T, ar *arch.Arch, res *Result, um UnitMap) *xbar.Unit {
+	w := initialImage(t, res, um)
+	u, err := xbar.NewUnit(ar.UnitConfig(), w.Rows, w.Cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Program(w.Codes); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// initialImage is the weight image a program loads into the unit of um.
+func initialImage(t *testing.T, res *Result, um UnitMap) program.Weights {
 	for _, w := range res.Program.Weights {
 		if w.Tile == um.Tile && w.Core == um.Core && w.Unit == um.Unit {
-			u, err := xbar.NewUnit(ar.UnitConfig(), w.Rows, w.Cols)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := u.Program(w.Codes); err != nil {
-				t.Fatal(err)
-			}
-			return u
+			return w
 		}
 	}
 	t.Fatalf("no weight image for %+v", um)
-	return nil
+	return program.Weights{}
 }

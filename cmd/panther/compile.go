@@ -33,8 +33,8 @@ below override its keys. Without a variant the architecture's is used.
 --infer builds a forward-only program over the configured examples (synthetic, or a CSV file
 given as data), with the weights of the model (ONNX initializers) or drawn from the seed.
 
-The compile report (occupancy, program sizes, traffic, utilisation) is printed, and written as
-JSON with --report; --emit-asm writes the program as annotated assembly that ` + "`panther asm`" + ` reads.`,
+The compile report (the loss and where it comes from, occupancy, program sizes, traffic,
+utilisation) is printed, and written as JSON with --report; --emit-asm writes the program as annotated assembly that ` + "`panther asm`" + ` reads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := arch.Load(archName)

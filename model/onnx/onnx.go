@@ -60,6 +60,9 @@ type Model struct {
 	// row-major with the bias row last, or nil for a layer without weights.
 	Weights [][]float64
 	Head    Head
+	// DefaultLoss says Net.Loss is softmax cross-entropy only by default:
+	// the graph has no Softmax or LogSoftmax head and Options named none.
+	DefaultLoss bool
 	// Input and Output name the graph's data input and its output.
 	Input, Output string
 	// Batch is the number of examples the data input holds: its first
@@ -205,6 +208,7 @@ func (c *converter) run(g *pb.GraphProto, opt Options) error {
 	if c.model.Head != NoHead {
 		c.net.Loss = model.SoftmaxCrossEntropy
 	}
+	c.model.DefaultLoss = opt.Loss == "" && c.model.Head == NoHead
 	if len(c.model.Weights) < len(c.net.Layers) {
 		c.model.Weights = append(c.model.Weights, make([][]float64, len(c.net.Layers)-len(c.model.Weights))...)
 	}

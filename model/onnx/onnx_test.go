@@ -111,7 +111,7 @@ func TestReadMLP(t *testing.T) {
 	if !slices.Equal(kinds, []model.Kind{model.Dense, model.ReLU, model.Dense}) {
 		t.Fatalf("layers %v", kinds)
 	}
-	if m.Head != Softmax || m.Batch != 2 || m.Input != "x" || m.Output != "p" || m.Net.Loss != model.SoftmaxCrossEntropy {
+	if m.Head != Softmax || m.Batch != 2 || m.Input != "x" || m.Output != "p" || m.Net.Loss != model.SoftmaxCrossEntropy || m.DefaultLoss {
 		t.Fatalf("head %v batch %d input %q output %q loss %v", m.Head, m.Batch, m.Input, m.Output, m.Net.Loss)
 	}
 	// Gemm with transB: W1 is [out, in], so M = W1^T is in x out, bias last.
@@ -195,6 +195,13 @@ func TestReadBatchNorm(t *testing.T) {
 			}
 			if len(m.Net.Layers) != 1 || !m.Net.Layers[0].Bias || !slices.Equal(m.Weights[0], tc.want) {
 				t.Fatalf("layers %+v, cell matrix %v, want %v", m.Net.Layers, m.Weights, tc.want)
+			}
+			// Without a softmax head the loss is a default, unless named.
+			if !m.DefaultLoss || m.Net.Loss != model.SoftmaxCrossEntropy {
+				t.Errorf("loss %s, default %v: want the default softmax cross-entropy", m.Net.Loss, m.DefaultLoss)
+			}
+			if m, err := Read(tc.name+".onnx", tc.g.bytes(t, "y"), Options{Loss: model.MSE}); err != nil || m.DefaultLoss || m.Net.Loss != model.MSE {
+				t.Errorf("with loss mse: %v", err)
 			}
 		})
 	}
