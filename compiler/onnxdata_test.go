@@ -340,7 +340,7 @@ func TestTrainFromPyTorchExport(t *testing.T) {
 		if err := r.WriteJSON(&js); err != nil {
 			t.Fatal(err)
 		}
-		if !regexp.MustCompile(`(?m)^loss +` + regexp.QuoteMeta(wantLoss+" ("+wantFrom)).MatchString(text.String()) || !strings.Contains(js.String(), `"loss": "`+wantLoss+`"`) ||
+		if !regexp.MustCompile(`(?m)^loss +`+regexp.QuoteMeta(wantLoss+" ("+wantFrom)).MatchString(text.String()) || !strings.Contains(js.String(), `"loss": "`+wantLoss+`"`) ||
 			!strings.Contains(js.String(), `"loss_source": "`+wantFrom) {
 			t.Errorf("the report does not say loss %s (%s):\n%s\n%s", wantLoss, wantFrom, text.String(), js.String())
 		}
