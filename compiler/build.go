@@ -41,7 +41,8 @@ type build struct {
 	accFlags map[accKey]int
 	outs     map[*core]int // inference results, by core
 	loss     model.Loss
-	err      error // the first allocation failure during generation
+	lossFrom string // why the loss is what it is, for the report
+	err      error  // the first allocation failure during generation
 	// fixed, when set, places the cores as another build did.
 	fixed [][2]int
 	// grow multiplies the capacity of a stream's rings, by stream id.

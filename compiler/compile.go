@@ -85,7 +85,7 @@ func Compile(m Model, a isa.Arch, opt Options) (*Result, error) {
 	if weights == nil {
 		weights = InitialWeights(&net, cfg.Seed)
 	}
-	b := &build{a: a, cfg: cfg, training: training, head: m.Head, loss: net.Loss}
+	b := &build{a: a, cfg: cfg, training: training, head: m.Head, loss: net.Loss, lossFrom: lossSource(m, cfg)}
 	if err := b.loadData(&net, opt); err != nil {
 		return nil, err
 	}
@@ -119,6 +119,21 @@ func Compile(m Model, a isa.Arch, opt Options) (*Result, error) {
 			grow[id] = 4 * max(1, grow[id])
 		}
 	}
+}
+
+// lossSource says where a training program's loss comes from, for the
+// report: a model without a softmax head that names no loss gets softmax
+// cross-entropy, and the user must be able to see that.
+func lossSource(m Model, cfg Config) string {
+	switch {
+	case cfg.Loss != "":
+		return "set by the training configuration"
+	case m.Head != onnx.NoHead:
+		return "the model ends in " + m.Head.String()
+	case m.DefaultLoss:
+		return "the default: the ONNX graph has no Softmax or LogSoftmax head; set loss: mse (--loss mse) for mean squared error"
+	}
+	return "the model's"
 }
 
 // maxGrowth bounds the rebuilds that grow rings.

@@ -23,6 +23,10 @@ type Model struct {
 	Weights [][]float64
 	// Head is applied to the output of an inference program.
 	Head onnx.Head
+	// DefaultLoss says the network's loss was not chosen by the model: an
+	// ONNX graph without a softmax head trains with softmax cross-entropy
+	// unless the training configuration says otherwise.
+	DefaultLoss bool
 }
 
 // LoadModel reads an ONNX file (.onnx), a YAML file or a bundled preset.
@@ -32,7 +36,7 @@ func LoadModel(nameOrPath string) (Model, error) {
 		if err != nil {
 			return Model{}, err
 		}
-		return Model{Net: m.Net, Weights: m.Weights, Head: m.Head}, nil
+		return Model{Net: m.Net, Weights: m.Weights, Head: m.Head, DefaultLoss: m.DefaultLoss}, nil
 	}
 	net, err := model.Load(nameOrPath)
 	if err != nil {

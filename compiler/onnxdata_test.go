@@ -1,10 +1,13 @@
 package compiler
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
@@ -68,8 +71,31 @@ func TestONNXReference(t *testing.T) {
 	}
 }
 
-// onnxCase runs one reference model on its first data set.
-func onnxCase(t *testing.T, dir string) {
+// TestPyTorchExports runs the models that scripts/export-onnx-testdata.py
+// exported with PyTorch 1.13 at opsets 9 to 17 (batch normalisation, padded
+// average pooling, dropout, view-flatten; testdata/pytorch) against
+// PyTorch's own outputs: within the bound, and within a few Q4.12 steps.
+func TestPyTorchExports(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "pytorch", "*_opset*"))
+	if err != nil || len(dirs) < 20 {
+		t.Fatalf("%d exported models in testdata/pytorch (%v): want at least 20", len(dirs), err)
+	}
+	const step = 0x1p-12
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if worst := onnxCase(t, dir); worst > maxPyTorchSteps*step {
+				t.Errorf("worst error %.3g is %.2f Q4.12 steps: want at most %d", worst, worst/step, maxPyTorchSteps)
+			}
+		})
+	}
+}
+
+// maxPyTorchSteps bounds the error against PyTorch in Q4.12 steps.
+const maxPyTorchSteps = 4
+
+// onnxCase runs one reference model on its first data set and returns the
+// worst error.
+func onnxCase(t *testing.T, dir string) float64 {
 	set := filepath.Join(dir, "test_data_set_0")
 	x, err := onnx.ReadTensorFile(filepath.Join(set, "input_0.pb"))
 	if err != nil {
@@ -96,14 +122,16 @@ func onnxCase(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	net := m.Net
-	if x.Size() != m.Batch*net.Input.Size() || want.Size() != m.Batch*net.Output().Size() {
+	// A model with a symbolic batch size runs every example of the data.
+	batch := x.Size() / net.Input.Size()
+	if x.Size() != batch*net.Input.Size() || want.Size() != batch*net.Output().Size() || batch != m.Batch && m.Batch != 1 {
 		t.Fatalf("data of %d and %d values for %d examples of %s -> %s", x.Size(), want.Size(), m.Batch, net.Input, net.Output())
 	}
 	sc := chooseScale(t, net, m.Weights, x.Data, want.Data)
 	weights := scaleWeights(net, m.Weights, sc)
 	var ds Dataset
 	in := net.Input.Size()
-	for e := range m.Batch {
+	for e := range batch {
 		codes, sat := codes(scaled(x.Data[e*in:(e+1)*in], sc.in))
 		if sat > 0 {
 			t.Fatalf("example %d: %d inputs saturate after scaling by 2^-%d", e, sat, sc.in)
@@ -122,7 +150,7 @@ func onnxCase(t *testing.T, dir string) {
 	bound := errorBound(net, weights, sc, maxAbs(x.Data)*math.Exp2(-float64(sc.in)))
 	out := net.Output().Size()
 	worst := 0.0
-	for ex := range m.Batch {
+	for ex := range batch {
 		for i := range out {
 			ref := want.Data[ex*out+i]
 			y := fixed.Q4_12.Float(got[ex][i]) * math.Exp2(float64(sc.out))
@@ -133,7 +161,8 @@ func onnxCase(t *testing.T, dir string) {
 			}
 		}
 	}
-	t.Logf("%d examples, scale 2^%d: worst error %.3g, bound %.3g", m.Batch, sc.out, worst, bound)
+	t.Logf("%d examples, scale 2^%d: worst error %.3g (%.2f Q4.12 steps), bound %.3g", batch, sc.out, worst, worst/0x1p-12, bound)
+	return worst
 }
 
 // float32Margin covers the reference's own float32 rounding.
@@ -260,4 +289,60 @@ func maxAbs(v []float64) float64 {
 		m = max(m, math.Abs(x))
 	}
 	return m
+}
+
+// TestTrainFromPyTorchExport compiles a PyTorch export with a batch norm
+// between two Linear layers for training: the crossbars start from the
+// folded weights, and the report names the loss, saying that a graph
+// without a softmax head gets softmax cross-entropy by default.
+func TestTrainFromPyTorchExport(t *testing.T) {
+	m, err := LoadModel(filepath.Join("testdata", "pytorch", "mlp_bn_opset13", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.DefaultLoss || m.Head != onnx.NoHead {
+		t.Fatalf("default loss %v, head %v: the export has no softmax head", m.DefaultLoss, m.Head)
+	}
+	ar := arch.Default()
+	for _, loss := range []model.Loss{"", model.MSE} {
+		cfg := DefaultConfig()
+		cfg.Loss, cfg.Examples = loss, 2
+		res, err := Compile(m, ar.ISA(), Options{Train: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, um := range res.Units {
+			cols := m.Net.Layers[um.Layer].CellCols()
+			want, _ := codes(m.Weights[um.Layer])
+			w := initialImage(t, res, um)
+			for k, row := range um.Rows {
+				for c := um.Col0; c < um.Col1; c++ {
+					if got := w.Codes[k*w.Cols+c-um.Col0]; got != want[row*cols+c] {
+						t.Fatalf("layer %d cell (%d, %d) starts at %d; the folded weight is %d", um.Layer+1, row, c, got, want[row*cols+c])
+					}
+					checked++
+				}
+			}
+		}
+		if checked != 13*16+17*4 {
+			t.Errorf("%d initial cells checked; the folded layers have %d", checked, 13*16+17*4)
+		}
+		r := res.Report
+		wantLoss, wantFrom := "softmax_cross_entropy", "the default: the ONNX graph has no Softmax or LogSoftmax head"
+		if loss != "" {
+			wantLoss, wantFrom = "mse", "set by the training configuration"
+		}
+		var text, js bytes.Buffer
+		if err := r.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJSON(&js); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^loss +`+regexp.QuoteMeta(wantLoss+" ("+wantFrom)).MatchString(text.String()) || !strings.Contains(js.String(), `"loss": "`+wantLoss+`"`) ||
+			!strings.Contains(js.String(), `"loss_source": "`+wantFrom) {
+			t.Errorf("the report does not say loss %s (%s):\n%s\n%s", wantLoss, wantFrom, text.String(), js.String())
+		}
+	}
 }

@@ -9,8 +9,9 @@ import (
 	"github.com/panther-xbar/panther/rng"
 )
 
-// randomNet writes a small random chain: convolutions and pooling on an
-// image, then dense layers, with activations between.
+// randomNet writes a small random chain: convolutions and pooling (average
+// pooling with or without padding) on an image, then dense layers, with
+// activations between.
 func randomNet(src *rng.Source) string {
 	var b strings.Builder
 	c, h, w := 1+src.IntN(4), 3+src.IntN(8), 3+src.IntN(8)
@@ -27,12 +28,15 @@ func randomNet(src *rng.Source) string {
 			fmt.Fprintf(&b, "  - conv2d: {out: %d, kernel: %d, stride: %d, padding: %d}\n", 1+src.IntN(40), k, s, p)
 			h, w = (h+2*p-k)/s+1, (w+2*p-k)/s+1
 		default:
-			kind := []string{"maxpool", "avgpool"}[src.IntN(2)]
-			if kind == "avgpool" {
-				k = min(k, 2) // larger averages are refused (see docs/compiler.md)
+			if src.IntN(2) == 0 {
+				fmt.Fprintf(&b, "  - maxpool: {kernel: %d, stride: 1}\n", k)
+				h, w = h-k+1, w-k+1
+				break
 			}
-			fmt.Fprintf(&b, "  - %s: {kernel: %d, stride: 1}\n", kind, k)
-			h, w = h-k+1, w-k+1
+			k = min(k, 2) // larger averages are refused (see docs/compiler.md)
+			p := src.IntN(k)
+			fmt.Fprintf(&b, "  - avgpool: {kernel: %d, stride: 1, padding: %d}\n", k, p)
+			h, w = h+2*p-k+1, w+2*p-k+1
 		}
 		if src.IntN(2) == 0 {
 			fmt.Fprintf(&b, "  - %s\n", acts[src.IntN(3)])

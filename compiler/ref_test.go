@@ -90,13 +90,18 @@ func newRefNet(net *model.Network, weights [][]float64, uc xbar.UnitConfig, cfg 
 			rl.errs = make([]int16, rl.outLen)
 		}
 		if l.Kind == model.MaxPool || l.Kind == model.AvgPool {
-			w := l.InShape[2]
+			h, w := l.InShape[1], l.InShape[2]
 			oh, ow := l.OutShape[1], l.OutShape[2]
 			for y := range oh {
 				for x := range ow {
 					for i := range l.Kernel {
 						for j := range l.Kernel {
-							rl.poolOffs = append(rl.poolOffs, int32((y*l.Stride+i)*w+x*l.Stride+j))
+							iy, ix := y*l.Stride+i-l.Padding, x*l.Stride+j-l.Padding
+							off := int32(-1) // average pooling's padding: a zero
+							if iy >= 0 && iy < h && ix >= 0 && ix < w {
+								off = int32(iy*w + ix)
+							}
+							rl.poolOffs = append(rl.poolOffs, off)
 						}
 					}
 				}
@@ -186,7 +191,9 @@ func (r *refNet) forward(x []int16) []int16 {
 				}
 				var s int64
 				for _, off := range offs {
-					s += int64(in[base+int(off)])
+					if off >= 0 {
+						s += int64(in[base+int(off)])
+					}
 				}
 				out[o] = int16(roundDiv(s, int64(kk)))
 			}
@@ -304,6 +311,9 @@ func (r *refNet) backward(d []int16) {
 				share := int16(roundDiv(int64(dv), int64(kk)))
 				c, q := o/outPlane, o%outPlane
 				for _, off := range rl.poolOffs[q*kk : (q+1)*kk] {
+					if off < 0 {
+						continue
+					}
 					idx := c*plane + int(off)
 					dIn[idx], _ = alu.Add(dIn[idx], share)
 				}

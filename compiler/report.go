@@ -21,6 +21,10 @@ type Report struct {
 	Mode     string `json:"mode"` // "training" or "inference"
 	Variant  string `json:"variant,omitempty"`
 	Examples int    `json:"examples"`
+	// Loss is a training program's loss, and LossSource why it is that
+	// one (the training configuration, the model's head or its default).
+	Loss       string `json:"loss,omitempty"`
+	LossSource string `json:"loss_source,omitempty"`
 
 	// Occupancy. A matrix unit holds one CrossbarSize x CrossbarSize tile
 	// of a layer's cell matrix.
@@ -120,6 +124,7 @@ func (b *build) report(net *model.Network, p *program.Program, perExample Traffi
 		Traffic: perExample.times(int64(b.examples))}
 	if b.training {
 		r.Mode, r.Variant = "training", b.cfg.Variant.String()
+		r.Loss, r.LossSource = string(b.loss), b.lossFrom
 	}
 	jobs := map[[2]int]string{}
 	data := map[[2]int]int{}
@@ -198,6 +203,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		mode += " (" + r.Variant + ")"
 	}
 	fmt.Fprintf(tw, "model\t%s, %s, %d examples\n", r.Model, mode, r.Examples)
+	if r.Loss != "" {
+		fmt.Fprintf(tw, "loss\t%s (%s)\n", r.Loss, r.LossSource)
+	}
 	fmt.Fprintf(tw, "occupies\t%d matrix units, %d cores, %d tiles, %d node(s)\n", r.MatrixUnits, r.Cores, r.Tiles, r.Nodes)
 	fmt.Fprintf(tw, "core programs\t%d instructions, longest %d; fullest core data memory %d words\n", r.CoreInstructions, r.MaxCoreInstructions, r.MaxDataWords)
 	fmt.Fprintf(tw, "tile transfers\t%d instructions, longest %d\n", r.TransferInstructions, r.MaxTileTransferInsts)

@@ -129,7 +129,7 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 			flat = false
 		case model.MaxPool, model.AvgPool:
 			s := &stage{kind: stPool, layer: i, spec: l, in: cur, out: shapeOf(l.OutShape),
-				win: window{l.Kernel, l.Kernel, l.Stride, l.Stride, 0, 0}}
+				win: window{l.Kernel, l.Kernel, l.Stride, l.Stride, l.Padding, l.Padding}}
 			if l.Kind == model.AvgPool && l.Kernel*l.Kernel > maxAvgWindow {
 				return nil, fmt.Errorf("%s: an average over %d values: the vector unit forms round(sum/n) exactly as the trainer does only for n <= %d (div by n x 4096 must fit 16 bits)", s.name(), l.Kernel*l.Kernel, maxAvgWindow)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/program"
 	"github.com/panther-xbar/panther/rng"
 	"github.com/panther-xbar/panther/train"
 	"github.com/panther-xbar/panther/xbar"
@@ -19,7 +20,7 @@ import (
 // network compiled and run, on the same examples in the same order, and
 // compares every crossbar cell: they must be bit-identical, with MSE and
 // with softmax cross-entropy (both compute the gradient with the vector
-// unit's log_softmax and log_softmax_d).
+// unit's log_softmax and log_softmax_d), and through padded average pooling.
 func TestMatchesTrainer(t *testing.T) {
 	nets := map[string]string{"mlp": `
 input: [20]
@@ -35,8 +36,19 @@ layers:
   - relu
   - dense: {out: 5}
 loss: softmax_cross_entropy
-`, "cnn": cnnYAML}
-	for _, name := range []string{"mlp", "mlp-ce", "cnn"} {
+`, "cnn": cnnYAML, "cnn-avgpad": `
+input: [2, 5, 6]
+layers:
+  - conv2d: {out: 3, kernel: 3, padding: 1}
+  - relu
+  - avgpool: {kernel: 2, stride: 2, padding: 1}
+  - avgpool: {kernel: 2, stride: 1, padding: 1}
+  - conv2d: {out: 4, kernel: 2}
+  - flatten
+  - dense: {out: 5}
+loss: softmax_cross_entropy
+`}
+	for _, name := range []string{"mlp", "mlp-ce", "cnn", "cnn-avgpad"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
 			t.Run(name+"/"+v.String(), func(t *testing.T) {
 				net := yamlNet(t, nets[name])
@@ -145,18 +157,24 @@ func trainerUnits(t *testing.T, dir string) []xbar.UnitState {
 
 // initialUnit is the matrix unit of um as the program loads it.
 func initialUnit(t *testing.T, ar *arch.Arch, res *Result, um UnitMap) *xbar.Unit {
+	w := initialImage(t, res, um)
+	u, err := xbar.NewUnit(ar.UnitConfig(), w.Rows, w.Cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Program(w.Codes); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// initialImage is the weight image a program loads into the unit of um.
+func initialImage(t *testing.T, res *Result, um UnitMap) program.Weights {
 	for _, w := range res.Program.Weights {
 		if w.Tile == um.Tile && w.Core == um.Core && w.Unit == um.Unit {
-			u, err := xbar.NewUnit(ar.UnitConfig(), w.Rows, w.Cols)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := u.Program(w.Codes); err != nil {
-				t.Fatal(err)
-			}
-			return u
+			return w
 		}
 	}
 	t.Fatalf("no weight image for %+v", um)
-	return nil
+	return program.Weights{}
 }

@@ -70,8 +70,10 @@ func (s Shape) String() string {
 //   - Conv2D: In (input channels; 0 means take the previous output), Out
 //     (output channels), Kernel (k x k), Stride (>= 1), Padding (zeros on
 //     every side), Bias.
-//   - MaxPool, AvgPool: Kernel (k x k windows), Stride (>= 1); no padding,
-//     the output keeps floor((H - k)/stride) + 1 rows (likewise columns).
+//   - MaxPool, AvgPool: Kernel (k x k windows), Stride (>= 1); the output
+//     keeps floor((H + 2 Padding - k)/stride) + 1 rows (likewise columns).
+//     Only AvgPool takes Padding: zeros on every side that count in the
+//     mean, which always divides by k*k (PyTorch's count_include_pad).
 //   - ReLU, Sigmoid, Tanh, Flatten: nothing.
 //
 // A dense or convolution layer is a matrix product on a cell matrix
@@ -269,7 +271,10 @@ func (l *Layer) infer(in Shape) (Shape, error) {
 		if len(in) != 3 {
 			return nil, fmt.Errorf("%s needs a [C, H, W] image input", l.Kind)
 		}
-		h, w, err := windows(l, in[1], in[2])
+		if l.Padding < 0 || l.Padding > 0 && l.Kind != AvgPool {
+			return nil, fmt.Errorf("%s padding %d: only avgpool takes padding (>= 0)", l.Kind, l.Padding)
+		}
+		h, w, err := windows(l, in[1]+2*l.Padding, in[2]+2*l.Padding)
 		if err != nil {
 			return nil, err
 		}

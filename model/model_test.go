@@ -55,7 +55,7 @@ input: [2, 9, 9]
 layers:
   - conv2d: {in: 2, out: 3, kernel: 3, stride: 2, padding: 1, bias: false}
   - tanh
-  - avgpool: {kernel: 2, stride: 1}
+  - avgpool: {kernel: 2, stride: 1, padding: 1}
   - flatten:
   - dense: {out: 4}
   - sigmoid: {}
@@ -65,10 +65,10 @@ loss: mse
 		t.Fatal(err)
 	}
 	c := n.Layers[0]
-	if c.Bias || c.CellRows() != 18 || c.OutShape.String() != "3x5x5" || n.Layers[2].OutShape.String() != "3x4x4" {
+	if c.Bias || c.CellRows() != 18 || c.OutShape.String() != "3x5x5" || n.Layers[2].OutShape.String() != "3x6x6" {
 		t.Errorf("conv %+v, pool %v", c, n.Layers[2].OutShape)
 	}
-	if n.Name != "t" || n.Loss != MSE || n.Layers[4].In != 48 || !n.Layers[4].Bias || n.Layers[4].Source != "t.yaml:8:5" {
+	if n.Name != "t" || n.Loss != MSE || n.Layers[4].In != 108 || !n.Layers[4].Bias || n.Layers[4].Source != "t.yaml:8:5" {
 		t.Errorf("network %+v", n)
 	}
 }
@@ -99,6 +99,7 @@ func TestErrors(t *testing.T) {
 		{"bad input", "input: [0]\nlayers:\n  - dense: {out: 2}\n", []string{"input shape [0]: every size must lie in [1,"}},
 		{"no trainable", "input: [4]\nlayers:\n  - relu\n", []string{"no dense or conv2d layer"}},
 		{"image output", "input: [1, 4, 4]\nlayers:\n  - conv2d: {out: 2, kernel: 3}\n", []string{"the loss needs a vector", "gives 2x2x2"}},
+		{"padded maxpool", "input: [1, 4, 4]\nlayers:\n  - maxpool: {kernel: 2, padding: 1}\n", []string{"maxpool has no option \"padding\""}},
 		{"syntax", "input: [4\n", []string{"m.yaml:"}},
 		{"empty", "", []string{"m.yaml: empty model file"}},
 		{"two documents", "input: [4]\nlayers: [dense: {out: 1}]\n---\ninput: [3]\n", []string{"more than one YAML document"}},

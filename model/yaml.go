@@ -44,7 +44,7 @@ var params = map[Kind][]string{
 	Dense:   {"in", "out", "bias"},
 	Conv2D:  {"in", "out", "kernel", "stride", "padding", "bias"},
 	MaxPool: {"kernel", "stride"},
-	AvgPool: {"kernel", "stride"},
+	AvgPool: {"kernel", "stride", "padding"},
 	ReLU:    nil, Sigmoid: nil, Tanh: nil, Flatten: nil,
 }
 

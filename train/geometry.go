@@ -76,9 +76,12 @@ func patchOf[T any](pr *product, in []T, p int, one T, dst []T) []T {
 type pooling struct {
 	inPlane       int // H*W of the input
 	outPlane      int // positions per channel in the output
-	window        int // k*k
+	window        int // k*k, the divisor of a mean (padding counts)
 	inverseWindow float64
-	offsets       []int32 // outPlane*window input offsets within a channel
+	// offsets[starts[q]:starts[q+1]] are the input offsets within a channel
+	// of window q's values; padding positions are left out (they add zero).
+	offsets []int32
+	starts  []int32
 }
 
 func newPooling(l model.Layer) pooling {
@@ -87,22 +90,28 @@ func newPooling(l model.Layer) pooling {
 	k := l.Kernel
 	pl := pooling{inPlane: h * w, outPlane: oh * ow, window: k * k, inverseWindow: 1 / float64(k*k)}
 	pl.offsets = make([]int32, 0, pl.outPlane*pl.window)
+	pl.starts = make([]int32, 0, pl.outPlane+1)
 	for y := range oh {
 		for x := range ow {
+			pl.starts = append(pl.starts, int32(len(pl.offsets)))
 			for i := range k {
 				for j := range k {
-					pl.offsets = append(pl.offsets, int32((y*l.Stride+i)*w+x*l.Stride+j))
+					iy, ix := y*l.Stride+i-l.Padding, x*l.Stride+j-l.Padding
+					if iy >= 0 && iy < h && ix >= 0 && ix < w {
+						pl.offsets = append(pl.offsets, int32(iy*w+ix))
+					}
 				}
 			}
 		}
 	}
+	pl.starts = append(pl.starts, int32(len(pl.offsets)))
 	return pl
 }
 
 // windowOf returns the input indices of output element o's window.
 func (pl *pooling) windowOf(o int) (base int, offsets []int32) {
 	c, q := o/pl.outPlane, o%pl.outPlane
-	return c * pl.inPlane, pl.offsets[q*pl.window : (q+1)*pl.window]
+	return c * pl.inPlane, pl.offsets[pl.starts[q]:pl.starts[q+1]]
 }
 
 // maxPool writes each window's largest input (the first on ties) and the

@@ -216,7 +216,11 @@ func (n *refNet) forward(t *testing.T, pixels []uint8) *refExample {
 						best, sum := int16(math.MinInt16), int64(0)
 						for i := 0; i < l.Kernel; i++ {
 							for j := 0; j < l.Kernel; j++ {
-								v := in[(c*H+oy*l.Stride+i)*W+ox*l.Stride+j]
+								y, x := oy*l.Stride+i-l.Padding, ox*l.Stride+j-l.Padding
+								if y < 0 || y >= H || x < 0 || x >= W {
+									continue // average pooling's zero padding
+								}
+								v := in[(c*H+y)*W+x]
 								best = max(best, v)
 								sum += int64(v)
 							}
@@ -353,7 +357,11 @@ func (n *refNet) backward(t *testing.T, ex *refExample, label int) {
 						arg := -1
 						for i := 0; i < l.Kernel; i++ {
 							for j := 0; j < l.Kernel; j++ {
-								idx := (c*H+oy*l.Stride+i)*W + ox*l.Stride + j
+								y, x := oy*l.Stride+i-l.Padding, ox*l.Stride+j-l.Padding
+								if y < 0 || y >= H || x < 0 || x >= W {
+									continue
+								}
+								idx := (c*H+y)*W + x
 								if l.Kind == model.AvgPool {
 									share := int16(math.Round(float64(d[o]) / float64(l.Kernel*l.Kernel)))
 									dIn[idx], _ = alu.Add(dIn[idx], share)
@@ -473,7 +481,7 @@ layers:
   - maxpool: {kernel: 2}
   - conv2d: {out: 34, kernel: 2, stride: 1, bias: false}
   - sigmoid
-  - avgpool: {kernel: 2, stride: 1}
+  - avgpool: {kernel: 2, stride: 1, padding: 1}
   - flatten
   - dense: {out: 5}
 loss: mse

@@ -36,8 +36,8 @@ dataset (mnist, fashion-mnist, idx:..., csv:TRAIN.csv,TEST.csv) whose training s
 --infer builds a forward-only program over the configured examples, with the weights of the
 model (ONNX initializers) or drawn from the seed.
 
-The compile report (occupancy, program sizes, traffic, utilisation) is printed, and written as
-JSON with --report; --emit-asm writes the program as annotated assembly that ` + "`panther asm`" + ` reads.`,
+The compile report (the loss and where it comes from, occupancy, program sizes, traffic,
+utilisation) is printed, and written as JSON with --report; --emit-asm writes the program as annotated assembly that ` + "`panther asm`" + ` reads.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := arch.Load(archName)

@@ -5,10 +5,15 @@
 //
 // It accepts chains of the operators PANTHER's compiler lowers: Gemm,
 // MatMul (with a following Add as bias), Conv (stride, symmetric padding),
-// Relu, Sigmoid, Tanh, MaxPool and AveragePool (no padding), Flatten,
-// Reshape to a vector, and a final Softmax or LogSoftmax. Anything else is
-// an error naming the operator and the node; so is a graph that branches.
-// It knows nothing of crossbars, fixed point or instructions.
+// Relu, Sigmoid, Tanh, MaxPool, AveragePool (padding counted in the mean),
+// Flatten, Reshape to a vector, and a final Softmax or LogSoftmax; and what
+// PyTorch's exporter puts between them: BatchNormalization (folded into the
+// Gemm, MatMul or Conv next to it), zero Pad (folded into the Conv or
+// AveragePool after it), Dropout and Identity (passed through), and the
+// Shape/Gather/Unsqueeze/Concat arithmetic of a flatten's target shape,
+// evaluated on the known shapes. Anything else is an error naming the
+// operator and the node; so is a graph that branches. It knows nothing of
+// crossbars, fixed point or instructions.
 //
 // The protobuf types in internal/onnxpb are generated from Debian's
 // libonnx-dev onnx.proto (ONNX 1.12):
@@ -55,6 +60,9 @@ type Model struct {
 	// row-major with the bias row last, or nil for a layer without weights.
 	Weights [][]float64
 	Head    Head
+	// DefaultLoss says Net.Loss is softmax cross-entropy only by default:
+	// the graph has no Softmax or LogSoftmax head and Options named none.
+	DefaultLoss bool
 	// Input and Output name the graph's data input and its output.
 	Input, Output string
 	// Batch is the number of examples the data input holds: its first
@@ -98,7 +106,7 @@ func Read(name string, data []byte, opt Options) (*Model, error) {
 			opset = o.GetVersion()
 		}
 	}
-	c := &converter{name: name, opset: opset, consts: map[string]Tensor{}, batch: 1}
+	c := &converter{name: name, opset: opset, consts: map[string]Tensor{}, shapes: map[string][]int{}, batch: 1, product: -1}
 	if err := c.run(g, opt); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -116,10 +124,32 @@ type converter struct {
 	cur   string      // the data tensor the chain has reached
 	shape model.Shape // its shape per example
 	batch int
-	// biasFor is the layer a following Add may supply the bias of: a
-	// MatMul, Gemm or Conv without one, whose output is cur.
-	biasFor int
-	done    bool // a Softmax or LogSoftmax ended the chain
+	// shapes holds the dimensions (batch first) of every data tensor of
+	// the chain, for Shape nodes.
+	shapes map[string][]int
+	// product is the dense or conv layer whose affine output cur is (a
+	// following Add or BatchNormalization folds into it), or -1.
+	product int
+	// pad is a zero Pad waiting for the Conv or AveragePool that reads it;
+	// norm a BatchNormalization waiting for the Gemm, MatMul or Conv after
+	// it.
+	pad  *pendingPad
+	norm *pendingNorm
+	done bool // a Softmax or LogSoftmax ended the chain
+}
+
+// pendingPad is zero padding of p on every side of an image.
+type pendingPad struct {
+	where string
+	p     int
+}
+
+// pendingNorm is a per-channel affine map y = scale x + shift over a tensor
+// of shape (per example).
+type pendingNorm struct {
+	where        string
+	scale, shift []float64
+	shape        model.Shape
 }
 
 func (c *converter) run(g *pb.GraphProto, opt Options) error {
@@ -155,11 +185,17 @@ func (c *converter) run(g *pb.GraphProto, opt Options) error {
 		c.net.Loss = model.SoftmaxCrossEntropy
 	}
 	c.model = &Model{Net: c.net, Input: c.cur, Batch: c.batch}
-	c.biasFor = -1
+	c.shapes[c.cur] = c.dims()
 	for i, n := range g.GetNode() {
 		if err := c.node(i, n); err != nil {
 			return err
 		}
+	}
+	if c.pad != nil {
+		return fmt.Errorf("%s ends the graph: zero padding is supported only before a Conv or AveragePool, which takes it over", c.pad.where)
+	}
+	if c.norm != nil {
+		return fmt.Errorf("%s ends the graph: a BatchNormalization is folded into the Gemm, MatMul or Conv just before or after it, and there is none", c.norm.where)
 	}
 	if len(c.net.Layers) == 0 && c.model.Head == NoHead {
 		return fmt.Errorf("the graph computes nothing panther can run: it has no layers")
@@ -172,6 +208,7 @@ func (c *converter) run(g *pb.GraphProto, opt Options) error {
 	if c.model.Head != NoHead {
 		c.net.Loss = model.SoftmaxCrossEntropy
 	}
+	c.model.DefaultLoss = opt.Loss == "" && c.model.Head == NoHead
 	if len(c.model.Weights) < len(c.net.Layers) {
 		c.model.Weights = append(c.model.Weights, make([][]float64, len(c.net.Layers)-len(c.model.Weights))...)
 	}
@@ -234,6 +271,10 @@ func (c *converter) node(i int, n *pb.NodeProto) error {
 	if dataInputs == 0 {
 		return c.fold(where, n)
 	}
+	op := n.GetOpType()
+	if op == "Shape" {
+		return c.shapeOf(where, n)
+	}
 	if c.done {
 		return fmt.Errorf("%s follows the final %s: it must be the last node", where, c.model.Head)
 	}
@@ -243,16 +284,27 @@ func (c *converter) node(i int, n *pb.NodeProto) error {
 	if dataInputs > 1 {
 		return fmt.Errorf("%s reads more than one computed tensor: only chains of nodes are supported", where)
 	}
-	bias := c.biasFor
-	c.biasFor = -1
+	passThrough := op == "Identity" || op == "Dropout"
+	if c.pad != nil && op != "Conv" && op != "AveragePool" && !passThrough {
+		return fmt.Errorf("%s reads the output of %s: zero padding is supported only before a Conv or AveragePool, which takes it over", where, c.pad.where)
+	}
+	if c.norm != nil && !slices.Contains([]string{"Gemm", "MatMul", "Conv", "Flatten", "Reshape"}, op) && !passThrough {
+		return fmt.Errorf("%s reads the output of %s: a BatchNormalization is folded into the Gemm, MatMul or Conv just before or after it (with at most a Flatten between)", where, c.norm.where)
+	}
+	product := c.product
+	c.product = -1
 	var err error
-	switch n.GetOpType() {
+	switch op {
 	case "Gemm":
 		err = c.gemm(where, n)
 	case "MatMul":
 		err = c.matmul(where, n)
 	case "Add":
-		err = c.add(where, n, bias)
+		err = c.add(where, n, product)
+	case "BatchNormalization":
+		err = c.batchNorm(where, n, product)
+	case "Pad":
+		err = c.padding(where, n)
 	case "Conv":
 		err = c.conv(where, n)
 	case "Relu":
@@ -271,54 +323,68 @@ func (c *converter) node(i int, n *pb.NodeProto) error {
 		err = c.softmax(where, n)
 	case "Identity", "Dropout":
 		// Inference passes the tensor through.
+		err = c.dropout(where, n)
+		c.product = product
 	default:
-		return fmt.Errorf("%s: operator %s is not supported (supported: Gemm, MatMul, Add, Conv, Relu, Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Reshape, Softmax, LogSoftmax)", where, n.GetOpType())
+		return fmt.Errorf("%s: operator %s is not supported (supported: %s)", where, op, supported)
 	}
 	if err != nil {
 		return err
 	}
 	c.cur = n.GetOutput()[0]
+	if _, ok := c.shapes[c.cur]; !ok {
+		c.shapes[c.cur] = c.dims()
+	}
 	return nil
 }
 
-// fold evaluates a node whose inputs are all constants.
-func (c *converter) fold(where string, n *pb.NodeProto) error {
-	out := n.GetOutput()[0]
-	if op := n.GetOpType(); (op == "Identity" || op == "Transpose") && len(n.GetInput()) != 1 {
+// supported lists the operators on the data chain for messages.
+const supported = "Gemm, MatMul, Add, Conv, Relu, Sigmoid, Tanh, MaxPool, AveragePool, Flatten, Reshape, Softmax, LogSoftmax, " +
+	"BatchNormalization and Pad (folded), Dropout, Identity, Shape"
+
+// dims is the current tensor's dimensions, batch first.
+func (c *converter) dims() []int { return append([]int{c.batch}, c.shape...) }
+
+// dropout checks that a Dropout is the inference form: a training_mode
+// input, where given, must be false.
+func (c *converter) dropout(where string, n *pb.NodeProto) error {
+	if n.GetOpType() != "Dropout" || len(n.GetInput()) < 3 || n.GetInput()[2] == "" {
+		return nil
+	}
+	t, err := c.weight(where, n, 2, "training_mode")
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(t.Data, func(v float64) bool { return v != 0 }) {
+		return fmt.Errorf("%s: training_mode is true: export the model for inference (model.eval())", where)
+	}
+	return nil
+}
+
+// shapeOf evaluates a Shape node on a tensor of the chain, whose shape is
+// known: the shapes a flatten's target is computed from become constants.
+func (c *converter) shapeOf(where string, n *pb.NodeProto) error {
+	if len(n.GetInput()) != 1 {
 		return fmt.Errorf("%s has %d inputs; want 1", where, len(n.GetInput()))
 	}
-	switch n.GetOpType() {
-	case "Constant":
-		a := attr(n, "value")
-		if a == nil || a.GetT() == nil {
-			return fmt.Errorf("%s: only the tensor form (value) of Constant is supported", where)
-		}
-		t, err := tensor(a.GetT())
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		c.consts[out] = t
-	case "Identity":
-		c.consts[out] = c.consts[n.GetInput()[0]]
-	case "Transpose":
-		t := c.consts[n.GetInput()[0]]
-		if len(t.Dims) != 2 {
-			return fmt.Errorf("%s: only a 2-D Transpose of a constant is supported, got dimensions %v", where, t.Dims)
-		}
-		if p := ints(n, "perm"); p != nil && !slices.Equal(p, []int64{1, 0}) {
-			return fmt.Errorf("%s: perm %v of a 2-D tensor: want [1, 0]", where, p)
-		}
-		r, k := t.Dims[0], t.Dims[1]
-		tt := Tensor{Name: out, Dims: []int{k, r}, Data: make([]float64, len(t.Data))}
-		for i := range r {
-			for j := range k {
-				tt.Data[j*r+i] = t.Data[i*k+j]
-			}
-		}
-		c.consts[out] = tt
-	default:
-		return fmt.Errorf("%s: operator %s on constants is not supported (only Constant, Identity and Transpose are folded)", where, n.GetOpType())
+	dims, ok := c.shapes[n.GetInput()[0]]
+	if !ok {
+		return fmt.Errorf("%s: the shape of tensor %q is not known: Shape is supported on the tensors of the chain", where, n.GetInput()[0])
 	}
+	// Opset 15 takes a slice [start, end) of the dimensions.
+	r := int64(len(dims))
+	bound := func(v int64) int {
+		if v < 0 {
+			v += r
+		}
+		return int(min(max(v, 0), r))
+	}
+	start, end := bound(intAttr(n, "start", 0)), bound(intAttr(n, "end", r))
+	t := Tensor{Name: n.GetOutput()[0], Dims: []int{max(end-start, 0)}}
+	for _, d := range dims[start:max(start, end)] {
+		t.Data = append(t.Data, float64(d))
+	}
+	c.consts[t.Name] = t
 	return nil
 }
 
@@ -359,26 +425,62 @@ func (c *converter) weight(where string, n *pb.NodeProto, k int, what string) (T
 	}
 	t, ok := c.consts[n.GetInput()[k]]
 	if !ok {
-		return Tensor{}, fmt.Errorf("%s: %s %q is computed, not a constant: weights must be initializers", where, what, n.GetInput()[k])
+		return Tensor{}, fmt.Errorf("%s: %s %q is computed, not a constant: it must be an initializer or a Constant", where, what, n.GetInput()[k])
 	}
 	return t, nil
 }
 
-// layer appends l with cell matrix m (nil for none) and updates the shape.
+// layer appends l with cell matrix m (nil for none), folds a waiting
+// BatchNormalization into a dense or conv layer, and updates the shape. A
+// dense or conv layer becomes the product a following Add or
+// BatchNormalization folds into.
 func (c *converter) layer(where string, l model.Layer, m []float64) error {
-	for _, v := range m {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%s: a weight is %v after scaling by alpha or beta; weights must be finite", where, v)
-		}
-	}
 	l.Source = where
 	c.net.Layers = append(c.net.Layers, l)
-	c.model.Weights = append(c.model.Weights, m)
+	c.model.Weights = append(c.model.Weights, slices.Clone(m))
+	i := len(c.net.Layers) - 1
+	if l.Trainable() {
+		c.product = i
+		if c.norm != nil {
+			if err := c.foldNormBefore(i); err != nil {
+				return err
+			}
+		}
+	}
+	if err := c.finite(i); err != nil {
+		return err
+	}
 	if err := InferShapes(c.net); err != nil {
 		return err
 	}
 	c.shape = c.net.Output()
 	return nil
+}
+
+// finite checks layer i's weights after scaling and folding.
+func (c *converter) finite(i int) error {
+	for _, v := range c.model.Weights[i] {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s: a weight is %v after scaling by alpha or beta or folding a BatchNormalization; weights must be finite", c.net.Layers[i].Source, v)
+		}
+	}
+	return nil
+}
+
+// addBias adds row to the bias row of layer i, which gains one where it
+// has none.
+func (c *converter) addBias(i int, row []float64) {
+	l := &c.net.Layers[i]
+	if !l.Bias {
+		l.Bias = true
+		c.model.Weights[i] = append(c.model.Weights[i], row...)
+		return
+	}
+	m := c.model.Weights[i]
+	b := m[len(m)-len(row):]
+	for o, v := range row {
+		b[o] += v
+	}
 }
 
 // vectorIn is the number of features of the current tensor, which must be
@@ -430,7 +532,6 @@ func (c *converter) gemm(where string, n *pb.NodeProto) error {
 		}
 	}
 	if len(n.GetInput()) < 3 || n.GetInput()[2] == "" {
-		c.biasFor = len(c.net.Layers)
 		return c.dense(where, in, out, m[:in*out])
 	}
 	cb, err := c.weight(where, n, 2, "C")
@@ -479,15 +580,15 @@ func (c *converter) matmul(where string, n *pb.NodeProto) error {
 	if len(b.Dims) != 2 || b.Dims[0] != in {
 		return fmt.Errorf("%s: A %q has %d features per example but B %q has dimensions %v: want [%d, outputs]", where, c.cur, in, b.Name, b.Dims, in)
 	}
-	c.biasFor = len(c.net.Layers)
 	return c.dense(where, in, b.Dims[1], b.Data)
 }
 
-// add folds a bias into the layer just before, which has none.
+// add folds a constant into the bias of the layer whose output it reads.
 func (c *converter) add(where string, n *pb.NodeProto, layer int) error {
 	if layer < 0 {
 		return fmt.Errorf("%s: Add is supported only as the bias of the MatMul, Gemm or Conv just before it", where)
 	}
+	c.product = layer
 	b, err := c.weight(where, n, 1, "bias")
 	if err != nil {
 		return err
@@ -504,9 +605,155 @@ func (c *converter) add(where string, n *pb.NodeProto, layer int) error {
 	if err != nil {
 		return err
 	}
-	l.Bias = true
-	c.model.Weights[layer] = append(c.model.Weights[layer], row...)
+	c.addBias(layer, row)
 	return nil
+}
+
+// batchNorm reads an inference-form BatchNormalization, y = scale (x -
+// mean) / sqrt(var + epsilon) + B per channel (dimension 1), as y = a x + b
+// with a = scale / sqrt(var + epsilon) and b = B - a mean, and folds it into
+// the dense or conv layer whose output it reads, or keeps it for the one
+// after it.
+func (c *converter) batchNorm(where string, n *pb.NodeProto, product int) error {
+	if len(n.GetOutput()) > 1 || intAttr(n, "training_mode", 0) != 0 {
+		return fmt.Errorf("%s is the training form (running statistics as outputs): export the model for inference (model.eval())", where)
+	}
+	if len(c.shape) != 1 && len(c.shape) != 3 {
+		return fmt.Errorf("%s: tensor %q is %s per example: want a vector or an image", where, c.cur, c.shape)
+	}
+	ch := c.shape[0]
+	var p [4][]float64
+	for k, what := range []string{"scale", "B", "mean", "var"} {
+		t, err := c.weight(where, n, k+1, what)
+		if err != nil {
+			return err
+		}
+		if t.Size() != ch || len(t.Data) != ch {
+			return fmt.Errorf("%s: %s %q has %d values for %d channels of tensor %q", where, what, t.Name, len(t.Data), ch, c.cur)
+		}
+		p[k] = t.Data
+	}
+	eps := floatAttr(n, "epsilon", 1e-5)
+	norm := &pendingNorm{where: where, scale: make([]float64, ch), shift: make([]float64, ch), shape: slices.Clone(c.shape)}
+	for k := range ch {
+		if v := p[3][k] + eps; v > 0 {
+			norm.scale[k] = p[0][k] / math.Sqrt(v)
+		} else {
+			return fmt.Errorf("%s: var + epsilon of channel %d is %v: want it positive", where, k, v)
+		}
+		norm.shift[k] = p[1][k] - norm.scale[k]*p[2][k]
+	}
+	if product < 0 {
+		c.norm = norm
+		return nil
+	}
+	// After the layer: y = a (M^T x + c) + b scales column o of M, bias
+	// row included, by a[o] and adds b[o] to the bias.
+	c.product = product
+	m := c.model.Weights[product]
+	cols := c.net.Layers[product].CellCols()
+	for k, v := range m {
+		m[k] = v * norm.scale[k%cols]
+	}
+	c.addBias(product, norm.shift)
+	return c.finite(product)
+}
+
+// foldNormBefore folds the waiting BatchNormalization into layer i, which
+// reads its output (through a Flatten at most): M^T (a x + b) + c scales
+// row r of M by the a of its input channel and adds M^T b to the bias.
+func (c *converter) foldNormBefore(i int) error {
+	norm, l := c.norm, c.net.Layers[i]
+	c.norm = nil
+	m := c.model.Weights[i]
+	cols, rows := l.CellCols(), l.FanIn()
+	// per is how many consecutive rows share an input channel.
+	per := norm.shape.Size() / len(norm.scale)
+	if l.Kind == model.Conv2D {
+		per = l.Kernel * l.Kernel
+		if l.Padding > 0 && slices.ContainsFunc(norm.shift, func(v float64) bool { return v != 0 }) {
+			return fmt.Errorf("%s: %s before it cannot be folded into its weights: its padding zeros would not be shifted; pad after the normalisation with a Pad node or drop the Conv's padding", l.Source, norm.where)
+		}
+	}
+	if rows != per*len(norm.scale) {
+		return fmt.Errorf("%s reads %d values per window, which do not match the %d channels of %s before it", l.Source, rows, len(norm.scale), norm.where)
+	}
+	bias := make([]float64, cols)
+	for r := range rows {
+		a, b := norm.scale[r/per], norm.shift[r/per]
+		for o := range cols {
+			bias[o] += m[r*cols+o] * b
+			m[r*cols+o] *= a
+		}
+	}
+	c.addBias(i, bias)
+	return c.finite(i)
+}
+
+// padding reads a Pad: all zero amounts pass the tensor through; zero
+// constant padding of an image, the same on every side of H and W, waits
+// for the Conv or AveragePool after it (opset 11 on gives the amounts and
+// the value as inputs, before it as attributes).
+func (c *converter) padding(where string, n *pb.NodeProto) error {
+	mode := string(attrBytes(n, "mode"))
+	pads, value := ints(n, "pads"), floatAttr(n, "value", 0)
+	if c.opset >= 11 {
+		t, err := c.weight(where, n, 1, "pads")
+		if err != nil {
+			return err
+		}
+		pads = nil
+		for _, v := range t.Data {
+			pads = append(pads, int64(v))
+		}
+		if len(n.GetInput()) > 2 && n.GetInput()[2] != "" {
+			v, err := c.weight(where, n, 2, "constant_value")
+			if err != nil {
+				return err
+			}
+			if len(v.Data) != 1 {
+				return fmt.Errorf("%s: constant_value %q has %d values; want one", where, v.Name, len(v.Data))
+			}
+			value = v.Data[0]
+		}
+		if len(n.GetInput()) > 3 && n.GetInput()[3] != "" {
+			return fmt.Errorf("%s: the axes input is not supported: give pads for every dimension", where)
+		}
+	}
+	rank := len(c.shape) + 1
+	if len(pads) != 2*rank {
+		return fmt.Errorf("%s: pads %v for tensor %q of rank %d: want %d amounts", where, pads, c.cur, rank, 2*rank)
+	}
+	if !slices.ContainsFunc(pads, func(v int64) bool { return v != 0 }) {
+		return nil
+	}
+	if mode != "" && mode != "constant" || value != 0 {
+		return fmt.Errorf("%s: mode %q with value %v: only zero constant padding is supported (before a Conv or AveragePool, which takes it over)", where, mode, value)
+	}
+	// pads = [N, C, H, W begins, N, C, H, W ends]
+	p := pads[2]
+	if rank != 4 || pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 ||
+		pads[3] != p || pads[6] != p || pads[7] != p || p < 0 || p > model.MaxValues {
+		return fmt.Errorf("%s: pads %v: only the same padding on every side of an image's height and width is supported", where, pads)
+	}
+	c.pad = &pendingPad{where: where, p: int(p)}
+	h, w := int64(c.shape[1])+2*p, int64(c.shape[2])+2*p
+	if h > model.MaxValues || w > model.MaxValues {
+		return fmt.Errorf("%s: pads %v make an image too large", where, pads)
+	}
+	c.shapes[n.GetOutput()[0]] = []int{c.batch, c.shape[0], int(h), int(w)}
+	return nil
+}
+
+// takePad returns the padding of a waiting Pad, which the caller takes
+// over.
+func (c *converter) takePad() int {
+	if c.pad == nil {
+		return 0
+	}
+	p := c.pad.p
+	c.pad = nil
+	return p
 }
 
 // spatial reads the kernel, stride and padding of a Conv or pooling node
@@ -542,6 +789,9 @@ func (c *converter) spatial(where string, n *pb.NodeProto, k int) (stride, pad i
 	case "VALID":
 		pad = 0
 	case "SAME_UPPER", "SAME_LOWER":
+		if c.pad != nil {
+			return 0, 0, fmt.Errorf("%s: auto_pad %s after %s is not supported: give explicit pads", where, ap, c.pad.where)
+		}
 		// Output ceil(in / stride); the total padding must split evenly.
 		h, w := c.shape[1], c.shape[2]
 		var total [2]int
@@ -585,6 +835,7 @@ func (c *converter) conv(where string, n *pb.NodeProto) error {
 	if err != nil {
 		return err
 	}
+	pad += c.takePad()
 	if in != c.shape[0] {
 		return fmt.Errorf("%s: W %q expects %d input channels but tensor %q has %d", where, w.Name, in, c.cur, c.shape[0])
 	}
@@ -606,8 +857,6 @@ func (c *converter) conv(where string, n *pb.NodeProto) error {
 		}
 		l.Bias = true
 		m = append(m, b.Data...)
-	} else {
-		c.biasFor = len(c.net.Layers)
 	}
 	return c.layer(where, l, m)
 }
@@ -622,20 +871,24 @@ func (c *converter) pool(where string, n *pb.NodeProto) error {
 	if err != nil {
 		return err
 	}
-	if pad != 0 {
-		return fmt.Errorf("%s: padding %d: pooling layers take no padding", where, pad)
+	kind := model.MaxPool
+	if n.GetOpType() == "AveragePool" {
+		kind = model.AvgPool
 	}
+	switch {
+	case pad != 0 && kind == model.MaxPool:
+		return fmt.Errorf("%s: padding %d: max pooling takes no padding", where, pad)
+	case pad != 0 && intAttr(n, "count_include_pad", 0) == 0:
+		return fmt.Errorf("%s: padding %d with count_include_pad = 0: only padding counted in the mean is supported (PyTorch's count_include_pad=True)", where, pad)
+	}
+	pad += c.takePad() // zero padding before it counts in the mean too
 	if intAttr(n, "ceil_mode", 0) != 0 {
 		return fmt.Errorf("%s: ceil_mode = 1 is not supported", where)
 	}
 	if len(n.GetOutput()) > 1 {
 		return fmt.Errorf("%s: the indices output of MaxPool is not supported", where)
 	}
-	kind := model.MaxPool
-	if n.GetOpType() == "AveragePool" {
-		kind = model.AvgPool
-	}
-	return c.layer(where, model.Layer{Kind: kind, Kernel: k, Stride: stride}, nil)
+	return c.layer(where, model.Layer{Kind: kind, Kernel: k, Stride: stride, Padding: pad}, nil)
 }
 
 func (c *converter) flatten(where string, n *pb.NodeProto) error {
