@@ -9,6 +9,12 @@ func (s *Set) CRS() {
 	s.counters.CRSs++
 	s.counters.SerialReads += int64(len(s.slices))
 	s.counters.SerialWrites += int64(len(s.slices))
+	s.resolve()
+}
+
+// resolve saturates every accumulator to the set's range, counting QSat, and
+// rewrites the cells in nominal form.
+func (s *Set) resolve() {
 	bias := s.cfg.Plan.Bias()
 	codes := s.codeBuffer()
 	var saturated int64
