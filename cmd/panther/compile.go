@@ -43,6 +43,7 @@ JSON with --report; --emit-asm writes the program as annotated assembly that ` +
 			}
 			cfg := compiler.DefaultConfig()
 			cfg.Variant = a.Crossbar.Variant
+			cfg.NoCRS = !a.HasCRS()
 			if trainFile != "" {
 				if cfg, err = compiler.ReadConfigFile(trainFile, cfg); err != nil {
 					return err
