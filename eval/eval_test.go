@@ -247,7 +247,7 @@ ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are
 paper's headline figures beside ours (PANTHER is this many times lower)
 metric  vs       scope                     paper         ours                     
 energy  digital  all workloads, best case  up to 8.02x   not measured             
-energy  serial   all workloads, best case  up to 54.21x  up to 4.00x (min 4.00x)  
+energy  serial   best case over mlp-l4     up to 54.21x  up to 4.00x (min 4.00x)  
 `
 	if b.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)

@@ -39,7 +39,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "paper's headline figures beside ours (PANTHER is this many times lower)")
 	fmt.Fprintln(tw, "metric\tvs\tscope\tpaper\tours\t")
 	for _, c := range r.Paper {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Metric, c.Baseline, c.Scope, c.Paper, c.OursText(r.Rows))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Metric, c.Baseline, c.ScopeText(r.Rows), c.Paper, c.OursText(r.Rows))
 	}
 	return tw.Flush()
 }
@@ -128,7 +128,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	b.WriteString("</ul>\n<h2>Paper's headline figures beside ours</h2>\n<table><tr><th class=l>metric</th><th class=l>vs</th><th class=l>scope</th><th>paper</th><th>ours</th></tr>\n")
 	for _, c := range r.Paper {
 		fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td>%s</td></tr>\n",
-			e(c.Metric), e(c.Baseline), e(c.Scope), e(c.Paper), e(c.OursText(r.Rows)))
+			e(c.Metric), e(c.Baseline), e(c.ScopeText(r.Rows)), e(c.Paper), e(c.OursText(r.Rows)))
 	}
 	b.WriteString("</table>\n")
 	for _, g := range r.groups(", ") {
