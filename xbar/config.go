@@ -30,7 +30,7 @@ func (s Size) Validate() error {
 	return nil
 }
 
-// ADC models the converter that digitises each partial sum (SPEC 1.2).
+// ADC models the converter that digitises each partial sum (docs/numeric-model.md).
 type ADC struct {
 	// Ideal passes every partial sum through unchanged.
 	Ideal bool
@@ -107,7 +107,7 @@ func (a *ADC) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// OPAMode selects how an outer product reaches the cells (SPEC 1.3).
+// OPAMode selects how an outer product reaches the cells (docs/numeric-model.md).
 type OPAMode uint8
 
 const (

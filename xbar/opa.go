@@ -8,7 +8,7 @@ import (
 	"github.com/panther-xbar/panther/fixed"
 )
 
-// OPA adds eta x d^T to the cell matrix (SPEC 1.3): row r is driven by x_r,
+// OPA adds eta x d^T to the cell matrix (docs/numeric-model.md): row r is driven by x_r,
 // column c by d_c, and cell (r, c) gets g = eta X_r D_c 2^(f-12) accumulator
 // units, rounded once with the set's rounding mode and spread over the slices
 // without carries. Gradient descent passes eta = -lr.

@@ -245,7 +245,7 @@ func TestSubLSBUpdatesVanishWithoutFractionBits(t *testing.T) {
 func TestSaturationCountsHandComputed(t *testing.T) {
 	// Slice 0 of the inplace plan is a 6-bit cell, range [-32, 31]. Weight
 	// code 3 puts nominal 3 in it; ten same-sign chunks of 3 reach 33, so the
-	// tenth write saturates and loses 2 (SPEC 1.3).
+	// tenth write saturates and loses 2 (docs/numeric-model.md).
 	s, err := NewSet(SetConfig{Plan: DefaultInplacePlan, Size: DefaultSize, ADC: DefaultADC}, 1, 1)
 	if err != nil {
 		t.Fatal(err)
