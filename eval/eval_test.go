@@ -190,6 +190,31 @@ func TestVaryApplies(t *testing.T) {
 	}
 }
 
+// Each constant key changes the designs it names and no other.
+func TestVaryConstantKeys(t *testing.T) {
+	for _, c := range []struct {
+		key     string
+		changes []string // designs whose preset the value changes
+		get     func(a *arch.Arch) float64
+	}{
+		{"adc_pj", []string{"panther", "serial", "cmos-op", "digital"}, func(a *arch.Arch) float64 { return a.Components.ADC.AccessPJ() }},
+		{"serial_update_ns", []string{"serial"}, func(a *arch.Arch) float64 { return a.Ops.Update.LatencyNS }},
+		{"sram_write_pj", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.EnergyPJ }},
+		{"sram_write_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.LatencyNS }},
+		{"digital_unit_leak_mw", []string{"digital"}, func(a *arch.Arch) float64 { return a.Components.Crossbar.LeakMW }},
+	} {
+		for _, d := range []string{"panther", "serial", "cmos-op", "digital"} {
+			a := mustPreset(t, d)
+			if err := (Vary{Key: c.key, Values: []string{"7"}}).apply(a, "7"); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.get(a) == 7, slices.Contains(c.changes, d); got != want {
+				t.Errorf("%s=7 on %s: %v after it; changed %v, want %v", c.key, d, c.get(a), got, want)
+			}
+		}
+	}
+}
+
 func mustPreset(t *testing.T, name string) *arch.Arch {
 	a, err := arch.Preset(name)
 	if err != nil {
