@@ -201,6 +201,7 @@ func TestVaryConstantKeys(t *testing.T) {
 		{"serial_update_ns", []string{"serial"}, func(a *arch.Arch) float64 { return a.Ops.Update.LatencyNS }},
 		{"sram_write_pj", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.EnergyPJ }},
 		{"sram_write_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.LatencyNS }},
+		{"digital_mvm_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.MVM.LatencyNS }},
 		{"digital_unit_leak_mw", []string{"digital"}, func(a *arch.Arch) float64 { return a.Components.Crossbar.LeakMW }},
 	} {
 		for _, d := range []string{"panther", "serial", "cmos-op", "digital"} {

@@ -29,6 +29,7 @@ var varyKeys = map[string]string{
 	"serial_update_ns":     "ops.update.latency_ns of the serial design: one serial access of a slice array (docs/constants.md: 475 ns)",
 	"sram_write_pj":        "ops.sram_write.energy_pj of designs that write their weights into SRAM (digital; docs/constants.md: 81920 pJ per matrix unit)",
 	"sram_write_ns":        "ops.sram_write.latency_ns of designs that write their weights into SRAM (digital; docs/constants.md: 4096 ns per matrix unit)",
+	"digital_mvm_ns":       "ops.mvm.latency_ns of designs with digital matrix units: one product (digital; docs/constants.md: 897 ns)",
 	"digital_unit_leak_mw": "components.crossbar.leak_mw of designs with digital matrix units (digital; docs/constants.md: 40.24 mW per unit)",
 	"crs_interval":         "batches between carry resolutions: one program runs that many batches with one CRS at the end, and the step is its mean (default 1)",
 	"inplace_plan":         "crossbar.inplace_plan: the slice plan of inplace designs with an in-crossbar OPA (docs/numeric-model.md: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
@@ -86,7 +87,7 @@ func (v Vary) validate() error {
 // apply sets the key to value x on a.
 func (v Vary) apply(a *arch.Arch, x string) error {
 	switch v.Key {
-	case "opa_power_mw", "mvm_power_mw", "adc_pj", "serial_update_ns", "sram_write_pj", "sram_write_ns", "digital_unit_leak_mw":
+	case "opa_power_mw", "mvm_power_mw", "adc_pj", "serial_update_ns", "sram_write_pj", "sram_write_ns", "digital_mvm_ns", "digital_unit_leak_mw":
 		f, err := strconv.ParseFloat(x, 64)
 		if err != nil || f < 0 {
 			return fmt.Errorf("vary %s: %q is not a number >= 0", v.Key, x)
@@ -105,6 +106,8 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 			a.Ops.SRAMWrite.EnergyPJ = f
 		case v.Key == "sram_write_ns" && u.Mechanism == arch.UpdateSRAM:
 			a.Ops.SRAMWrite.LatencyNS = f
+		case v.Key == "digital_mvm_ns" && !analog:
+			a.Ops.MVM.LatencyNS = f
 		case v.Key == "digital_unit_leak_mw" && !analog:
 			a.Components.Crossbar.LeakMW = f
 		}
