@@ -1,7 +1,8 @@
 // Package arch holds PANTHER's architecture parameters as data: the
 // structure of nodes, tiles and cores, the crossbar configuration, the time
 // and energy of crossbar operations, and the table of components with their
-// power and area (SPEC sections 2 and 4). Presets are YAML files embedded in
+// power and area (docs/constants.md gives every figure with its source).
+// Presets are YAML files embedded in
 // the binary; a user file starts from a preset (base: NAME) or gives every
 // field, and is decoded strictly: an unknown key, a wrong type or a value out
 // of range is an error naming file:line:col, the field and what is allowed.
@@ -34,7 +35,7 @@ type Arch struct {
 	Network     Network    `yaml:"network" json:"network"`
 }
 
-// Structure is the hierarchy of SPEC section 2.
+// Structure is the hierarchy of nodes, tiles, cores and matrix units.
 type Structure struct {
 	Nodes          int     `yaml:"nodes" json:"nodes"`
 	TilesPerNode   int     `yaml:"tiles_per_node" json:"tiles_per_node"`
@@ -73,7 +74,8 @@ const (
 	// Update mechanisms.
 	UpdateCrossbar = "crossbar" // in-crossbar OPA per sign phase per slice crossbar
 	UpdateDigital  = "digital"  // CMOS outer product per matrix unit, then a serial write of each slice array
-	UpdateSerial   = "serial"   // a serial access of each slice array per update
+	UpdateSerial   = "serial"   // a serial access (read out, write back) of each slice array per update
+	UpdateSRAM     = "sram"     // CMOS outer product per matrix unit, then a write of the unit's SRAM weights
 	UpdateNone     = "none"     // no weight update (inference)
 )
 
@@ -83,6 +85,9 @@ type Ops struct {
 	Update      UpdateOp `yaml:"update" json:"update"`
 	SerialRead  Access   `yaml:"serial_read" json:"serial_read"`
 	SerialWrite Access   `yaml:"serial_write" json:"serial_write"`
+	// SRAMWrite writes one matrix unit's weights into the SRAM of a digital
+	// matrix unit (update mechanism sram).
+	SRAMWrite Access `yaml:"sram_write" json:"sram_write"`
 }
 
 // MVMOp times MVM and MTVM.
@@ -109,17 +114,24 @@ type UpdateOp struct {
 	PerBit bool `yaml:"per_bit" json:"per_bit"`
 }
 
-// Access is a serial access of one whole slice array.
+// Access is a whole-array access: a serial access of one slice array, or
+// the write of one digital matrix unit's SRAM.
 type Access struct {
 	LatencyNS float64 `yaml:"latency_ns" json:"latency_ns"`
 	EnergyPJ  float64 `yaml:"energy_pj" json:"energy_pj"`
 }
 
-// Component is one row of the component table (SPEC section 4).
+// Component is one row of the component table (docs/constants.md).
 type Component struct {
-	// LatencyNS is one access; its dynamic energy is DynamicMW x LatencyNS.
+	// LatencyNS is the time of one access. Its dynamic energy does not
+	// depend on it: it is DynamicMW drawn for AccessNS, as the reference
+	// tables give their figures (an 8-bit ADC conversion is 1.8 pJ whether
+	// it takes 1 ns or 100 ns).
 	LatencyNS float64 `yaml:"latency_ns" json:"latency_ns"`
 	DynamicMW float64 `yaml:"dynamic_mw" json:"dynamic_mw"`
+	// AccessNS is how long an access draws DynamicMW where that is not
+	// 1 ns (the inter-node link: 5 ns per packet); 0 means 1 ns.
+	AccessNS float64 `yaml:"access_ns,omitempty" json:"access_ns,omitempty"`
 	// WriteMW is the dynamic power of a write where it differs from a read.
 	WriteMW float64 `yaml:"write_mw,omitempty" json:"write_mw,omitempty"`
 	// MulMW and DivMW are the vector ALU's multiply and divide lane ops;
@@ -133,14 +145,23 @@ type Component struct {
 }
 
 // AccessPJ is the dynamic energy of one access (a read, for buffers).
-func (c *Component) AccessPJ() float64 { return c.DynamicMW * c.LatencyNS }
+func (c *Component) AccessPJ() float64 { return c.PJ(c.DynamicMW) }
 
 // WritePJ is the dynamic energy of one write: WriteMW if given, else a read's.
 func (c *Component) WritePJ() float64 {
 	if c.WriteMW > 0 {
-		return c.WriteMW * c.LatencyNS
+		return c.PJ(c.WriteMW)
 	}
 	return c.AccessPJ()
+}
+
+// PJ is the energy of one access that draws mw (one of the component's
+// powers): mw for AccessNS, or for 1 ns.
+func (c *Component) PJ(mw float64) float64 {
+	if c.AccessNS > 0 {
+		return mw * c.AccessNS
+	}
+	return mw
 }
 
 // Scope is what one count of a component is per.
@@ -306,6 +327,26 @@ func (a *Arch) UnitConfig() xbar.UnitConfig {
 		Rounding:    c.Rounding,
 		OPAMode:     c.OPAMode,
 	}
+}
+
+// WeightSets is the number of crossbar sets in one matrix unit: one for the
+// inplace variant, a read and an update set for accumulate, a forward, a
+// backward and an update set for pipelined.
+func (a *Arch) WeightSets() int {
+	switch a.Crossbar.Variant {
+	case xbar.Inplace:
+		return 1
+	case xbar.Accumulate:
+		return 2
+	}
+	return 3
+}
+
+// HasCRS reports whether the design resolves carries with a crs
+// instruction: it updates its weights, and not by a resolved (digital)
+// update, which leaves nothing to resolve.
+func (a *Arch) HasCRS() bool {
+	return a.Ops.Update.Mechanism != UpdateNone && a.Crossbar.OPAMode != xbar.Resolved
 }
 
 // SliceArrays is the number of physical slice arrays in one matrix unit:

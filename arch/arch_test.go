@@ -44,7 +44,9 @@ func TestPresetsLoadAndRoundTrip(t *testing.T) {
 	}
 }
 
-// The presets differ from panther only where SPEC section 4 says so.
+// The presets differ from panther only where their design does: the
+// baselines have one weight set of 8 slices updated at once (no CRS), and
+// digital has digital matrix units in place of the analog parts.
 func TestPresetDifferences(t *testing.T) {
 	base := Default()
 	load := func(n string) *Arch {
@@ -60,11 +62,24 @@ func TestPresetDifferences(t *testing.T) {
 	if v := load("panther-pipelined").Crossbar.Variant; v != xbar.Pipelined {
 		t.Errorf("panther-pipelined variant %v", v)
 	}
+	if !base.HasCRS() || base.WeightSets() != 2 {
+		t.Errorf("panther: CRS %v, %d weight sets", base.HasCRS(), base.WeightSets())
+	}
 	for _, n := range []string{"cmos-op", "serial", "digital"} {
 		a := load(n)
-		if !reflect.DeepEqual(a.Components, base.Components) || !reflect.DeepEqual(a.Structure, base.Structure) ||
-			!reflect.DeepEqual(a.Network, base.Network) || !reflect.DeepEqual(a.Crossbar, base.Crossbar) {
-			t.Errorf("%s differs from panther outside ops", n)
+		oneSet := base.Crossbar
+		oneSet.Variant, oneSet.InplacePlan, oneSet.OPAMode = xbar.Inplace, xbar.MustPlan("2x8"), xbar.Resolved
+		if n == "digital" {
+			oneSet.ADC = xbar.ADC{Ideal: true}
+		}
+		if !reflect.DeepEqual(a.Structure, base.Structure) || !reflect.DeepEqual(a.Network, base.Network) || !reflect.DeepEqual(a.Crossbar, oneSet) {
+			t.Errorf("%s differs from panther outside ops and components, or has not one 2x8 set resolved at once", n)
+		}
+		if n != "digital" && !reflect.DeepEqual(a.Components, base.Components) {
+			t.Errorf("%s: components differ from panther's", n)
+		}
+		if a.HasCRS() || a.WeightSets() != 1 || a.SliceArrays() != 8 {
+			t.Errorf("%s: CRS %v, %d weight sets, %d slice arrays; want none, 1, 8", n, a.HasCRS(), a.WeightSets(), a.SliceArrays())
 		}
 	}
 	if u := load("cmos-op").Ops.Update; u.Mechanism != UpdateDigital || u.LatencyNS != 256 || u.PowerMW != 1.134 {
@@ -73,8 +88,17 @@ func TestPresetDifferences(t *testing.T) {
 	if u := load("serial").Ops.Update; u.Mechanism != UpdateSerial || u.LatencyNS != 475 || u.PowerMW != 238.06 {
 		t.Errorf("serial update %+v", u)
 	}
-	if m := load("digital").Ops.MVM; m.Mechanism != MVMDigital || m.LatencyNS != 897 || m.PowerMW != 1.274 {
+	d := load("digital")
+	if m := d.Ops.MVM; m.Mechanism != MVMDigital || m.LatencyNS != 897 || m.PowerMW != 1.274 {
 		t.Errorf("digital mvm %+v", m)
+	}
+	if u := d.Ops.Update; u.Mechanism != UpdateSRAM || u.LatencyNS != 256 || u.PowerMW != 1.134 {
+		t.Errorf("digital update %+v", u)
+	}
+	for _, id := range []ComponentID{CompADC, CompDAC, CompSampleHold, CompShiftAdd} {
+		if n := d.Count(id); n != 0 {
+			t.Errorf("digital has %d %v per core", n, id)
+		}
 	}
 	p := load("puma")
 	if p.Ops.Update.Mechanism != UpdateNone || p.Components.ADC.LatencyNS != 12.5*8 {
@@ -97,6 +121,44 @@ func TestComponentNamesMatchTags(t *testing.T) {
 		if all[i] != (*Component)(reflect.ValueOf(&c).Elem().Field(i).Addr().UnsafePointer()) {
 			t.Errorf("Get(%v) does not return field %d", id, i)
 		}
+	}
+}
+
+// A component's access costs its power for 1 ns (the link: 5 ns), whatever
+// its latency: the figures of the reference tables.
+func TestAccessEnergyIsPerAccess(t *testing.T) {
+	p, err := Preset("puma")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &p.Components
+	for _, tc := range []struct {
+		id   ComponentID
+		want float64
+	}{{CompADC, 1.8}, {CompEDRAM, 8.6}, {CompNodeLink, 52000}, {CompDataMemory, 0.57}} {
+		if got := c.Get(tc.id).AccessPJ(); got != tc.want {
+			t.Errorf("%v: %v pJ per access, want %v (latency %v ns)", tc.id, got, tc.want, c.Get(tc.id).LatencyNS)
+		}
+	}
+	if got := c.XbarInBuffer.WritePJ(); got != 0.16 {
+		t.Errorf("input buffer write %v pJ, want 0.16", got)
+	}
+}
+
+// digital's node is its own parts: the digital matrix units (1.7402 mm^2
+// each) in place of slice arrays, ADCs, DACs, sample-and-holds and
+// shift-and-adds.
+func TestDigitalArea(t *testing.T) {
+	d, err := Preset("digital")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := d.Area()
+	core := 2*1.7402 + 12*0.00078 + 0.004032 + 0.0003 + 0.00392 + 0.00108 + 0.00326
+	tile := 0.086 + 0.090 + 0.00145 + 0.0116 + 0.0044 + 0.0116 + 0.00145 + 8*core
+	node := 42*0.047 + 22.88 + 168*tile
+	if math.Abs(ar.CoreMM2-core) > 1e-9 || math.Abs(ar.NodeMM2-node) > 1e-6 {
+		t.Errorf("digital core %v node %v mm^2, want %v and %v", ar.CoreMM2, ar.NodeMM2, core, node)
 	}
 }
 
@@ -193,7 +255,11 @@ func TestStrictErrors(t *testing.T) {
 		{"wrong type", "base: panther\nstructure:\n  nodes: two\n", []string{"f.yaml:3:10", "structure.nodes", "want an integer", `"two"`}},
 		{"out of range", "base: panther\nstructure:\n  matrix_units: 9\n", []string{"f.yaml:3:17", "structure.matrix_units = 9 is out of range [1, 8]"}},
 		{"negative power", "base: panther\ncomponents:\n  adc:\n    leak_mw: -1\n", []string{"f.yaml:4:14", "components.adc.leak_mw = -1 is out of range [0, 1e+06]"}},
-		{"bad enum", "base: panther\nops:\n  update:\n    mechanism: magic\n", []string{"f.yaml:4:16", `ops.update.mechanism = "magic": want one of crossbar, digital, serial, none`}},
+		{"digital update on two sets", "base: panther\nops:\n  update:\n    mechanism: serial\n", []string{"f.yaml:4:16",
+			"ops.update.mechanism serial reads, adds and writes back one weight set: it needs crossbar.variant: inplace and crossbar.opa_mode: resolved (got accumulate and chunked)"}},
+		{"resolved in-crossbar OPA", "base: panther\ncrossbar:\n  opa_mode: resolved\n", []string{"f.yaml:3:13",
+			"crossbar.opa_mode resolved is the update of ops.update.mechanism digital, serial or sram, not of crossbar"}},
+		{"bad enum", "base: panther\nops:\n  update:\n    mechanism: magic\n", []string{"f.yaml:4:16", `ops.update.mechanism = "magic": want one of crossbar, digital, serial, sram, none`}},
 		{"bad plan", "base: panther\ncrossbar:\n  read_plan: 2x7\n", []string{"f.yaml:3:14", "crossbar.read_plan", "must add up to 16"}},
 		{"bad variant", "base: panther\ncrossbar:\n  variant: sideways\n", []string{"f.yaml:3:12", "want one of inplace, accumulate, pipelined"}},
 		{"duplicate", "base: panther\nname: a\nname: b\n", []string{"f.yaml:3:1", `key "name" appears twice`}},

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/panther-xbar/panther/xbar"
 )
 
 // Count is how many of component id one core, tile or node (its scope's
@@ -86,7 +88,20 @@ func (a *Arch) WriteYAML(w io.Writer) error {
 	ar := a.Area()
 	s := a.Structure
 	fmt.Fprintf(&b, "# derived (not read back):\n")
-	fmt.Fprintf(&b, "#   slice arrays per matrix unit: %d (%s variant)\n", a.SliceArrays(), a.Crossbar.Variant)
+	fmt.Fprintf(&b, "#   weight sets per matrix unit: %d (%s variant)\n", a.WeightSets(), a.Crossbar.Variant)
+	if a.Ops.MVM.Mechanism == MVMDigital {
+		fmt.Fprintf(&b, "#   slice arrays per matrix unit: none (a digital matrix unit, weights in SRAM)\n")
+	} else {
+		fmt.Fprintf(&b, "#   slice arrays per matrix unit: %d\n", a.SliceArrays())
+	}
+	crs := "yes (crs resolves the update set)"
+	switch {
+	case a.Ops.Update.Mechanism == UpdateNone:
+		crs = "none (no weight update)"
+	case a.Crossbar.OPAMode == xbar.Resolved:
+		crs = "none (" + a.Ops.Update.Mechanism + " update, resolved at once)"
+	}
+	fmt.Fprintf(&b, "#   CRS: %s\n", crs)
 	fmt.Fprintf(&b, "#   routers per node: %d\n", a.Routers())
 	fmt.Fprintf(&b, "#   core area: %.6f mm^2\n", ar.CoreMM2)
 	fmt.Fprintf(&b, "#   tile area: %.6f mm^2 (%d cores)\n", ar.TileMM2, s.CoresPerTile)

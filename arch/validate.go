@@ -104,7 +104,7 @@ func (a *Arch) validate(file string, pos map[string]string) error {
 		c.num("ops.mvm.power_mw", o.MVM.PowerMW, 0, maxMW, false)
 		c.intIn("ops.mvm.pipeline_stages", o.MVM.PipelineStages, 1, maxStages)
 	}
-	if c.oneOf("ops.update.mechanism", o.Update.Mechanism, UpdateCrossbar, UpdateDigital, UpdateSerial, UpdateNone) && o.Update.Mechanism != UpdateNone {
+	if c.oneOf("ops.update.mechanism", o.Update.Mechanism, UpdateCrossbar, UpdateDigital, UpdateSerial, UpdateSRAM, UpdateNone) && o.Update.Mechanism != UpdateNone {
 		c.num("ops.update.latency_ns", o.Update.LatencyNS, 0, maxNS, true)
 		c.num("ops.update.power_mw", o.Update.PowerMW, 0, maxMW, false)
 		c.intIn("ops.update.phases", o.Update.Phases, 1, maxPhases)
@@ -112,10 +112,11 @@ func (a *Arch) validate(file string, pos map[string]string) error {
 			c.fail("ops.update.per_bit", "ops.update.per_bit applies only to mechanism %s", UpdateCrossbar)
 		}
 	}
+	a.validateOneSet(c)
 	for _, acc := range []struct {
 		name string
 		v    Access
-	}{{"serial_read", o.SerialRead}, {"serial_write", o.SerialWrite}} {
+	}{{"serial_read", o.SerialRead}, {"serial_write", o.SerialWrite}, {"sram_write", o.SRAMWrite}} {
 		c.num("ops."+acc.name+".latency_ns", acc.v.LatencyNS, 0, maxNS, true)
 		c.num("ops."+acc.name+".energy_pj", acc.v.EnergyPJ, 0, maxMW*maxNS, false)
 	}
@@ -124,6 +125,7 @@ func (a *Arch) validate(file string, pos map[string]string) error {
 		comp, p := a.Components.Get(id), "components."+id.String()
 		c.num(p+".latency_ns", comp.LatencyNS, 0, maxNS, true)
 		c.num(p+".dynamic_mw", comp.DynamicMW, 0, maxMW*10, false)
+		c.num(p+".access_ns", comp.AccessNS, 0, maxNS, false)
 		c.num(p+".leak_mw", comp.LeakMW, 0, maxMW, false)
 		c.num(p+".area_mm2", comp.AreaMM2, 0, maxArea, false)
 		c.intIn(p+".count", comp.Count, 0, maxCount)
@@ -184,6 +186,23 @@ func extraOwners(key string) []string {
 		}
 	}
 	return names
+}
+
+// validateOneSet checks that an update by read, add and write back (serial,
+// digital, sram) goes with one weight set updated at once, and that only
+// such an update is resolved at once.
+func (a *Arch) validateOneSet(c *checker) {
+	m := a.Ops.Update.Mechanism
+	digital := m == UpdateDigital || m == UpdateSerial || m == UpdateSRAM
+	x := a.Crossbar
+	switch {
+	case digital && (x.Variant != xbar.Inplace || x.OPAMode != xbar.Resolved):
+		c.fail("ops.update.mechanism", "ops.update.mechanism %s reads, adds and writes back one weight set: "+
+			"it needs crossbar.variant: inplace and crossbar.opa_mode: resolved (got %v and %v)", m, x.Variant, x.OPAMode)
+	case !digital && x.OPAMode == xbar.Resolved:
+		c.fail("crossbar.opa_mode", "crossbar.opa_mode resolved is the update of ops.update.mechanism %s, %s or %s, not of %s",
+			UpdateDigital, UpdateSerial, UpdateSRAM, m)
+	}
 }
 
 // validateCrossbar checks the device model and that every plan of the

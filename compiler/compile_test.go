@@ -12,6 +12,7 @@ import (
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/program"
+	"github.com/panther-xbar/panther/xbar"
 )
 
 func compileCNN(t *testing.T) (*Result, isa.Arch) {
@@ -183,5 +184,33 @@ func TestReadOutputs(t *testing.T) {
 	}
 	if _, err := (&Result{}).ReadOutputs(shared); err == nil || !strings.Contains(err.Error(), "only inference programs") {
 		t.Errorf("training program: %v", err)
+	}
+}
+
+// A design without CRS (NoCRS) gets a training program with no crs; the
+// same program for PANTHER resolves after every batch.
+func TestNoCRS(t *testing.T) {
+	count := func(noCRS bool) int {
+		cfg := DefaultConfig()
+		cfg.Variant, cfg.NoCRS = xbar.Inplace, noCRS
+		net := yamlNet(t, "input: [20]\nlayers:\n  - dense: {out: 8}\n  - relu\n  - dense: {out: 4}\nloss: mse\n")
+		res, err := Compile(Model{Net: net}, arch.Default().ISA(), Options{Train: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, tc := range res.Program.Code.Tiles {
+			for _, c := range tc.Cores {
+				for _, in := range c.Insts {
+					if in.Op == isa.OpCrs {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	if with, without := count(false), count(true); with == 0 || without != 0 {
+		t.Errorf("crs instructions: %d with CRS, %d without; want some and none", with, without)
 	}
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// Crossbar settings recorded in the program's metadata, by key
 	// (update_plan, inplace_plan, read_plan, adc, device).
 	Crossbar map[string]string
+	// NoCRS leaves carry resolution out, for a design whose update is
+	// resolved at once (arch.Arch.HasCRS is false): it has no crs.
+	NoCRS bool
 }
 
 // DefaultConfig is a short run: the accumulate variant, batches of 4,

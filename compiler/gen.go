@@ -115,11 +115,11 @@ func (g *gen) onePort(write bool, kind streamKind, match func(*recStream) bool) 
 
 // examples runs body once per example. Unit cores of a training program
 // resolve carries after every crs_interval-th batch and after the last
-// example (SPEC 1.4).
+// example (SPEC 1.4), unless the design has no CRS.
 func (g *gen) examples(body func()) {
 	p := g.p
 	var mask isa.Mask
-	if g.b.training && g.c.role == roleUnits {
+	if g.b.training && g.c.role == roleUnits && !g.b.cfg.NoCRS {
 		for k := range g.c.rts {
 			mask |= isa.CrsBit(k)
 		}

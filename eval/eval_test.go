@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,7 +145,7 @@ func TestValidateOptions(t *testing.T) {
 		{func(o *Options) { o.Designs = append(o.Designs, "tpu") }, `design "tpu"`},
 		{func(o *Options) { o.GPU = "a100" }, `gpu "a100"`},
 		{func(o *Options) { o.Vary = Vary{Key: "adc_bits", Values: []string{"8"}} }, `vary key "adc_bits"`},
-		{func(o *Options) { o.Vary = Vary{Key: "opa_power_mw", Values: []string{"-1"}} }, "not a power"},
+		{func(o *Options) { o.Vary = Vary{Key: "opa_power_mw", Values: []string{"-1"}} }, "is not a finite number >= 0"},
 	} {
 		o := DefaultOptions()
 		c.edit(&o)
@@ -189,6 +190,32 @@ func TestVaryApplies(t *testing.T) {
 	}
 }
 
+// Each constant key changes the designs it names and no other.
+func TestVaryConstantKeys(t *testing.T) {
+	for _, c := range []struct {
+		key     string
+		changes []string // designs whose preset the value changes
+		get     func(a *arch.Arch) float64
+	}{
+		{"adc_pj", []string{"panther", "serial", "cmos-op", "digital"}, func(a *arch.Arch) float64 { return a.Components.ADC.AccessPJ() }},
+		{"serial_update_ns", []string{"serial"}, func(a *arch.Arch) float64 { return a.Ops.Update.LatencyNS }},
+		{"sram_write_pj", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.EnergyPJ }},
+		{"sram_write_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.LatencyNS }},
+		{"digital_mvm_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.MVM.LatencyNS }},
+		{"digital_unit_leak_mw", []string{"digital"}, func(a *arch.Arch) float64 { return a.Components.Crossbar.LeakMW }},
+	} {
+		for _, d := range []string{"panther", "serial", "cmos-op", "digital"} {
+			a := mustPreset(t, d)
+			if err := (Vary{Key: c.key, Values: []string{"7"}}).apply(a, "7"); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.get(a) == 7, slices.Contains(c.changes, d); got != want {
+				t.Errorf("%s=7 on %s: %v after it; changed %v, want %v", c.key, d, c.get(a), got, want)
+			}
+		}
+	}
+}
+
 func mustPreset(t *testing.T, name string) *arch.Arch {
 	a, err := arch.Preset(name)
 	if err != nil {
@@ -200,10 +227,21 @@ func mustPreset(t *testing.T, name string) *arch.Arch {
 func writerResult() *Result {
 	ms := []Measure{
 		{Workload: "mlp-l4", Batch: 16, Design: "panther", TimeNS: 2000, EnergyPJ: 1e6, Source: "simulated", EpochExamples: 60000,
-			ByClass: []sim.Share{{Name: "mvm", PJ: 7.5e5, Percent: 75}, {Name: "opa", PJ: 2.5e5, Percent: 25}}},
-		{Workload: "mlp-l4", Batch: 16, Design: "serial", TimeNS: 3000, EnergyPJ: 4e6, Source: "simulated", EpochExamples: 60000},
+			ByClass:     []sim.Share{{Name: "mvm", PJ: 7.5e5, Percent: 75}, {Name: "opa", PJ: 2.5e5, Percent: 25}},
+			ByOperation: operations(5e5, 2.5e5, 1e5, 1.5e5, 0, 0, 0, 0)},
+		{Workload: "mlp-l4", Batch: 16, Design: "serial", TimeNS: 3000, EnergyPJ: 4e6, Source: "simulated", EpochExamples: 60000,
+			ByOperation: operations(4e5, 2e5, 3.4e6, 0, 0, 0, 0, 0)},
 	}
 	return &Result{Rows: Compare(ms), Paper: PaperClaims()[:2], Notes: []string{"a <note>"}}
+}
+
+// operations makes a breakdown by sim.Operations.
+func operations(pj ...float64) []sim.Share {
+	out := make([]sim.Share, len(sim.Operations))
+	for i, n := range sim.Operations {
+		out[i] = sim.Share{Name: n, PJ: pj[i]}
+	}
+	return out
 }
 
 func TestWriteCSV(t *testing.T) {
@@ -235,7 +273,7 @@ ratios: baseline / panther (how many times lower PANTHER's time, energy, EDP are
 paper's headline figures beside ours (PANTHER is this many times lower)
 metric  vs       scope                     paper         ours                     
 energy  digital  all workloads, best case  up to 8.02x   not measured             
-energy  serial   all workloads, best case  up to 54.21x  up to 4.00x (min 4.00x)  
+energy  serial   best case over mlp-l4     up to 54.21x  up to 4.00x (min 4.00x)  
 `
 	if b.String() != want {
 		t.Errorf("table:\n%s\nwant:\n%s", b.String(), want)
@@ -264,7 +302,11 @@ func TestWriteJSONAndHTML(t *testing.T) {
 	// width (serial has no breakdown), a legend entry per class.
 	for _, want := range []string{"<svg", "a &lt;note&gt;", "mvm 75.0%, opa 25.0%", "up to 54.21x", "<td>4.00</td>",
 		"energy per step by operation class", `x="130.0" y="24" width="315.0" height="14" fill="#2e86c1"><title>mvm 75.0%</title>`,
-		`x="445.0" y="24" width="105.0" height="14" fill="#5dade2"><title>opa 25.0%</title>`, `>opa</text>`} {
+		`x="445.0" y="24" width="105.0" height="14" fill="#5dade2"><title>opa 25.0%</title>`, `>opa</text>`,
+		// The operation table: serial's update is 34x panther's, its CRS
+		// nothing (no ratio where panther's line is zero).
+		"<th>mvm/mtvm</th><th>adc</th><th>update</th><th>crs</th>", "<td>3.4 uJ (34.00x)</td><td>0 pJ (0.00x)</td><td>0 pJ</td>",
+		"<td>4 uJ (4.00x)</td></tr>"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
@@ -318,7 +360,7 @@ func TestSimulatedStep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles and simulates")
 	}
-	o := Options{Workloads: []string{"vgg-g"}, Batches: []int{1}, Designs: []string{"panther", "serial"}}
+	o := Options{Workloads: []string{"vgg-g"}, Batches: []int{1}, Designs: []string{"panther", "serial", "cmos-op", "digital"}}
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -336,6 +378,19 @@ func TestSimulatedStep(t *testing.T) {
 	}
 	if !near(sum, p.EnergyPJ) && sum-p.EnergyPJ > 1e-6*p.EnergyPJ {
 		t.Errorf("energy by class sums to %g, total %g", sum, p.EnergyPJ)
+	}
+	// The baselines have no CRS; panther resolves after the batch.
+	crs := slices.Index(sim.Operations, "crs")
+	for _, r := range res.Rows {
+		var byClass float64
+		for _, c := range r.ByClass {
+			if c.Name == "crs" {
+				byClass = c.PJ
+			}
+		}
+		if has := r.ByOperation[crs].PJ > 0; has != (r.Design == Reference) || has != (byClass > 0) {
+			t.Errorf("%s: CRS energy %v pJ by operation, %v by class", r.Design, r.ByOperation[crs].PJ, byClass)
+		}
 	}
 	// The same run again gives the same figures.
 	again, err := Run(context.Background(), o)

@@ -77,6 +77,28 @@ func claimScope(c Claim, workload string) bool {
 	return true
 }
 
+// ScopeText is the claim's scope as measured here: for a best case over
+// all workloads, the workloads this run covers (the paper's all are not
+// ours unless they were run).
+func (c Claim) ScopeText(rows []Row) string {
+	if c.Scope != "all workloads, best case" {
+		return c.Scope
+	}
+	var ws []string
+	for _, r := range rows {
+		if r.Design == c.Baseline && !slices.Contains(ws, r.Workload) {
+			ws = append(ws, r.Workload)
+		}
+	}
+	switch {
+	case len(ws) == 0:
+		return c.Scope
+	case len(ws) > 4:
+		return fmt.Sprintf("best case over the %d workloads run", len(ws))
+	}
+	return "best case over " + strings.Join(ws, ", ")
+}
+
 // OursText formats our figure for a claim.
 func (c Claim) OursText(rows []Row) string {
 	lo, hi, ok := c.Ours(rows)

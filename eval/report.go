@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/panther-xbar/panther/internal/atomicfile"
+	"github.com/panther-xbar/panther/sim"
 )
 
 // WriteTable writes the rows as a readable table grouped by workload and
@@ -38,7 +39,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "paper's headline figures beside ours (PANTHER is this many times lower)")
 	fmt.Fprintln(tw, "metric\tvs\tscope\tpaper\tours\t")
 	for _, c := range r.Paper {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Metric, c.Baseline, c.Scope, c.Paper, c.OursText(r.Rows))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", c.Metric, c.Baseline, c.ScopeText(r.Rows), c.Paper, c.OursText(r.Rows))
 	}
 	return tw.Flush()
 }
@@ -127,7 +128,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	b.WriteString("</ul>\n<h2>Paper's headline figures beside ours</h2>\n<table><tr><th class=l>metric</th><th class=l>vs</th><th class=l>scope</th><th>paper</th><th>ours</th></tr>\n")
 	for _, c := range r.Paper {
 		fmt.Fprintf(&b, "<tr><td class=l>%s</td><td class=l>%s</td><td class=l>%s</td><td>%s</td><td>%s</td></tr>\n",
-			e(c.Metric), e(c.Baseline), e(c.Scope), e(c.Paper), e(c.OursText(r.Rows)))
+			e(c.Metric), e(c.Baseline), e(c.ScopeText(r.Rows)), e(c.Paper), e(c.OursText(r.Rows)))
 	}
 	b.WriteString("</table>\n")
 	for _, g := range r.groups(", ") {
@@ -143,6 +144,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 				e(FormatTime(x.EpochSeconds*1e9)), e(FormatEnergy(x.EpochJoules*1e12)), e(classText(x)))
 		}
 		b.WriteString("</table>\n")
+		b.WriteString(operationTable(g.rows))
 	}
 	b.WriteString("</body></html>\n")
 	_, err := io.WriteString(w, b.String())
@@ -160,6 +162,51 @@ func classText(x Row) string {
 		return "-"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// operationTable gives each simulated design's energy per step by
+// operation, each with its ratio to panther's, so that a reader sees which
+// operations make a design's energy ratio.
+func operationTable(rows []Row) string {
+	var ref *Row
+	for i := range rows {
+		if rows[i].Design == Reference {
+			ref = &rows[i]
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\n<table><tr><th class=l>energy per step by operation (x panther's)</th>")
+	for _, n := range sim.Operations {
+		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(n))
+	}
+	b.WriteString("<th>total</th></tr>\n")
+	cell := func(pj, refPJ float64) string {
+		s := FormatEnergy(pj)
+		if ref != nil && refPJ > 0 {
+			s += fmt.Sprintf(" (%.2fx)", pj/refPJ)
+		}
+		return html.EscapeString(s)
+	}
+	for _, x := range rows {
+		if len(x.ByOperation) != len(sim.Operations) {
+			continue
+		}
+		fmt.Fprintf(&b, "<tr><td class=l>%s</td>", html.EscapeString(x.Design))
+		for i, op := range x.ByOperation {
+			var refPJ float64
+			if ref != nil && len(ref.ByOperation) == len(sim.Operations) {
+				refPJ = ref.ByOperation[i].PJ
+			}
+			fmt.Fprintf(&b, "<td>%s</td>", cell(op.PJ, refPJ))
+		}
+		var refTotal float64
+		if ref != nil {
+			refTotal = ref.EnergyPJ
+		}
+		fmt.Fprintf(&b, "<td>%s</td></tr>\n", cell(x.EnergyPJ, refTotal))
+	}
+	b.WriteString("</table>\n")
+	return b.String()
 }
 
 type group struct {

@@ -122,7 +122,11 @@ type Measure struct {
 	EnergyPJ float64 `json:"energy_pj"`
 	// ByClass is the energy by operation class (simulated designs).
 	ByClass []sim.Share `json:"energy_by_class,omitempty"`
-	Source  string      `json:"source"` // "simulated" or the GPU model's card
+	// ByOperation is the energy by the comparison's operations
+	// (sim.Operations: MVM/MTVM, ADC, update, CRS, transfers, memory,
+	// vector and control, leakage), shown beside panther's.
+	ByOperation []sim.Share `json:"energy_by_operation,omitempty"`
+	Source      string      `json:"source"` // "simulated" or the GPU model's card
 	// Wall is how long compiling and simulating took on this machine.
 	WallSeconds float64 `json:"wall_seconds"`
 	// EpochExamples is the training set one epoch goes through.
@@ -339,9 +343,11 @@ func (m Measure) perStep(steps int) Measure {
 	k := float64(steps)
 	m.TimeNS /= k
 	m.EnergyPJ /= k
-	m.ByClass = slices.Clone(m.ByClass)
-	for i := range m.ByClass {
-		m.ByClass[i].PJ /= k
+	for _, list := range []*[]sim.Share{&m.ByClass, &m.ByOperation} {
+		*list = slices.Clone(*list)
+		for i := range *list {
+			(*list)[i].PJ /= k
+		}
 	}
 	return m
 }
@@ -351,7 +357,7 @@ func (m Measure) perStep(steps int) Measure {
 // own variant and instruction set) and simulates it.
 func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error) {
 	cfg := compiler.DefaultConfig()
-	cfg.Variant = a.Crossbar.Variant
+	cfg.Variant, cfg.NoCRS = a.Crossbar.Variant, !a.HasCRS()
 	cfg.Batch, cfg.Examples, cfg.CRSInterval = batch, batch*batches, batches
 	res, err := compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg})
 	if err != nil {
@@ -368,14 +374,15 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int)
 	if rep.Partial {
 		return Measure{}, fmt.Errorf("simulation stopped: %s", rep.Stopped)
 	}
-	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass}, nil
+	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass, ByOperation: rep.ByOperation}, nil
 }
 
 func notes(o Options) []string {
 	n := []string{
-		"One training step = one batch: the compiler's training program with batch = examples = B (lr 0.01, a CRS after the batch where the variant needs one, synthetic inputs, seed 1), simulated to the end.",
+		"One training step = one batch: the compiler's training program with batch = examples = B (lr 0.01, a CRS after the batch where the design has one, synthetic inputs, seed 1), simulated to the end.",
+		"cmos-op, serial and digital have one weight set per matrix unit, updated at once after every example (read, add, write back) and never resolved by a CRS; panther-* update in the crossbar and resolve carries after the batch.",
 		"Ratios are baseline / panther (the accumulate-variant preset): how many times higher the baseline's time, energy or EDP is; 1 for panther itself.",
-		"Energy and time constants are those of the architecture presets (SPEC section 4); the GPU row is the analytic model of eval/gpu.go, not a measurement.",
+		"Energy and time constants are those of the architecture presets (docs/constants.md gives each with its source); the GPU row is the analytic model of eval/gpu.go, not a measurement.",
 		"VGG-16 layers A-G are their unrolled matrices compiled as dense layers followed by a 10-way classifier (F is the classifier itself).",
 		"The whole VGG-16 (32x32 inputs) runs at batch 1 only, every design on the structure of compiler/testdata/vgg-arch.yaml (2 nodes, 16K tile and 1K core instruction memories) with its own operation constants.",
 		"An epoch is ceil(examples / B) steps run one after another, each as the simulated step (no overlap between steps); the MLPs' epoch is MNIST's 60,000 training examples, VGG-16's CIFAR's 50,000, unless --epoch-examples says otherwise.",

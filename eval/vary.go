@@ -23,13 +23,19 @@ type Vary struct {
 
 // varyKeys are the settings --vary accepts, with what they override.
 var varyKeys = map[string]string{
-	"opa_power_mw": "ops.update.power_mw of designs with an in-crossbar OPA (SPEC 4: 4.44 mW)",
-	"opa_per_bit":  "ops.update.per_bit of designs with an in-crossbar OPA (SPEC 4: false)",
-	"mvm_power_mw": "ops.mvm.power_mw of designs with analog MVM (SPEC 4: 3.09 mW panther, 2.74 mW baselines)",
-	"crs_interval": "batches between carry resolutions: one program runs that many batches with one CRS at the end, and the step is its mean (SPEC 5: 1)",
-	"inplace_plan": "crossbar.inplace_plan: the slice plan of inplace designs (SPEC 1.5: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
-	"read_plan":    "crossbar.read_plan: the read set's slices of accumulate and pipelined designs (SPEC 1.5: 2x8); values separated by ';'",
-	"update_plan":  "crossbar.update_plan: the update set's slices of accumulate and pipelined designs (SPEC 1.5: 2x12/6x8,5x4/f8); values separated by ';'",
+	"opa_power_mw":         "ops.update.power_mw of designs with an in-crossbar OPA (docs/constants.md: 4.44 mW)",
+	"opa_per_bit":          "ops.update.per_bit of designs with an in-crossbar OPA (default false)",
+	"mvm_power_mw":         "ops.mvm.power_mw of designs with analog MVM (docs/constants.md: 3.09 mW panther, 2.74 mW baselines)",
+	"adc_pj":               "components.adc.dynamic_mw: the energy of one ADC conversion in pJ (docs/constants.md: 1.8)",
+	"serial_update_ns":     "ops.update.latency_ns of the serial design: one serial access of a slice array (docs/constants.md: 475 ns)",
+	"sram_write_pj":        "ops.sram_write.energy_pj of designs that write their weights into SRAM (digital; docs/constants.md: 81920 pJ per matrix unit)",
+	"sram_write_ns":        "ops.sram_write.latency_ns of designs that write their weights into SRAM (digital; docs/constants.md: 4096 ns per matrix unit)",
+	"digital_mvm_ns":       "ops.mvm.latency_ns of designs with digital matrix units: one product (digital; docs/constants.md: 897 ns)",
+	"digital_unit_leak_mw": "components.crossbar.leak_mw of designs with digital matrix units (digital; docs/constants.md: 40.24 mW per unit)",
+	"crs_interval":         "batches between carry resolutions: one program runs that many batches with one CRS at the end, and the step is its mean (default 1)",
+	"inplace_plan":         "crossbar.inplace_plan: the slice plan of inplace designs with an in-crossbar OPA (docs/numeric-model.md: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
+	"read_plan":            "crossbar.read_plan: the read set's slices of accumulate and pipelined designs (2x8); values separated by ';'",
+	"update_plan":          "crossbar.update_plan: the update set's slices of accumulate and pipelined designs (2x12/6x8,5x4/f8); values separated by ';'",
 }
 
 // VaryKeys lists the keys of --vary with their meaning.
@@ -82,16 +88,29 @@ func (v Vary) validate() error {
 // apply sets the key to value x on a.
 func (v Vary) apply(a *arch.Arch, x string) error {
 	switch v.Key {
-	case "opa_power_mw", "mvm_power_mw":
+	case "opa_power_mw", "mvm_power_mw", "adc_pj", "serial_update_ns", "sram_write_pj", "sram_write_ns", "digital_mvm_ns", "digital_unit_leak_mw":
 		f, err := strconv.ParseFloat(x, 64)
 		if err != nil || !(f >= 0) || math.IsInf(f, 0) {
-			return fmt.Errorf("vary %s: %q is not a power in mW (a finite number >= 0)", v.Key, x)
+			return fmt.Errorf("vary %s: %q is not a finite number >= 0", v.Key, x)
 		}
-		if v.Key == "opa_power_mw" && a.Ops.Update.Mechanism == arch.UpdateCrossbar {
-			a.Ops.Update.PowerMW = f
-		}
-		if v.Key == "mvm_power_mw" && a.Ops.MVM.Mechanism == arch.MVMAnalog {
+		u, analog := &a.Ops.Update, a.Ops.MVM.Mechanism == arch.MVMAnalog
+		switch {
+		case v.Key == "opa_power_mw" && u.Mechanism == arch.UpdateCrossbar:
+			u.PowerMW = f
+		case v.Key == "mvm_power_mw" && analog:
 			a.Ops.MVM.PowerMW = f
+		case v.Key == "adc_pj":
+			a.Components.ADC.DynamicMW = f // one conversion draws it for 1 ns
+		case v.Key == "serial_update_ns" && u.Mechanism == arch.UpdateSerial:
+			u.LatencyNS = f
+		case v.Key == "sram_write_pj" && u.Mechanism == arch.UpdateSRAM:
+			a.Ops.SRAMWrite.EnergyPJ = f
+		case v.Key == "sram_write_ns" && u.Mechanism == arch.UpdateSRAM:
+			a.Ops.SRAMWrite.LatencyNS = f
+		case v.Key == "digital_mvm_ns" && !analog:
+			a.Ops.MVM.LatencyNS = f
+		case v.Key == "digital_unit_leak_mw" && !analog:
+			a.Components.Crossbar.LeakMW = f
 		}
 	case "opa_per_bit":
 		b, err := strconv.ParseBool(x)
@@ -112,7 +131,9 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 		}
 		switch v.Key {
 		case "inplace_plan":
-			a.Crossbar.InplacePlan = p
+			if a.Ops.Update.Mechanism == arch.UpdateCrossbar {
+				a.Crossbar.InplacePlan = p
+			}
 		case "read_plan":
 			a.Crossbar.ReadPlan = p
 		default:

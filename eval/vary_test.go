@@ -7,11 +7,11 @@ import (
 	"testing"
 )
 
-// A power of NaN or infinity is refused, not taken as a setting (it once
+// A value of NaN or infinity is refused, not taken as a setting (it once
 // passed the "number >= 0" check).
 func TestParseVaryRefusesNonFinitePowers(t *testing.T) {
 	for _, s := range []string{"opa_power_mw=NaN", "mvm_power_mw=1,Inf", "opa_power_mw=+Inf"} {
-		if _, err := ParseVary(s); err == nil || !strings.Contains(err.Error(), "is not a power in mW (a finite number >= 0)") {
+		if _, err := ParseVary(s); err == nil || !strings.Contains(err.Error(), "is not a finite number >= 0") {
 			t.Errorf("%s: %v", s, err)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/panther-xbar/panther/model"
 )
 
-// Workload is a network to train: one of SPEC section 6, or a user's model
+// Workload is a network to train: one of the paper's (docs/reproduction.md), or a user's model
 // (an ONNX or YAML file, or a model preset), with the matrix layers the GPU
 // model counts.
 type Workload struct {
@@ -40,7 +40,7 @@ type vggLayer struct {
 	rows, out int
 }
 
-// vggLayers are the VGG-16 conv layers of SPEC section 6 as unrolled
+// vggLayers are the paper's VGG-16 conv layers as unrolled
 // matrices (rows x columns).
 var vggLayers = []vggLayer{
 	{"A", 4608, 512}, {"B", 2304, 256}, {"C", 2304, 512}, {"D", 512, 4096},

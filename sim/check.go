@@ -82,6 +82,10 @@ func (s *Sim) checkCore(t *tile, c *core) error {
 				if s.arch.Ops.Update.Mechanism == arch.UpdateNone {
 					return fail("architecture %s has no weight update (ops.update.mechanism: none), so CRS cannot run", s.arch.Name)
 				}
+				if !s.arch.HasCRS() {
+					return fail("architecture %s resolves every update at once (crossbar.opa_mode: resolved), so it has no CRS: "+
+						"compile the program for it (panther compile --arch %s)", s.arch.Name, s.arch.Name)
+				}
 			}
 		}
 	}

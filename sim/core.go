@@ -176,7 +176,7 @@ func (c *core) vector(now int64, in *isa.Inst) (int64, status) {
 	comp := &s.arch.Components
 	va := &comp.VectorALU
 	f := float64(n)
-	s.book.add(ClassVector, arch.CompVectorALU, f*va.LatencyNS*(cost.other*va.DynamicMW+cost.mul*va.MulMW+cost.div*va.DivMW), now, end)
+	s.book.add(ClassVector, arch.CompVectorALU, f*va.PJ(cost.other*va.DynamicMW+cost.mul*va.MulMW+cost.div*va.DivMW), now, end)
 	s.book.add(ClassVector, arch.CompTranscendental, f*cost.trans*comp.Transcendental.AccessPJ(), now, end)
 	s.regCharge(ClassVector, in.D1, n, true, end-1)
 	c.pc++
@@ -196,12 +196,12 @@ func (c *core) integer(now int64, in *isa.Inst) (int64, status) {
 	case isa.IntSub:
 		r = a - b
 	case isa.IntMul:
-		r, pj = a*b, va.MulMW*va.LatencyNS
+		r, pj = a*b, va.PJ(va.MulMW)
 	case isa.IntDiv, isa.IntMod:
 		if b == 0 {
 			return c.fail(now, "division by zero: r%d holds 0", in.R2-s.isa.DataBase())
 		}
-		r, pj = a/b, va.DivMW*va.LatencyNS
+		r, pj = a/b, va.PJ(va.DivMW)
 		if in.Int == isa.IntMod {
 			r = a % b
 		}

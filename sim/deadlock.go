@@ -76,8 +76,8 @@ func (s *Sim) unhalted() []Blocked {
 	return out
 }
 
-// describe says what a blocked proc waits for, in the terms of SPEC
-// section 2: which address, or which sender's slot.
+// describe says what a blocked proc waits for, in the machine's terms:
+// which shared-memory address, or which sender's receive slot.
 func (w waitInfo) describe() string {
 	t := w.on
 	switch w.kind {

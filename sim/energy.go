@@ -24,6 +24,31 @@ var classNames = [numClasses]string{"mvm", "mtvm", "opa", "crs", "vector", "memo
 
 func (c Class) String() string { return classNames[c] }
 
+// Operations are the lines of the breakdown that compares designs: the
+// classes, with the ADC's conversions taken out of MVM and MTVM, and the
+// vector unit and control together. eval shows them beside panther's.
+var Operations = []string{"mvm/mtvm", "adc", "update", "crs", "transfers", "memory", "vector+control", "leakage"}
+
+// byOperation sums the ledger into the lines of Operations.
+func (l *ledger) byOperation() []Share {
+	line := [numClasses]int{ClassMVM: 0, ClassMTVM: 0, ClassOPA: 2, ClassCRS: 3, ClassNetwork: 4, ClassMemory: 5,
+		ClassVector: 6, ClassControl: 6, ClassLeakage: 7}
+	out := make([]Share, len(Operations))
+	for i, name := range Operations {
+		out[i].Name = name
+	}
+	for c := range numClasses {
+		for id, pj := range l.pj[c] {
+			i := line[c]
+			if (c == ClassMVM || c == ClassMTVM) && arch.ComponentID(id) == arch.CompADC {
+				i = 1
+			}
+			out[i].PJ += pj
+		}
+	}
+	return out
+}
+
 // powerWindow is the width, in cycles, of the windows over which peak power
 // is measured; maxWindows bounds their number: a longer run doubles the
 // width as often as needed (merging neighbours), so memory stays bounded.

@@ -114,10 +114,25 @@ func TestEnergyAdditivity(t *testing.T) {
 	for _, b := range s.book.bins {
 		bins += b
 	}
+	var ops float64
+	for i, sh := range r.ByOperation {
+		ops += sh.PJ
+		if sh.Name != Operations[i] {
+			t.Errorf("operation %d is %q, want %q", i, sh.Name, Operations[i])
+		}
+	}
+	// The ADC line is the conversions of MVM and MTVM, taken out of them.
+	adc := s.book.pj[ClassMVM][arch.CompADC] + s.book.pj[ClassMTVM][arch.CompADC]
+	if got := r.ByOperation[1].PJ; got != adc || adc == 0 {
+		t.Errorf("adc line %v pJ, want %v", got, adc)
+	}
+	if got, want := r.ByOperation[0].PJ, r.ByClass[ClassMVM].PJ+r.ByClass[ClassMTVM].PJ-adc; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("mvm/mtvm line %v pJ, want %v", got, want)
+	}
 	for _, c := range []struct {
 		name string
 		v    float64
-	}{{"classes", classes}, {"components", comps}, {"power windows", bins}, {"dynamic + leakage", r.DynamicPJ + r.LeakagePJ}} {
+	}{{"classes", classes}, {"components", comps}, {"operations", ops}, {"power windows", bins}, {"dynamic + leakage", r.DynamicPJ + r.LeakagePJ}} {
 		if math.Abs(c.v-r.EnergyPJ) > 1e-9*r.EnergyPJ {
 			t.Errorf("%s add up to %.6f pJ, the total is %.6f", c.name, c.v, r.EnergyPJ)
 		}
@@ -144,4 +159,23 @@ func TestPowerWindowsStayBounded(t *testing.T) {
 		sum += b
 	}
 	checkPJ(t, "windows", sum, 4)
+}
+
+// digital's update, by hand: the CMOS outer product (1.134 mW x 256 ns) on
+// the vector unit, then the write of the unit's SRAM (81920 pJ); one read of
+// each input buffer (1.7 and 0.16 pJ).
+func TestEnergyOfOneSRAMUpdate(t *testing.T) {
+	a := preset(t, "digital")
+	p := assemble(t, a, "one.s", ".tile 0\n\thalt\n.core 0\n\tmvm u0:opa\n\thlt\n")
+	p.Weights = unitImages(0, 0, 128, 128, 2)
+	s, _ := simulate(t, a, p, Options{})
+	want := map[arch.ComponentID]float64{
+		arch.CompVectorALU:     1.134 * 256,
+		arch.CompCrossbar:      81920,
+		arch.CompXbarInBuffer:  1.7,
+		arch.CompXbarOutBuffer: 0.16,
+	}
+	for id := range arch.NumComponents {
+		checkPJ(t, "opa "+id.String(), s.book.pj[ClassOPA][id], want[id])
+	}
 }

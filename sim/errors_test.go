@@ -68,6 +68,8 @@ func TestLoadErrors(t *testing.T) {
 			want: "architecture puma has no weight update (ops.update.mechanism: none), so OPA cannot run"},
 		{name: "CRS without an update", arch: "puma", src: core("\tcrs u0\n"), weights: unitImages(0, 0, 8, 8, 1),
 			want: "so CRS cannot run"},
+		{name: "CRS on a design without CRS", arch: "serial", src: core("\tcrs u0\n"), weights: unitImages(0, 0, 8, 8, 1),
+			want: "architecture serial resolves every update at once (crossbar.opa_mode: resolved), so it has no CRS: compile the program for it (panther compile --arch serial)"},
 		{name: "send to a tile without code", src: ".tile 0\n\tsend 0, 5, 1, 0, 1\n\thalt\n",
 			want: "tile 0 control unit instruction 0 (send 0, 5, 1, 0, 1): cannot send to tile 5: it has no code in this program"},
 		{name: "send past shared memory", src: ".tile 0\n\tsend 32760, 0, 16, 0, 1\n\thalt\n",

@@ -161,7 +161,8 @@ func (s *Sim) chargeProduct(c Class, d xbar.Counters, inputs, outputs int, now i
 // Crossbar: every slice crossbar per driven sign phase (as counted by xbar),
 // with the row and column DACs, and one read of each input buffer per phase;
 // digital: the CMOS outer product once per unit, then a serial write of
-// every slice array; serial: one serial access of every slice array.
+// every slice array; sram: the CMOS outer product, then the write of the
+// unit's SRAM; serial: one serial access of every slice array.
 func (s *Sim) chargeUpdate(mu *matrixUnit, d xbar.Counters, now int64) {
 	comp := &s.arch.Components
 	ops := s.arch.Ops
@@ -178,6 +179,9 @@ func (s *Sim) chargeUpdate(mu *matrixUnit, d xbar.Counters, now int64) {
 	case arch.UpdateDigital:
 		s.book.add(ClassOPA, arch.CompVectorALU, u.PowerMW*u.LatencyNS, now, end)
 		s.book.add(ClassOPA, arch.CompCrossbar, slices*ops.SerialWrite.EnergyPJ, now, end)
+	case arch.UpdateSRAM:
+		s.book.add(ClassOPA, arch.CompVectorALU, u.PowerMW*u.LatencyNS, now, end)
+		s.book.add(ClassOPA, arch.CompCrossbar, ops.SRAMWrite.EnergyPJ, now, end)
 	case arch.UpdateSerial:
 		s.book.add(ClassOPA, arch.CompCrossbar, slices*u.PowerMW*u.LatencyNS, now, end)
 	}

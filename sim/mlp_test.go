@@ -14,7 +14,7 @@ import (
 )
 
 // This file generates the assembly of one training example of the MLP
-// 1024-256-512-512-10 (SPEC section 6) on 128 x 128 crossbars, and checks
+// 1024-256-512-512-10 (the paper's MLP-L4) on 128 x 128 crossbars, and checks
 // it against package xbar, alu and xbar.TreeSum called directly.
 //
 // Placement: layer 1 (8 x 2 crossbars) on tile 0, layer 2 (2 x 4) and layer

@@ -44,6 +44,8 @@ func newTiming(a *arch.Arch) timing {
 		t.update = a.Cycles(u.LatencyNS + o.SerialWrite.LatencyNS)
 	case arch.UpdateSerial:
 		t.update = a.Cycles(u.LatencyNS)
+	case arch.UpdateSRAM:
+		t.update = a.Cycles(u.LatencyNS + o.SRAMWrite.LatencyNS)
 	}
 	return t
 }

@@ -34,6 +34,8 @@ type Report struct {
 	PeakWindowNS float64 `json:"peak_window_ns"`
 	ByClass      []Share `json:"energy_by_class"`
 	ByComponent  []Share `json:"energy_by_component"`
+	// ByOperation is the energy by the lines of Operations.
+	ByOperation []Share `json:"energy_by_operation"`
 
 	Area              AreaReport   `json:"area"`
 	InstructionCounts []Count      `json:"instruction_counts"`
@@ -140,7 +142,8 @@ func (s *Sim) report() *Report {
 	for id, pj := range byComp {
 		r.ByComponent = append(r.ByComponent, Share{Name: arch.ComponentID(id).String(), PJ: pj})
 	}
-	for _, list := range [][]Share{r.ByClass, r.ByComponent} {
+	r.ByOperation = s.book.byOperation()
+	for _, list := range [][]Share{r.ByClass, r.ByComponent, r.ByOperation} {
 		for i := range list {
 			if r.EnergyPJ > 0 {
 				list[i].Percent = 100 * list[i].PJ / r.EnergyPJ

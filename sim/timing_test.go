@@ -50,10 +50,13 @@ func TestMatrixTiming(t *testing.T) {
 		{"panther", nil, "mvm u0:opa", opa},
 		{"panther", perBit, "mvm u0:opa", 4 * 16 * 20},
 		{"panther", nil, "crs u0, u1", crs},
-		{"cmos-op", nil, "mvm u0:opa", 11225}, // 256 ns digital OPA + 10968.75 ns serial write
+		{"cmos-op", nil, "mvm u0:opa", 11225},                      // 256 ns digital OPA + 10968.75 ns serial write
+		{"cmos-op", nil, "mvm u0:mvm+mtvm+opa", mvm + mvm + 11225}, // one weight set: one after the other
 		{"serial", nil, "mvm u0:opa", 475},
+		{"serial", nil, "mvm u0:mvm+mtvm+opa", mvm + mvm + 475}, // the update does not hide under MTVM
 		{"digital", nil, "mvm u0:mvm", 897},
-		{"puma", nil, "mvm u0:mvm", mvm}, // the 8-bit ADC's 100 ns equals the crossbar step
+		{"digital", nil, "mvm u0:mvm+mtvm+opa", 897 + 897 + 256 + 4096}, // CMOS OPA, then the SRAM write
+		{"puma", nil, "mvm u0:mvm", mvm},                                // the 8-bit ADC's 100 ns equals the crossbar step
 		{"puma", slowADC, "mvm u0:mvm", 125 * (16 + 3 - 1)},
 	} {
 		t.Run(fmt.Sprintf("%s/%s", c.preset, c.inst), func(t *testing.T) {

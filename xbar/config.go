@@ -30,7 +30,7 @@ func (s Size) Validate() error {
 	return nil
 }
 
-// ADC models the converter that digitises each partial sum (SPEC 1.2).
+// ADC models the converter that digitises each partial sum (docs/numeric-model.md).
 type ADC struct {
 	// Ideal passes every partial sum through unchanged.
 	Ideal bool
@@ -107,7 +107,7 @@ func (a *ADC) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// OPAMode selects how an outer product reaches the cells (SPEC 1.3).
+// OPAMode selects how an outer product reaches the cells (docs/numeric-model.md).
 type OPAMode uint8
 
 const (
@@ -118,9 +118,15 @@ const (
 	Bitstream
 	// PerStep is Bitstream with each step's own product rounded.
 	PerStep
+	// Resolved adds each cell's rounded update to its accumulator exactly
+	// and rewrites the set in nominal form at once, as a design whose update
+	// is digital does (read out, add, write back): no slice clamps, and the
+	// accumulator saturates as a CRS saturates it. Such a set never needs a
+	// CRS.
+	Resolved
 )
 
-var opaModeNames = enum.Names[OPAMode]{Chunked: "chunked", Bitstream: "bitstream", PerStep: "per_step"}
+var opaModeNames = enum.Names[OPAMode]{Chunked: "chunked", Bitstream: "bitstream", PerStep: "per_step", Resolved: "resolved"}
 
 func (m OPAMode) String() string { return opaModeNames.String("opa_mode", m) }
 
@@ -161,7 +167,7 @@ func (c SetConfig) Validate() error {
 	if c.Rounding > fixed.Stochastic {
 		return fmt.Errorf("rounding %v is not a rounding mode", c.Rounding)
 	}
-	if c.OPAMode > PerStep {
+	if c.OPAMode > Resolved {
 		return fmt.Errorf("%v is not an OPA mode", c.OPAMode)
 	}
 	if err := c.Device.Validate(); err != nil {

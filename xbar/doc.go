@@ -1,5 +1,5 @@
 // Package xbar is the one place that knows what a bit-sliced ReRAM crossbar
-// computes (SPEC section 1): sliced sets of crossbar arrays holding a cell
+// computes (docs/numeric-model.md): sliced sets of crossbar arrays holding a cell
 // matrix, their matrix-vector products in both directions through a modelled
 // ADC, outer-product updates without carry propagation, carry resolution, and
 // the matrix units of the three PANTHER variants. It also counts the events

@@ -9,7 +9,7 @@ import (
 	"github.com/panther-xbar/panther/fixed"
 )
 
-// MVM computes y_c = sum_r M[r][c] x_r (SPEC 1.2): x has one Q4.12 code per
+// MVM computes y_c = sum_r M[r][c] x_r (docs/numeric-model.md): x has one Q4.12 code per
 // row, y one per column. sat, if not nil, receives each output's saturation
 // event flag.
 func (s *Set) MVM(x, y []int16, sat []bool) error {
@@ -225,7 +225,7 @@ func (s *Set) analogProduct(st inputSteps, acc []int64, words int, transposed bo
 	}
 }
 
-// adcRange is the finite ADC's code range for this set (SPEC 1.2).
+// adcRange is the finite ADC's code range for this set (docs/numeric-model.md).
 func (s *Set) adcRange() (lo, hi int64) {
 	b := s.cfg.ADC.Bits
 	if s.cfg.Plan.HasHeadroom() {

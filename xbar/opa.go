@@ -8,7 +8,7 @@ import (
 	"github.com/panther-xbar/panther/fixed"
 )
 
-// OPA adds eta x d^T to the cell matrix (SPEC 1.3): row r is driven by x_r,
+// OPA adds eta x d^T to the cell matrix (docs/numeric-model.md): row r is driven by x_r,
 // column c by d_c, and cell (r, c) gets g = eta X_r D_c 2^(f-12) accumulator
 // units, rounded once with the set's rounding mode and spread over the slices
 // without carries. Gradient descent passes eta = -lr.
@@ -32,12 +32,53 @@ func (s *Set) OPA(x, d []int16, eta float64) error {
 			draws[i] = s.rounding.Uint32()
 		}
 	}
-	if s.cfg.OPAMode == Chunked {
+	switch s.cfg.OPAMode {
+	case Chunked:
 		s.opaChunked(x, d, sc, draws)
-	} else {
+	case Resolved:
+		s.opaResolved(x, d, sc, draws)
+	default:
 		s.opaBitstream(x, d, sc, draws)
 	}
 	return nil
+}
+
+// opaResolved adds every cell's rounded update to its accumulator, then
+// resolves the set as a CRS does (without counting serial accesses: the
+// design's update mechanism charges its own read and write).
+func (s *Set) opaResolved(x, d []int16, sc scaler, draws []uint32) {
+	cols := s.cols
+	for r, xv := range x {
+		if xv == 0 {
+			continue
+		}
+		ax, negRow := abs16(xv), (xv < 0) != sc.negative
+		for c, dv := range d {
+			if dv == 0 {
+				continue
+			}
+			var k uint32
+			if draws != nil {
+				k = draws[r*cols+c]
+			}
+			g, clipped := sc.magnitude(ax*abs16(dv), k)
+			if clipped {
+				s.counters.GClips++
+			}
+			if g == 0 {
+				if sc.m != 0 {
+					s.counters.Vanished++
+				}
+				continue
+			}
+			if negRow != (dv < 0) {
+				s.acc[r*cols+c] -= int64(g)
+			} else {
+				s.acc[r*cols+c] += int64(g)
+			}
+		}
+	}
+	s.resolve()
 }
 
 // countPhases counts the sign phases (++, +-, -+, --) that drive a cell.

@@ -42,7 +42,7 @@ func (s Slice) Bias() int32 {
 	return 0
 }
 
-// Plan is a slice plan (SPEC 1.1): slices least significant first, and the
+// Plan is a slice plan (docs/numeric-model.md): slices least significant first, and the
 // extra fraction bits below the weight LSB. The nominal bits add up to
 // 16 + FractionBits.
 type Plan struct {
@@ -91,7 +91,7 @@ func MustPlan(text string) Plan {
 	return p
 }
 
-// The default plans of SPEC 1.5.
+// The default plans (docs/numeric-model.md).
 var (
 	// DefaultInplacePlan: nominal 2 x 8, cell bits 6,6,6,6,5,5,5,5, f = 0.
 	DefaultInplacePlan = MustPlan("2x8/6x4,5x4")
@@ -211,7 +211,7 @@ func formatBitList(bits []int) string {
 }
 
 // HasHeadroom reports whether any slice is signed; the ADC then uses its
-// signed range for the whole set (SPEC 1.2).
+// signed range for the whole set (docs/numeric-model.md).
 func (p Plan) HasHeadroom() bool {
 	for _, s := range p.Slices {
 		if s.Signed() {

@@ -10,7 +10,7 @@ import (
 )
 
 // Set is one sliced set of crossbars holding a cell matrix M of rows x cols
-// (SPEC 1.1). Cells beyond the matrix, up to the physical size, hold v = 0
+// (docs/numeric-model.md). Cells beyond the matrix, up to the physical size, hold v = 0
 // and receive input 0, so they are not stored. A Set is not safe for
 // concurrent use.
 type Set struct {

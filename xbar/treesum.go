@@ -19,7 +19,7 @@ func TileBounds(n, size int) []int {
 }
 
 // TreeSum adds the rounded outputs of the crossbar tiles that make up one
-// larger product (SPEC 1.2): in Q4.12 with saturation, as a balanced pairwise
+// larger product (docs/numeric-model.md): in Q4.12 with saturation, as a balanced pairwise
 // tree in tile order. Each level adds neighbours (0+1, 2+3, ...); an odd last
 // partial sum moves up a level unchanged. The simulator and the trainer use
 // this one order, so they agree bit for bit.

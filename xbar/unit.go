@@ -10,7 +10,7 @@ import (
 	"github.com/panther-xbar/panther/rng"
 )
 
-// Variant is one of PANTHER's crossbar organisations (SPEC 1.5).
+// Variant is one of PANTHER's crossbar organisations (docs/numeric-model.md).
 type Variant uint8
 
 const (
@@ -55,7 +55,7 @@ type UnitConfig struct {
 }
 
 // DefaultUnitConfig gives PANTHER's defaults: the accumulate variant on
-// 128 x 128 crossbars, the plans of SPEC 1.5, an 8-bit ADC, ideal cells,
+// 128 x 128 crossbars, the default plans of docs/numeric-model.md, an 8-bit ADC, ideal cells,
 // chunked OPA with round to nearest.
 func DefaultUnitConfig() UnitConfig {
 	return UnitConfig{

@@ -245,7 +245,7 @@ func TestSubLSBUpdatesVanishWithoutFractionBits(t *testing.T) {
 func TestSaturationCountsHandComputed(t *testing.T) {
 	// Slice 0 of the inplace plan is a 6-bit cell, range [-32, 31]. Weight
 	// code 3 puts nominal 3 in it; ten same-sign chunks of 3 reach 33, so the
-	// tenth write saturates and loses 2 (SPEC 1.3).
+	// tenth write saturates and loses 2 (docs/numeric-model.md).
 	s, err := NewSet(SetConfig{Plan: DefaultInplacePlan, Size: DefaultSize, ADC: DefaultADC}, 1, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -597,6 +597,56 @@ func TestZeroThresholdSeparatesVanishingProducts(t *testing.T) {
 			if g, _ := sc.magnitude(max(T, 1), 0); g == 0 {
 				t.Fatalf("product at the threshold %d rounds to zero", T)
 			}
+		}
+	})
+}
+
+// A resolved OPA is the exact digital update: each accumulator gets its
+// rounded update (clipped to 2^(16+f)-1 in magnitude), saturates to the
+// set's range, and the slices are left in nominal form, whatever the plan's
+// headroom.
+func TestResolvedOPAIsExactSaturatedUpdate(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		plan := genPlan(t, 8)
+		rows, cols := rapid.IntRange(1, 12).Draw(t, "rows"), rapid.IntRange(1, 12).Draw(t, "cols")
+		rounding := rapid.SampledFrom([]fixed.Rounding{fixed.Nearest, fixed.Truncate}).Draw(t, "rounding")
+		s, err := NewSet(SetConfig{Plan: plan, Size: DefaultSize, ADC: DefaultADC, Rounding: rounding, OPAMode: Resolved}, rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Program(genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "w")); err != nil {
+			t.Fatal(err)
+		}
+		bias, limit := plan.Bias(), int64(1)<<(16+plan.FractionBits)-1
+		want := accumulators(s)
+		for range rapid.IntRange(1, 3).Draw(t, "opas") {
+			x := genCodes(t, rows, math.MinInt16, math.MaxInt16, "x")
+			d := genCodes(t, cols, math.MinInt16, math.MaxInt16, "d")
+			eta := rapid.Float64Range(-4, 4).Draw(t, "eta")
+			if err := s.OPA(x, d, eta); err != nil {
+				t.Fatal(err)
+			}
+			for r := range rows {
+				for c := range cols {
+					g := bigUpdate(eta, x[r], d[c], plan.FractionBits, rounding)
+					g = min(max(g, -limit), limit)
+					idx := r*cols + c
+					want[idx] = min(max(want[idx]+g, -bias), bias-1)
+				}
+			}
+		}
+		if got := accumulators(s); !slices.Equal(got, want) {
+			t.Fatalf("accumulators\n got %v\nwant %v", got, want)
+		}
+		for i, sl := range s.slices {
+			for idx, v := range sl.v {
+				if v < 0 || int64(v) > int64(sl.nominalMask) {
+					t.Fatalf("slice %d cell %d holds %d: not nominal", i, idx, v)
+				}
+			}
+		}
+		if c := s.Counters(); c.Saturations() != 0 || c.SerialReads != 0 || c.CRSs != 0 {
+			t.Fatalf("counters %+v: a resolved OPA clamps no slice and is no CRS", c)
 		}
 	})
 }

@@ -39,8 +39,9 @@ var archShowJSON bool
 var archShowCmd = &cobra.Command{
 	Use:   "show NAME|FILE [--json]",
 	Short: "Print a preset or an architecture file, resolved, with its derived areas",
-	Long: "show prints the architecture as YAML that --arch accepts back (derived areas follow as\n" +
-		"comments), or as JSON with the area breakdown under \"derived\".",
+	Long: "show prints the architecture as YAML that --arch accepts back (the weight sets, whether it\n" +
+		"has a CRS and the derived areas follow as comments), or as JSON with the area breakdown under\n" +
+		"\"derived\". docs/constants.md gives every figure's source.",
 	Args: cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		a, err := arch.Load(args[0])

@@ -46,6 +46,7 @@ utilisation) is printed, and written as JSON with --report; --emit-asm writes th
 			}
 			cfg := compiler.DefaultConfig()
 			cfg.Variant = a.Crossbar.Variant
+			cfg.NoCRS = !a.HasCRS()
 			if trainFile != "" {
 				if cfg, err = compiler.ReadConfigFile(trainFile, cfg); err != nil {
 					return err

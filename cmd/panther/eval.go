@@ -25,8 +25,10 @@ func init() {
 preset, compiled with that preset's variant and instruction set), simulates one training step
 (one batch), adds the analytic GPU model (and measured GPU figures from --gpu-csv), and reports
 time, energy and energy-delay product per step, time and energy per epoch, the ratios
-baseline / panther, the energy by operation class, and the paper's headline figures beside
-ours. It writes eval.txt, eval.csv, eval.json and eval.html into --out.
+baseline / panther, the energy by operation class and by operation beside panther's, and the
+paper's headline figures beside ours. It writes eval.txt, eval.csv, eval.json and eval.html
+into --out. Every constant the designs use is listed with its source in docs/constants.md;
+docs/reproduction.md traces each headline ratio.
 
 workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `,
            or a model: an ONNX file (.onnx), a YAML file or a model preset

@@ -82,7 +82,7 @@ the crossbar model (MVM, MTVM, OPA and CRS of the chosen variant, slice plans, r
 ADC and device model), and an FP32 reference of the same architecture and initial
 weights beside it. Without flags it trains the mlp preset (784-256-128-10) on MNIST
 for one epoch with PANTHER's defaults: the accumulate variant with the plans of
-SPEC 1.5, CRS every batch, an 8-bit ADC, ideal cells, batch 64, lr 0.01 per example.
+docs/numeric-model.md, CRS every batch, an 8-bit ADC, ideal cells, batch 64, lr 0.01 per example.
 
 It prints each epoch's loss, accuracy and saturation counts and writes metrics.csv,
 metrics.json and accuracy.png into --out. With --checkpoint DIR the state is saved
