@@ -8,17 +8,36 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// runPanther runs the command line in-process and returns its output.
+// runPanther runs the command line in-process and returns its output. The
+// commands keep their flags between runs, so every flag goes back to its
+// default first, as in a fresh process.
 func runPanther(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	resetFlags(t, root)
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
 	err := root.Execute()
 	return out.String(), err
+}
+
+func resetFlags(t *testing.T, c *cobra.Command) {
+	t.Helper()
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if err := f.Value.Set(f.DefValue); err != nil {
+			t.Fatalf("resetting --%s of %s to %q: %v", f.Name, c.Name(), f.DefValue, err)
+		}
+		f.Changed = false
+	})
+	for _, sub := range c.Commands() {
+		resetFlags(t, sub)
+	}
 }
 
 func TestQuickstartWritesTableAndJSON(t *testing.T) {
