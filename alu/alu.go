@@ -1,4 +1,4 @@
-// Package alu owns the arithmetic of PANTHER's vector unit (SPEC section 3,
+// Package alu owns the arithmetic of PANTHER's vector unit (docs/isa.md,
 // the alu instruction) on Q4.12 codes, so that the fast trainer and the
 // simulator compute every activation, error and loss term with the same
 // bits. It knows nothing of crossbars, instructions, programs or training:
@@ -6,7 +6,7 @@
 //
 // Every result is a Q4.12 code (int16, real value q/2^12) formed by
 // round_half_away and then sat16; a result whose rounded value lies outside
-// [-2^15, 2^15-1] is clamped and counted as one saturation event (SPEC 1.0).
+// [-2^15, 2^15-1] is clamped and counted as one saturation event (docs/numeric-model.md).
 // The operations, with a and b the codes of the two operands:
 //
 //	add, sub   sat16(a ± b)
@@ -54,7 +54,7 @@ const One = 1 << 12
 // Op names a vector-unit operation.
 type Op uint8
 
-// The operations, in the order of SPEC section 3.
+// The operations, in the order of the instruction set (docs/isa.md).
 const (
 	OpAdd Op = iota
 	OpSub

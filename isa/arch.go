@@ -32,7 +32,7 @@ type Arch struct {
 	CoreInstMem   int // instructions a core's instruction memory holds
 }
 
-// DefaultArch returns PANTHER's defaults (SPEC section 2).
+// DefaultArch returns PANTHER's defaults (docs/simulator.md).
 func DefaultArch() Arch {
 	return Arch{
 		Nodes:         1,
@@ -61,7 +61,7 @@ func (a Arch) Validate() error {
 		{"TilesPerNode", a.TilesPerNode, 1, fieldLimit, ""},
 		{"CoresPerTile", a.CoresPerTile, 1, 256, ""},
 		{"MatrixUnits", a.MatrixUnits, 1, MaxMatrixUnits, "the mvm mask has room for 8 units"},
-		{"CrossbarSize", a.CrossbarSize, 32, 512, "SPEC 1.1"},
+		{"CrossbarSize", a.CrossbarSize, 32, 512, "crossbars are 32 to 512 lines, docs/numeric-model.md"},
 		{"RegisterWords", a.RegisterWords, 1, fieldLimit, ""},
 		{"SharedWords", a.SharedWords, 1, fieldLimit, "shared-memory addresses are 16 bits"},
 		{"TileInstMem", a.TileInstMem, 1, fieldLimit, ""},

@@ -262,7 +262,7 @@ type opInfo struct {
 }
 
 // Vector operations work on Q4.12 codes with round-half-away and saturation
-// (SPEC 1.0); comparisons give 1.0 (code 4096) or 0 so that a mul applies them.
+// (docs/numeric-model.md); comparisons give 1.0 (code 4096) or 0 so that a mul applies them.
 var aluOps = [...]opInfo{
 	AluAdd:         {"add", false, true, "a + b"},
 	AluSub:         {"sub", false, true, "a - b"},

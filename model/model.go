@@ -77,7 +77,7 @@ func (s Shape) String() string {
 //   - ReLU, Sigmoid, Tanh, Flatten: nothing.
 //
 // A dense or convolution layer is a matrix product on a cell matrix
-// M = W^T of CellRows x CellCols (SPEC section 5): a dense layer's rows are
+// M = W^T of CellRows x CellCols (docs/compiler.md): a dense layer's rows are
 // its inputs in order; a convolution's rows are its unrolled input patch,
 // row (c*k + i)*k + j for input channel c and kernel offset (i, j); the bias,
 // when present, is one more row (the last) driven by the value 1. Columns

@@ -30,7 +30,7 @@ import time
 import torch
 import torch.nn as nn
 
-# The workloads of panther eval (SPEC section 6), by the same names.
+# The workloads of panther eval (docs/reproduction.md), by the same names.
 MLPS = {
     "mlp": [784, 256, 128, 10],
     "mlp-l4": [1024, 256, 512, 512, 10],
