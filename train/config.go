@@ -83,7 +83,9 @@ func (c Config) Validate() error {
 	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
 		bad("lr = %v: want a positive number (the step per example)", c.LR)
 	}
-	if c.FP32 && (!(c.FP32LR > 0) || math.IsInf(c.FP32LR, 0)) {
+	// Checked with or without the reference: the value is part of the
+	// configuration's identity either way.
+	if !(c.FP32LR > 0) || math.IsInf(c.FP32LR, 0) {
 		bad("fp32 lr = %v: want a positive number", c.FP32LR)
 	}
 	if c.CRSInterval < 1 {

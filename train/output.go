@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,44 +30,50 @@ const (
 
 // WriteOutputs writes metrics.csv, metrics.json and accuracy.png into dir
 // (created if needed), and weights.json when the run finished, and returns
-// their paths.
+// their paths. A file that cannot be written does not keep the others from
+// being written; the error names each one that failed.
 func WriteOutputs(dir string, res *Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)
 	}
-	paths := []string{filepath.Join(dir, MetricsCSV), filepath.Join(dir, MetricsJSON), filepath.Join(dir, AccuracyPlot)}
-	if err := atomicfile.Write(paths[0], func(w io.Writer) error { return writeCSV(w, res) }); err != nil {
-		return nil, err
+	type output struct {
+		name string
+		fill func(w io.Writer) error
 	}
-	if err := atomicfile.Write(paths[1], func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}); err != nil {
-		return nil, err
-	}
-	p, err := accuracyPlot(res)
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(paths[2], func(w io.Writer) error {
-		wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
-		if err != nil {
+	outputs := []output{
+		{MetricsCSV, func(w io.Writer) error { return writeCSV(w, res) }},
+		{MetricsJSON, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}},
+		{AccuracyPlot, func(w io.Writer) error {
+			p, err := accuracyPlot(res)
+			if err != nil {
+				return err
+			}
+			wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+			if err != nil {
+				return err
+			}
+			_, err = wt.WriteTo(w)
 			return err
-		}
-		_, err = wt.WriteTo(w)
-		return err
-	}); err != nil {
-		return nil, err
+		}},
 	}
 	if res.Weights != nil {
-		path := filepath.Join(dir, WeightsJSON)
-		if err := atomicfile.Write(path, func(w io.Writer) error { return model.WriteWeights(w, res.Config.Model, res.Weights) }); err != nil {
-			return nil, err
+		outputs = append(outputs, output{WeightsJSON, func(w io.Writer) error { return model.WriteWeights(w, res.Config.Model, res.Weights) }})
+	}
+	var paths []string
+	var errs []error
+	for _, o := range outputs {
+		path := filepath.Join(dir, o.name)
+		if err := atomicfile.Write(path, o.fill); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		paths = append(paths, path)
 	}
-	return paths, nil
+	return paths, errors.Join(errs...)
 }
 
 var csvHeader = []string{"trainer", "epoch", "examples", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "test_seconds",
@@ -77,8 +84,8 @@ func writeCSV(w io.Writer, res *Result) error {
 	cw.Write(csvHeader)
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, m := range res.Epochs {
-		row := []string{m.Trainer, strconv.Itoa(m.Epoch), strconv.Itoa(m.Examples), g(m.TrainLoss), g(m.TrainAccuracy),
-			g(m.TestLoss), g(m.TestAccuracy), g(m.Seconds), g(m.TestSeconds)}
+		row := []string{m.Trainer, strconv.Itoa(m.Epoch), strconv.Itoa(m.Examples), g(float64(m.TrainLoss)), g(m.TrainAccuracy),
+			g(float64(m.TestLoss)), g(m.TestAccuracy), g(m.Seconds), g(m.TestSeconds)}
 		if e := m.Events; e != nil {
 			per := make([]string, len(e.SliceSat))
 			for i, v := range e.SliceSat {

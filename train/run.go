@@ -2,8 +2,10 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/panther-xbar/panther/model/data"
@@ -23,9 +25,9 @@ type EpochMetrics struct {
 	Examples int    `json:"examples"`
 	// TrainLoss and TrainAccuracy are over the epoch's training examples,
 	// as each was seen (before its own update).
-	TrainLoss     float64 `json:"train_loss"`
+	TrainLoss     Loss    `json:"train_loss"`
 	TrainAccuracy float64 `json:"train_accuracy"`
-	TestLoss      float64 `json:"test_loss"`
+	TestLoss      Loss    `json:"test_loss"`
 	TestAccuracy  float64 `json:"test_accuracy"`
 	// Seconds is the training time of the epoch, evaluation excluded.
 	Seconds     float64 `json:"seconds"`
@@ -39,8 +41,52 @@ type EpochMetrics struct {
 type CurvePoint struct {
 	Trainer  string  `json:"trainer"`
 	Examples int     `json:"examples"` // trained so far, all epochs
-	Loss     float64 `json:"loss"`
+	Loss     Loss    `json:"loss"`
 	Accuracy float64 `json:"accuracy"`
+}
+
+// Loss is a recorded mean loss. A diverging trainer's loss is NaN or
+// infinite, which JSON has no number for: it is written as the string
+// "NaN", "+Inf" or "-Inf" and read back from it. (Accuracies, counts of
+// examples, are always finite.)
+type Loss float64
+
+// MarshalJSON writes a finite loss as a number, any other as a string.
+func (l Loss) MarshalJSON() ([]byte, error) {
+	switch v := float64(l); {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	default:
+		return json.Marshal(v)
+	}
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *Loss) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		var v float64
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("loss %s: want a number or \"NaN\", \"+Inf\", \"-Inf\"", b)
+		}
+		*l = Loss(v)
+		return nil
+	}
+	switch s {
+	case "NaN":
+		*l = Loss(math.NaN())
+	case "+Inf":
+		*l = Loss(math.Inf(1))
+	case "-Inf":
+		*l = Loss(math.Inf(-1))
+	default:
+		return fmt.Errorf("loss %q: want a number or \"NaN\", \"+Inf\", \"-Inf\"", s)
+	}
+	return nil
 }
 
 // Progress is reported after every batch.
@@ -48,9 +94,10 @@ type Progress struct {
 	Epoch, Epochs  int
 	Batch, Batches int // within the epoch
 	// Loss and Accuracy are over the epoch so far, for each trainer.
-	Loss, Accuracy float64
-	FP32Accuracy   float64
-	HasFP32        bool
+	Loss         Loss
+	Accuracy     float64
+	FP32Accuracy float64
+	HasFP32      bool
 }
 
 // Options are the parts of a run that do not change its results.
@@ -102,11 +149,11 @@ func (t *tally) add(rs []exampleResult) {
 	}
 }
 
-func (t tally) mean() (loss, acc float64) {
+func (t tally) mean() (loss Loss, acc float64) {
 	if t.N == 0 {
 		return 0, 0
 	}
-	return t.Loss / float64(t.N), float64(t.Correct) / float64(t.N)
+	return Loss(t.Loss / float64(t.N)), float64(t.Correct) / float64(t.N)
 }
 
 // runState is where a run stands: everything a checkpoint needs besides
@@ -204,7 +251,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		perm := src.Perm(nTrain)
 		if st.BatchInEpoch == 0 {
-			st.EventsBase = xn.events() // after the last evaluation's reads
+			st.EventsBase = xn.events() // after the last test pass's reads
 		}
 		for st.BatchInEpoch < batchesPerEpoch {
 			b := st.BatchInEpoch
@@ -299,6 +346,8 @@ func (st *runState) addCurvePoints(fp32 bool) {
 
 // endEpoch evaluates both trainers on the test set and records the epoch.
 func (st *runState) endEpoch(xn *crossbarNet, fn *floatNet[float32], test *data.Set, nTest int) ([]EpochMetrics, error) {
+	// The events are read before the test pass: they count training only.
+	events := xn.events().Combine(st.EventsBase, -1)
 	results := make([]exampleResult, nTest)
 	start := time.Now()
 	for k := range nTest {
@@ -310,7 +359,6 @@ func (st *runState) endEpoch(xn *crossbarNet, fn *floatNet[float32], test *data.
 	}
 	var t tally
 	t.add(results)
-	events := xn.events().Combine(st.EventsBase, -1)
 	m := EpochMetrics{Trainer: Panther, Epoch: st.Epoch + 1, Examples: st.Epochal[0].N, Seconds: st.Seconds[0],
 		TestSeconds: time.Since(start).Seconds(), Events: &events}
 	m.TrainLoss, m.TrainAccuracy = st.Epochal[0].mean()
