@@ -103,11 +103,30 @@ type Progress struct {
 // Options are the parts of a run that do not change its results.
 type Options struct {
 	// Checkpoint is a folder for the run's state (empty: none). A
-	// checkpoint of the same configuration there is resumed.
-	Checkpoint string
+	// checkpoint of the same configuration there is resumed. It is saved
+	// after every epoch, when the run is interrupted, and after every
+	// CheckpointEvery-th batch (counted across epochs; 0: not within an
+	// epoch).
+	Checkpoint      string
+	CheckpointEvery int
+	// MaxMemory refuses a run whose estimated memory (see EstimateMemory)
+	// exceeds it, in bytes (0: no limit).
+	MaxMemory int64
 	// Batch and Epoch, when set, are called after every batch and epoch.
 	Batch func(Progress)
 	Epoch func([]EpochMetrics)
+}
+
+// Validate checks the checkpoint interval and the memory limit.
+func (o Options) Validate() error {
+	var errs []error
+	if o.CheckpointEvery < 0 || o.CheckpointEvery > 0 && o.Checkpoint == "" {
+		errs = append(errs, fmt.Errorf("checkpoint every %d batches: want 0 (after every epoch only) or more, with a checkpoint folder", o.CheckpointEvery))
+	}
+	if o.MaxMemory < 0 {
+		errs = append(errs, fmt.Errorf("memory limit %d bytes: want 0 (none) or more", o.MaxMemory))
+	}
+	return errors.Join(errs...)
 }
 
 // Result is a whole run.
@@ -189,6 +208,7 @@ type runner struct {
 	opts          Options
 	train, test   *data.Set
 	nTrain, nTest int
+	batches       int // per epoch
 	xn            *crossbarNet
 	fn            *floatNet[float32]
 	st            runState
@@ -198,7 +218,7 @@ type runner struct {
 // newRunner checks the configuration against the data, builds both
 // trainers and resumes a matching checkpoint.
 func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(cfg.Validate(), opts.Validate()); err != nil {
 		return nil, err
 	}
 	if err := checkFits(cfg.Model, train.Size(), data.Classes(train, test)); err != nil {
@@ -212,6 +232,11 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 	if r.nTrain == 0 || r.nTest == 0 {
 		return nil, fmt.Errorf("dataset %s: %d training and %d test examples: need at least one of each", cfg.Dataset, r.nTrain, r.nTest)
 	}
+	r.batches = (r.nTrain + cfg.Batch - 1) / cfg.Batch
+	if need := EstimateMemory(cfg, train, test, opts.Checkpoint != ""); opts.MaxMemory > 0 && need.Total() > opts.MaxMemory {
+		return nil, fmt.Errorf("training %s needs about %s, more than the memory limit of %s: use fewer or smaller layers or fewer slices, or drop the FP32 reference (--no-fp32); raise the limit (--max-memory) only if the machine has the memory",
+			cfg.Model.Name, need, FormatBytes(opts.MaxMemory))
+	}
 	var err error
 	if r.xn, err = newCrossbarNet(cfg.Model, cfg); err != nil {
 		return nil, err
@@ -222,7 +247,7 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 	r.res = &Result{Config: cfg, ConfigHash: cfg.Hash(), TrainExamples: r.nTrain, TestExamples: r.nTest}
 	r.st.Order, _ = rng.Derive(cfg.Seed, "order", 0).MarshalBinary()
 	if opts.Checkpoint != "" {
-		resumed, err := loadCheckpoint(opts.Checkpoint, cfg, &r.st, r.xn, r.fn)
+		resumed, err := loadCheckpoint(opts.Checkpoint, cfg, r.batches, &r.st, r.xn, r.fn)
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +261,7 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 func (r *runner) run(ctx context.Context) error {
 	cfg, st, xn, fn := r.cfg, &r.st, r.xn, r.fn
 	nTrain := r.nTrain
-	batchesPerEpoch := (nTrain + cfg.Batch - 1) / cfg.Batch
+	batchesPerEpoch := r.batches
 	curveEvery := cfg.CurveEvery
 	if curveEvery == 0 {
 		curveEvery = max(1, batchesPerEpoch/50)
@@ -285,6 +310,12 @@ func (r *runner) run(ctx context.Context) error {
 				p.Loss, p.Accuracy = st.Epochal[0].mean()
 				_, p.FP32Accuracy = st.Epochal[1].mean()
 				r.opts.Batch(p)
+			}
+			if every := r.opts.CheckpointEvery; every > 0 && st.Batches%every == 0 && st.BatchInEpoch < batchesPerEpoch && ctx.Err() == nil {
+				// (The epoch's end and an interruption save one anyway.)
+				if err := saveCheckpoint(r.opts.Checkpoint, cfg, st, xn, fn); err != nil {
+					return err
+				}
 			}
 			if ctx.Err() != nil {
 				r.res.Interrupted = true

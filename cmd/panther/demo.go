@@ -46,7 +46,7 @@ energy do not depend on the trained values.`,
 				return err
 			}
 			fmt.Fprintln(stdout, "== 1. training on PANTHER crossbars")
-			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), "")
+			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), train.Options{})
 			if err != nil {
 				return err
 			}
