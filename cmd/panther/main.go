@@ -61,7 +61,8 @@ func signalContext(ctx context.Context) (_ context.Context, stop func()) {
 	go func() {
 		select {
 		case s := <-sigs:
-			cancel(stoppedBy{sig: s.(syscall.Signal), err: fmt.Errorf("stopped by %v", s)})
+			sig := s.(syscall.Signal)
+			cancel(stoppedBy{sig: sig, err: fmt.Errorf("stopped by %s", signalName(sig))})
 		case <-done:
 		}
 	}()
@@ -70,6 +71,14 @@ func signalContext(ctx context.Context) (_ context.Context, stop func()) {
 		close(done)
 		cancel(nil)
 	}
+}
+
+// signalName is SIGINT or SIGTERM, as users send them.
+func signalName(s syscall.Signal) string {
+	if s == syscall.SIGINT {
+		return "SIGINT"
+	}
+	return "SIGTERM"
 }
 
 // signalOf is the signal that cancelled a signalContext, and false when

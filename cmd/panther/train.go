@@ -195,13 +195,19 @@ func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config
 	if err == nil {
 		return res, werr
 	}
-	stopped := "interrupted (without --checkpoint the progress is not kept)"
+	stopped := "interrupted"
+	sig, bySignal := signalOf(ctx)
+	if bySignal {
+		stopped = "stopped by " + signalName(sig)
+	}
 	if opts.Checkpoint != "" {
-		stopped = fmt.Sprintf("interrupted; the state is saved in %s: run the same command to resume", opts.Checkpoint)
+		stopped += fmt.Sprintf("; the state is saved in %s: run the same command to resume", opts.Checkpoint)
+	} else {
+		stopped += " (without --checkpoint the progress is not kept)"
 	}
 	err = errors.Join(errors.New(stopped), werr)
-	if sig, ok := signalOf(ctx); ok {
-		err = stoppedBy{sig: sig, err: fmt.Errorf("%v: %w", sig, err)}
+	if bySignal {
+		err = stoppedBy{sig: sig, err: err}
 	}
 	return res, err
 }
