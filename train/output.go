@@ -76,8 +76,39 @@ func WriteOutputs(dir string, res *Result) ([]string, error) {
 	return paths, errors.Join(errs...)
 }
 
-var csvHeader = []string{"trainer", "epoch", "examples", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "test_seconds",
-	"opa_pulses", "slice_saturations", "slice_sat_per_slice", "vanished", "g_clips", "adc_clips", "output_sat", "q_sat", "weight_sat", "vector_sat"}
+var csvHeader = append([]string{"trainer", "epoch", "examples", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "test_seconds"},
+	Events{}.Columns()...)
+
+// Columns names the events as metrics.csv, metrics.json and the epoch
+// lines call them, in metrics.csv's column order: opa_pulses,
+// slice_saturations (their total), slice_sat (per slice, least significant
+// first), vanished, g_clips, adc_clips, output_sat, q_sat, weight_sat,
+// vector_sat.
+func (e Events) Columns() []string {
+	names, _ := e.columns()
+	return names
+}
+
+// Values gives the events in the order of Columns, slice_sat as its counts
+// separated by spaces.
+func (e Events) Values() []string {
+	_, values := e.columns()
+	return values
+}
+
+func (e Events) columns() (names, values []string) {
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	per := make([]string, len(e.SliceSat))
+	for i, v := range e.SliceSat {
+		per[i] = n(v)
+	}
+	for _, c := range [][2]string{{"opa_pulses", n(e.OPAPulses)}, {"slice_saturations", n(e.SliceSaturations())}, {"slice_sat", strings.Join(per, " ")},
+		{"vanished", n(e.Vanished)}, {"g_clips", n(e.GClips)}, {"adc_clips", n(e.ADCClips)}, {"output_sat", n(e.OutputSat)},
+		{"q_sat", n(e.QSat)}, {"weight_sat", n(e.WeightSat)}, {"vector_sat", n(e.VectorSat)}} {
+		names, values = append(names, c[0]), append(values, c[1])
+	}
+	return names, values
+}
 
 func writeCSV(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)
@@ -87,17 +118,7 @@ func writeCSV(w io.Writer, res *Result) error {
 		row := []string{m.Trainer, strconv.Itoa(m.Epoch), strconv.Itoa(m.Examples), g(float64(m.TrainLoss)), g(m.TrainAccuracy),
 			g(float64(m.TestLoss)), g(m.TestAccuracy), g(m.Seconds), g(m.TestSeconds)}
 		if e := m.Events; e != nil {
-			per := make([]string, len(e.SliceSat))
-			for i, v := range e.SliceSat {
-				per[i] = strconv.FormatInt(v, 10)
-			}
-			for _, v := range []int64{e.OPAPulses, e.SliceSaturations()} {
-				row = append(row, strconv.FormatInt(v, 10))
-			}
-			row = append(row, strings.Join(per, " "))
-			for _, v := range []int64{e.Vanished, e.GClips, e.ADCClips, e.OutputSat, e.QSat, e.WeightSat, e.VectorSat} {
-				row = append(row, strconv.FormatInt(v, 10))
-			}
+			row = append(row, e.Values()...)
 		} else {
 			row = append(row, make([]string, len(csvHeader)-len(row))...)
 		}

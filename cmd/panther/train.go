@@ -261,8 +261,15 @@ func epochLine(m train.EpochMetrics) string {
 	s := fmt.Sprintf("epoch %d %-7s loss %.4f  train %.2f%%  test %.2f%% (loss %.4f)  %.1f s",
 		m.Epoch, m.Trainer, m.TrainLoss, 100*m.TrainAccuracy, 100*m.TestAccuracy, m.TestLoss, m.Seconds)
 	if e := m.Events; e != nil {
-		s += fmt.Sprintf("\n        slice writes %d, slice saturations %d (%.3f%% of writes; per slice %v), vanished updates %d, ADC clips %d, output saturations %d",
-			e.OPAPulses, e.SliceSaturations(), 100*e.SatRate(), e.SliceSat, e.Vanished, e.ADCClips, e.OutputSat+e.VectorSat)
+		// Named as in metrics.csv and metrics.json; training only.
+		names, values := e.Columns(), e.Values()
+		for i, name := range names {
+			if name == "slice_sat" {
+				values[i] = "[" + values[i] + "]" // per slice, space-separated
+			}
+			names[i] = name + " " + values[i]
+		}
+		s += fmt.Sprintf("\n        training events: %s; sat_rate %.4g", strings.Join(names, ", "), e.SatRate())
 	}
 	return s
 }

@@ -95,3 +95,15 @@ func TestStoppedTrainingWritesOutputsAndFails(t *testing.T) {
 		}
 	}
 }
+
+// TestEpochLineNamesEvents: the epoch line called the events otherwise
+// than metrics.csv and metrics.json ("output saturations" was output_sat
+// and vector_sat added); it uses their names.
+func TestEpochLineNamesEvents(t *testing.T) {
+	e := train.Events{SliceSat: []int64{3, 1}, OPAPulses: 400, Vanished: 5, ADCClips: 6, OutputSat: 7, VectorSat: 8}
+	line := epochLine(train.EpochMetrics{Trainer: train.Panther, Epoch: 1, Events: &e})
+	want := "training events: opa_pulses 400, slice_saturations 4, slice_sat [3 1], vanished 5, g_clips 0, adc_clips 6, output_sat 7, q_sat 0, weight_sat 0, vector_sat 8; sat_rate 0.01"
+	if !strings.HasSuffix(line, want) {
+		t.Errorf("epoch line\n%s\nwant it to end with\n%s", line, want)
+	}
+}
