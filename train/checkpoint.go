@@ -104,12 +104,12 @@ func decodeCheckpoint(path string, b []byte) (*checkpoint, error) {
 	return &cp, nil
 }
 
-// loadCheckpoint restores a checkpoint from dir into st, xn and fn, after
+// resume restores the checkpoint in the run's checkpoint folder, after
 // removing the temporary files of a checkpoint write that was killed. It
 // reports false when there is none; a corrupt checkpoint, or one of
 // another configuration or version, is an error that says what is wrong.
-func loadCheckpoint(dir string, cfg Config, batchesPerEpoch int, st *runState, xn *crossbarNet, fn *floatNet[float32]) (bool, error) {
-	path := filepath.Join(dir, CheckpointFile)
+func (r *runner) resume() (bool, error) {
+	path := filepath.Join(r.opts.Checkpoint, CheckpointFile)
 	if _, err := atomicfile.RemoveStale(path); err != nil {
 		return false, fmt.Errorf("checkpoint: %w", err)
 	}
@@ -124,36 +124,43 @@ func loadCheckpoint(dir string, cfg Config, batchesPerEpoch int, st *runState, x
 	if err != nil {
 		return false, err
 	}
+	return true, r.restore(path, cp)
+}
+
+// restore puts a decoded checkpoint (read from path) into the run, after
+// checking that it belongs to the run's configuration and shapes.
+func (r *runner) restore(path string, cp *checkpoint) error {
+	cfg := r.cfg
 	if cp.Hash != cfg.Hash() {
 		diff := differences(cp.Identity, cfg.identity())
-		return false, fmt.Errorf("checkpoint %s belongs to a different configuration (differs in: %s): use the same settings to resume, or another --checkpoint folder",
+		return fmt.Errorf("checkpoint %s belongs to a different configuration (differs in: %s): use the same settings to resume, or another --checkpoint folder",
 			path, strings.Join(diff, ", "))
 	}
-	if s := cp.State; s.Epoch < 0 || s.Epoch > cfg.Epochs || s.BatchInEpoch < 0 || s.BatchInEpoch > batchesPerEpoch || s.Batches < 0 || s.Examples < 0 {
-		return false, fmt.Errorf("checkpoint %s stands at epoch %d, batch %d (%d batches, %d examples in all), outside a run of %d epochs of %d batches: delete it",
-			path, s.Epoch+1, s.BatchInEpoch, s.Batches, s.Examples, cfg.Epochs, batchesPerEpoch)
+	if s := cp.State; s.Epoch < 0 || s.Epoch > cfg.Epochs || s.BatchInEpoch < 0 || s.BatchInEpoch > r.batches || s.Batches < 0 || s.Examples < 0 {
+		return fmt.Errorf("checkpoint %s stands at epoch %d, batch %d (%d batches, %d examples in all), outside a run of %d epochs of %d batches: delete it",
+			path, s.Epoch+1, s.BatchInEpoch, s.Batches, s.Examples, cfg.Epochs, r.batches)
 	}
-	us := xn.units()
+	us := r.xn.units()
 	if len(cp.Units) != len(us) {
-		return false, fmt.Errorf("checkpoint %s holds %d crossbar units, the model has %d", path, len(cp.Units), len(us))
+		return fmt.Errorf("checkpoint %s holds %d crossbar units, the model has %d", path, len(cp.Units), len(us))
 	}
 	for i, u := range us {
 		if err := u.Restore(cp.Units[i]); err != nil {
-			return false, fmt.Errorf("checkpoint %s: unit %d: %w", path, i, err)
+			return fmt.Errorf("checkpoint %s: unit %d: %w", path, i, err)
 		}
 	}
-	if fn != nil {
+	if fn := r.fn; fn != nil {
 		if len(cp.Float) != len(fn.layers) {
-			return false, fmt.Errorf("checkpoint %s holds %d FP32 layers, the model has %d", path, len(cp.Float), len(fn.layers))
+			return fmt.Errorf("checkpoint %s holds %d FP32 layers, the model has %d", path, len(cp.Float), len(fn.layers))
 		}
 		for i := range fn.layers {
 			if len(cp.Float[i]) != len(fn.layers[i].m) {
-				return false, fmt.Errorf("checkpoint %s: FP32 layer %d holds %d weights, want %d", path, i+1, len(cp.Float[i]), len(fn.layers[i].m))
+				return fmt.Errorf("checkpoint %s: FP32 layer %d holds %d weights, want %d", path, i+1, len(cp.Float[i]), len(fn.layers[i].m))
 			}
 			copy(fn.layers[i].m, cp.Float[i])
 		}
 	}
-	*st = cp.State
-	xn.vectorSats = st.VectorSats
-	return true, nil
+	r.st = cp.State
+	r.xn.vectorSats = r.st.VectorSats
+	return nil
 }

@@ -316,24 +316,27 @@ func FuzzCheckpoint(f *testing.F) {
 	f.Add(good)
 	f.Add(payload)
 	f.Add(payload[:len(payload)/2])
+	r, err := newRunner(cfg, train, test, Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel() // a resumed run trains one batch
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sum := sha256.Sum256(data)
 		framed := append(append([]byte(checkpointHeader), data...), "sha256 "+hex.EncodeToString(sum[:])+"\n"...)
 		for _, file := range [][]byte{data, framed} {
-			dir := t.TempDir()
-			if err := os.WriteFile(filepath.Join(dir, CheckpointFile), file, 0o644); err != nil {
-				t.Fatal(err)
+			cp, err := decodeCheckpoint("fuzz.gob", file)
+			if err == nil {
+				err = r.restore("fuzz.gob", cp)
 			}
-			r, err := newRunner(cfg, train, test, Options{Checkpoint: dir})
 			if err != nil {
-				if !strings.Contains(err.Error(), filepath.Join(dir, CheckpointFile)) {
+				if !strings.HasPrefix(err.Error(), "checkpoint fuzz.gob") {
 					t.Fatalf("error without the file's name: %v", err)
 				}
 				continue
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel() // one batch at most
-			if err := r.run(ctx); err != nil && err != ErrInterrupted && !strings.Contains(err.Error(), "data order") {
+			if err := r.run(stopped); err != nil && err != ErrInterrupted && !strings.Contains(err.Error(), "data order") {
 				t.Fatalf("a resumed run failed: %v", err)
 			}
 		}

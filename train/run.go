@@ -247,7 +247,7 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 	r.res = &Result{Config: cfg, ConfigHash: cfg.Hash(), TrainExamples: r.nTrain, TestExamples: r.nTest}
 	r.st.Order, _ = rng.Derive(cfg.Seed, "order", 0).MarshalBinary()
 	if opts.Checkpoint != "" {
-		resumed, err := loadCheckpoint(opts.Checkpoint, cfg, r.batches, &r.st, r.xn, r.fn)
+		resumed, err := r.resume()
 		if err != nil {
 			return nil, err
 		}
