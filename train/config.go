@@ -109,7 +109,7 @@ func (c Config) Validate() error {
 
 // Hash identifies the configuration for checkpoints: a SHA-256 of its JSON
 // form, with the model's source file names left out (moving a file does
-// not change the run).
+// not change the run). The configuration must be valid (see Validate).
 func (c Config) Hash() string {
 	sum := sha256.Sum256(c.identity())
 	return hex.EncodeToString(sum[:])
@@ -127,7 +127,7 @@ func (c Config) identity() []byte {
 	}
 	b, err := json.Marshal(c)
 	if err != nil {
-		panic(err) // plain data: cannot fail
+		panic(err) // plain data, and Validate refuses NaN and infinities: cannot fail
 	}
 	return b
 }
