@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"bytes"
 	"context"
 	"encoding/gob"
 	"os"
@@ -140,16 +141,17 @@ loss: softmax_cross_entropy
 	}
 }
 
-// trainerUnits reads the crossbar states of the trainer's checkpoint (gob
-// matches fields by name; only Units is read).
+// trainerUnits reads the crossbar states of the trainer's checkpoint: the
+// gob value after its header line (gob matches fields by name; only Units
+// is read, and the checksum line after the value is not).
 func trainerUnits(t *testing.T, dir string) []xbar.UnitState {
-	f, err := os.Open(filepath.Join(dir, train.CheckpointFile))
+	b, err := os.ReadFile(filepath.Join(dir, train.CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	_, payload, _ := bytes.Cut(b, []byte("\n"))
 	var cp struct{ Units []xbar.UnitState }
-	if err := gob.NewDecoder(f).Decode(&cp); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&cp); err != nil {
 		t.Fatal(err)
 	}
 	return cp.Units

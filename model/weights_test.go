@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func TestWeightsErrors(t *testing.T) {
 		{`{"model":"w","layers":[],"extra":1}`, n, `unknown field "extra"`},
 		{`{"model":"w","layers":[]}`, n, "w.json: no weights for layer 1 (conv2d at w.yaml:4:5)"},
 		{`{"layers":[{"layer":2,"kind":"relu","rows":0,"cols":0,"values":[]}]}`, n, "weights for layer 2, which is not a dense or conv2d layer"},
-		{strings.Replace(good, `"layer":4`, `"layer":1`, 1), n, "layer 1 given twice"},
+		{withoutChecksum(strings.Replace(good, `"layer":4`, `"layer":1`, 1)), n, "layer 1 given twice"},
 	} {
 		if _, err := ReadWeights("w.json", []byte(c.data), c.net); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("got %v, want %q", err, c.want)
@@ -75,9 +76,36 @@ func TestWeightsErrors(t *testing.T) {
 	}
 }
 
+// withoutChecksum drops the sha256 field, as in a file written by hand.
+func withoutChecksum(file string) string {
+	return regexp.MustCompile(`,"sha256":"[0-9a-f]*"`).ReplaceAllString(file, "")
+}
+
+// TestWeightsChecksum: one changed digit in weights.json was read as a
+// changed weight. A file with a checksum must match it; one without is
+// read as it is.
+func TestWeightsChecksum(t *testing.T) {
+	n, ws, file := weightsFixture(t)
+	if !strings.Contains(string(file), `"sha256":"`) {
+		t.Fatalf("WriteWeights wrote no checksum:\n%s", file)
+	}
+	// The first value of layer 1, one decimal digit changed.
+	i := strings.Index(string(file), `"values":[`) + len(`"values":[`) + 3
+	changed := []byte(string(file))
+	changed[i] = "0123456789"[(int(changed[i]-'0')+1)%10]
+	if _, err := ReadWeights("w.json", changed, n); err == nil || !strings.Contains(err.Error(), "w.json: the weights do not match the file's sha256") {
+		t.Errorf("a changed digit: %v", err)
+	}
+	got, err := ReadWeights("w.json", []byte(withoutChecksum(string(file))), n)
+	if err != nil || !slices.Equal(got[0], ws[0]) {
+		t.Errorf("a file without checksum: %v", err)
+	}
+}
+
 func FuzzReadWeights(f *testing.F) {
 	n, _, file := weightsFixture(f)
 	f.Add(file)
+	f.Add([]byte(withoutChecksum(string(file)))) // lets changed values through to the other checks
 	f.Add([]byte(`{"model":"w","layers":[{"layer":1,"kind":"conv2d","rows":9,"cols":2,"values":[1e400]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := ReadWeights("fuzz.json", data, n)

@@ -83,7 +83,9 @@ func (c Config) Validate() error {
 	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
 		bad("lr = %v: want a positive number (the step per example)", c.LR)
 	}
-	if c.FP32 && (!(c.FP32LR > 0) || math.IsInf(c.FP32LR, 0)) {
+	// Checked with or without the reference: the value is part of the
+	// configuration's identity either way.
+	if !(c.FP32LR > 0) || math.IsInf(c.FP32LR, 0) {
 		bad("fp32 lr = %v: want a positive number", c.FP32LR)
 	}
 	if c.CRSInterval < 1 {
@@ -107,7 +109,7 @@ func (c Config) Validate() error {
 
 // Hash identifies the configuration for checkpoints: a SHA-256 of its JSON
 // form, with the model's source file names left out (moving a file does
-// not change the run).
+// not change the run). The configuration must be valid (see Validate).
 func (c Config) Hash() string {
 	sum := sha256.Sum256(c.identity())
 	return hex.EncodeToString(sum[:])
@@ -125,7 +127,7 @@ func (c Config) identity() []byte {
 	}
 	b, err := json.Marshal(c)
 	if err != nil {
-		panic(err) // plain data: cannot fail
+		panic(err) // plain data, and Validate refuses NaN and infinities: cannot fail
 	}
 	return b
 }

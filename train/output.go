@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,68 +30,95 @@ const (
 
 // WriteOutputs writes metrics.csv, metrics.json and accuracy.png into dir
 // (created if needed), and weights.json when the run finished, and returns
-// their paths.
+// their paths. A file that cannot be written does not keep the others from
+// being written; the error names each one that failed.
 func WriteOutputs(dir string, res *Result) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)
 	}
-	paths := []string{filepath.Join(dir, MetricsCSV), filepath.Join(dir, MetricsJSON), filepath.Join(dir, AccuracyPlot)}
-	if err := atomicfile.Write(paths[0], func(w io.Writer) error { return writeCSV(w, res) }); err != nil {
-		return nil, err
+	type output struct {
+		name string
+		fill func(w io.Writer) error
 	}
-	if err := atomicfile.Write(paths[1], func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}); err != nil {
-		return nil, err
-	}
-	p, err := accuracyPlot(res)
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.Write(paths[2], func(w io.Writer) error {
-		wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
-		if err != nil {
+	outputs := []output{
+		{MetricsCSV, func(w io.Writer) error { return writeCSV(w, res) }},
+		{MetricsJSON, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}},
+		{AccuracyPlot, func(w io.Writer) error {
+			p, err := accuracyPlot(res)
+			if err != nil {
+				return err
+			}
+			wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+			if err != nil {
+				return err
+			}
+			_, err = wt.WriteTo(w)
 			return err
-		}
-		_, err = wt.WriteTo(w)
-		return err
-	}); err != nil {
-		return nil, err
+		}},
 	}
 	if res.Weights != nil {
-		path := filepath.Join(dir, WeightsJSON)
-		if err := atomicfile.Write(path, func(w io.Writer) error { return model.WriteWeights(w, res.Config.Model, res.Weights) }); err != nil {
-			return nil, err
+		outputs = append(outputs, output{WeightsJSON, func(w io.Writer) error { return model.WriteWeights(w, res.Config.Model, res.Weights) }})
+	}
+	var paths []string
+	var errs []error
+	for _, o := range outputs {
+		path := filepath.Join(dir, o.name)
+		if err := atomicfile.Write(path, o.fill); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		paths = append(paths, path)
 	}
-	return paths, nil
+	return paths, errors.Join(errs...)
 }
 
-var csvHeader = []string{"trainer", "epoch", "examples", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "test_seconds",
-	"opa_pulses", "slice_saturations", "slice_sat_per_slice", "vanished", "g_clips", "adc_clips", "output_sat", "q_sat", "weight_sat", "vector_sat"}
+var csvHeader = append([]string{"trainer", "epoch", "examples", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "test_seconds"},
+	Events{}.Columns()...)
+
+// Columns names the events as metrics.csv, metrics.json and the epoch
+// lines call them, in metrics.csv's column order: opa_pulses,
+// slice_saturations (their total), slice_sat (per slice, least significant
+// first), vanished, g_clips, adc_clips, output_sat, q_sat, weight_sat,
+// vector_sat.
+func (e Events) Columns() []string {
+	names, _ := e.columns()
+	return names
+}
+
+// Values gives the events in the order of Columns, slice_sat as its counts
+// separated by spaces.
+func (e Events) Values() []string {
+	_, values := e.columns()
+	return values
+}
+
+func (e Events) columns() (names, values []string) {
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	per := make([]string, len(e.SliceSat))
+	for i, v := range e.SliceSat {
+		per[i] = n(v)
+	}
+	for _, c := range [][2]string{{"opa_pulses", n(e.OPAPulses)}, {"slice_saturations", n(e.SliceSaturations())}, {"slice_sat", strings.Join(per, " ")},
+		{"vanished", n(e.Vanished)}, {"g_clips", n(e.GClips)}, {"adc_clips", n(e.ADCClips)}, {"output_sat", n(e.OutputSat)},
+		{"q_sat", n(e.QSat)}, {"weight_sat", n(e.WeightSat)}, {"vector_sat", n(e.VectorSat)}} {
+		names, values = append(names, c[0]), append(values, c[1])
+	}
+	return names, values
+}
 
 func writeCSV(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
 	for _, m := range res.Epochs {
-		row := []string{m.Trainer, strconv.Itoa(m.Epoch), strconv.Itoa(m.Examples), g(m.TrainLoss), g(m.TrainAccuracy),
-			g(m.TestLoss), g(m.TestAccuracy), g(m.Seconds), g(m.TestSeconds)}
+		row := []string{m.Trainer, strconv.Itoa(m.Epoch), strconv.Itoa(m.Examples), g(float64(m.TrainLoss)), g(m.TrainAccuracy),
+			g(float64(m.TestLoss)), g(m.TestAccuracy), g(m.Seconds), g(m.TestSeconds)}
 		if e := m.Events; e != nil {
-			per := make([]string, len(e.SliceSat))
-			for i, v := range e.SliceSat {
-				per[i] = strconv.FormatInt(v, 10)
-			}
-			for _, v := range []int64{e.OPAPulses, e.SliceSaturations()} {
-				row = append(row, strconv.FormatInt(v, 10))
-			}
-			row = append(row, strings.Join(per, " "))
-			for _, v := range []int64{e.Vanished, e.GClips, e.ADCClips, e.OutputSat, e.QSat, e.WeightSat, e.VectorSat} {
-				row = append(row, strconv.FormatInt(v, 10))
-			}
+			row = append(row, e.Values()...)
 		} else {
 			row = append(row, make([]string, len(csvHeader)-len(row))...)
 		}

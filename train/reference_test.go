@@ -462,7 +462,7 @@ func (n *refNet) train(t *testing.T, train, test *data.Set) {
 }
 
 // tinyNets are small networks whose matrices span several 32 x 32 tiles.
-func tinyNets(t *testing.T) map[string]*model.Network {
+func tinyNets(t testing.TB) map[string]*model.Network {
 	nets := map[string]string{
 		"mlp": `
 input: [1, 7, 7]

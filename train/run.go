@@ -2,8 +2,10 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/panther-xbar/panther/model/data"
@@ -23,9 +25,9 @@ type EpochMetrics struct {
 	Examples int    `json:"examples"`
 	// TrainLoss and TrainAccuracy are over the epoch's training examples,
 	// as each was seen (before its own update).
-	TrainLoss     float64 `json:"train_loss"`
+	TrainLoss     Loss    `json:"train_loss"`
 	TrainAccuracy float64 `json:"train_accuracy"`
-	TestLoss      float64 `json:"test_loss"`
+	TestLoss      Loss    `json:"test_loss"`
 	TestAccuracy  float64 `json:"test_accuracy"`
 	// Seconds is the training time of the epoch, evaluation excluded.
 	Seconds     float64 `json:"seconds"`
@@ -39,8 +41,52 @@ type EpochMetrics struct {
 type CurvePoint struct {
 	Trainer  string  `json:"trainer"`
 	Examples int     `json:"examples"` // trained so far, all epochs
-	Loss     float64 `json:"loss"`
+	Loss     Loss    `json:"loss"`
 	Accuracy float64 `json:"accuracy"`
+}
+
+// Loss is a recorded mean loss. A diverging trainer's loss is NaN or
+// infinite, which JSON has no number for: it is written as the string
+// "NaN", "+Inf" or "-Inf" and read back from it. (Accuracies, counts of
+// examples, are always finite.)
+type Loss float64
+
+// MarshalJSON writes a finite loss as a number, any other as a string.
+func (l Loss) MarshalJSON() ([]byte, error) {
+	switch v := float64(l); {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	default:
+		return json.Marshal(v)
+	}
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *Loss) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		var v float64
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("loss %s: want a number or \"NaN\", \"+Inf\", \"-Inf\"", b)
+		}
+		*l = Loss(v)
+		return nil
+	}
+	switch s {
+	case "NaN":
+		*l = Loss(math.NaN())
+	case "+Inf":
+		*l = Loss(math.Inf(1))
+	case "-Inf":
+		*l = Loss(math.Inf(-1))
+	default:
+		return fmt.Errorf("loss %q: want a number or \"NaN\", \"+Inf\", \"-Inf\"", s)
+	}
+	return nil
 }
 
 // Progress is reported after every batch.
@@ -48,19 +94,39 @@ type Progress struct {
 	Epoch, Epochs  int
 	Batch, Batches int // within the epoch
 	// Loss and Accuracy are over the epoch so far, for each trainer.
-	Loss, Accuracy float64
-	FP32Accuracy   float64
-	HasFP32        bool
+	Loss         Loss
+	Accuracy     float64
+	FP32Accuracy float64
+	HasFP32      bool
 }
 
 // Options are the parts of a run that do not change its results.
 type Options struct {
 	// Checkpoint is a folder for the run's state (empty: none). A
-	// checkpoint of the same configuration there is resumed.
-	Checkpoint string
+	// checkpoint of the same configuration there is resumed. It is saved
+	// after every epoch, when the run is interrupted, and after every
+	// CheckpointEvery-th batch (counted across epochs; 0: not within an
+	// epoch).
+	Checkpoint      string
+	CheckpointEvery int
+	// MaxMemory refuses a run whose estimated memory (see EstimateMemory)
+	// exceeds it, in bytes (0: no limit).
+	MaxMemory int64
 	// Batch and Epoch, when set, are called after every batch and epoch.
 	Batch func(Progress)
 	Epoch func([]EpochMetrics)
+}
+
+// Validate checks the checkpoint interval and the memory limit.
+func (o Options) Validate() error {
+	var errs []error
+	if o.CheckpointEvery < 0 || o.CheckpointEvery > 0 && o.Checkpoint == "" {
+		errs = append(errs, fmt.Errorf("checkpoint every %d batches: want 0 (after every epoch only) or more, with a checkpoint folder", o.CheckpointEvery))
+	}
+	if o.MaxMemory < 0 {
+		errs = append(errs, fmt.Errorf("memory limit %d bytes: want 0 (none) or more", o.MaxMemory))
+	}
+	return errors.Join(errs...)
 }
 
 // Result is a whole run.
@@ -102,11 +168,11 @@ func (t *tally) add(rs []exampleResult) {
 	}
 }
 
-func (t tally) mean() (loss, acc float64) {
+func (t tally) mean() (loss Loss, acc float64) {
 	if t.N == 0 {
 		return 0, 0
 	}
-	return t.Loss / float64(t.N), float64(t.Correct) / float64(t.N)
+	return Loss(t.Loss / float64(t.N)), float64(t.Correct) / float64(t.N)
 }
 
 // runState is where a run stands: everything a checkpoint needs besides
@@ -142,6 +208,7 @@ type runner struct {
 	opts          Options
 	train, test   *data.Set
 	nTrain, nTest int
+	batches       int // per epoch
 	xn            *crossbarNet
 	fn            *floatNet[float32]
 	st            runState
@@ -151,7 +218,7 @@ type runner struct {
 // newRunner checks the configuration against the data, builds both
 // trainers and resumes a matching checkpoint.
 func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(cfg.Validate(), opts.Validate()); err != nil {
 		return nil, err
 	}
 	if err := checkFits(cfg.Model, train.Size(), data.Classes(train, test)); err != nil {
@@ -165,6 +232,11 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 	if r.nTrain == 0 || r.nTest == 0 {
 		return nil, fmt.Errorf("dataset %s: %d training and %d test examples: need at least one of each", cfg.Dataset, r.nTrain, r.nTest)
 	}
+	r.batches = (r.nTrain + cfg.Batch - 1) / cfg.Batch
+	if need := EstimateMemory(cfg, train, test, opts.Checkpoint != ""); opts.MaxMemory > 0 && need.Total() > opts.MaxMemory {
+		return nil, fmt.Errorf("training %s needs about %s, more than the memory limit of %s: use fewer or smaller layers or fewer slices, or drop the FP32 reference (--no-fp32); raise the limit (--max-memory) only if the machine has the memory",
+			cfg.Model.Name, need, FormatBytes(opts.MaxMemory))
+	}
 	var err error
 	if r.xn, err = newCrossbarNet(cfg.Model, cfg); err != nil {
 		return nil, err
@@ -175,7 +247,7 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 	r.res = &Result{Config: cfg, ConfigHash: cfg.Hash(), TrainExamples: r.nTrain, TestExamples: r.nTest}
 	r.st.Order, _ = rng.Derive(cfg.Seed, "order", 0).MarshalBinary()
 	if opts.Checkpoint != "" {
-		resumed, err := loadCheckpoint(opts.Checkpoint, cfg, &r.st, r.xn, r.fn)
+		resumed, err := r.resume()
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +261,7 @@ func newRunner(cfg Config, train, test *data.Set, opts Options) (*runner, error)
 func (r *runner) run(ctx context.Context) error {
 	cfg, st, xn, fn := r.cfg, &r.st, r.xn, r.fn
 	nTrain := r.nTrain
-	batchesPerEpoch := (nTrain + cfg.Batch - 1) / cfg.Batch
+	batchesPerEpoch := r.batches
 	curveEvery := cfg.CurveEvery
 	if curveEvery == 0 {
 		curveEvery = max(1, batchesPerEpoch/50)
@@ -204,7 +276,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		perm := src.Perm(nTrain)
 		if st.BatchInEpoch == 0 {
-			st.EventsBase = xn.events() // after the last evaluation's reads
+			st.EventsBase = xn.events() // after the last test pass's reads
 		}
 		for st.BatchInEpoch < batchesPerEpoch {
 			b := st.BatchInEpoch
@@ -238,6 +310,12 @@ func (r *runner) run(ctx context.Context) error {
 				p.Loss, p.Accuracy = st.Epochal[0].mean()
 				_, p.FP32Accuracy = st.Epochal[1].mean()
 				r.opts.Batch(p)
+			}
+			if every := r.opts.CheckpointEvery; every > 0 && st.Batches%every == 0 && st.BatchInEpoch < batchesPerEpoch && ctx.Err() == nil {
+				// (The epoch's end and an interruption save one anyway.)
+				if err := saveCheckpoint(r.opts.Checkpoint, cfg, st, xn, fn); err != nil {
+					return err
+				}
 			}
 			if ctx.Err() != nil {
 				r.res.Interrupted = true
@@ -299,6 +377,8 @@ func (st *runState) addCurvePoints(fp32 bool) {
 
 // endEpoch evaluates both trainers on the test set and records the epoch.
 func (st *runState) endEpoch(xn *crossbarNet, fn *floatNet[float32], test *data.Set, nTest int) ([]EpochMetrics, error) {
+	// The events are read before the test pass: they count training only.
+	events := xn.events().Combine(st.EventsBase, -1)
 	results := make([]exampleResult, nTest)
 	start := time.Now()
 	for k := range nTest {
@@ -310,7 +390,6 @@ func (st *runState) endEpoch(xn *crossbarNet, fn *floatNet[float32], test *data.
 	}
 	var t tally
 	t.add(results)
-	events := xn.events().Combine(st.EventsBase, -1)
 	m := EpochMetrics{Trainer: Panther, Epoch: st.Epoch + 1, Examples: st.Epochal[0].N, Seconds: st.Seconds[0],
 		TestSeconds: time.Since(start).Seconds(), Events: &events}
 	m.TrainLoss, m.TrainAccuracy = st.Epochal[0].mean()

@@ -341,7 +341,8 @@ func runPoint(ctx context.Context, cfg Config, p StudyPoint, settings string, se
 		return StudyRecord{}, fmt.Errorf("study point %s: %w", p.Key(), err)
 	}
 	last := res.Epochs[len(res.Epochs)-1]
-	rec := StudyRecord{StudyPoint: p, Settings: settings, TestAccuracy: last.TestAccuracy, TestLoss: last.TestLoss,
+	// The study trains the crossbar alone, whose fixed-point loss is finite.
+	rec := StudyRecord{StudyPoint: p, Settings: settings, TestAccuracy: last.TestAccuracy, TestLoss: float64(last.TestLoss),
 		TrainAccuracy: last.TrainAccuracy, Seconds: time.Since(start).Seconds()}
 	// Events and examples over the whole run.
 	for _, m := range res.Epochs {

@@ -162,7 +162,7 @@ func TestCheckpointOfAnotherConfiguration(t *testing.T) {
 		t.Errorf("checkpoint of another configuration: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, CheckpointFile), []byte("garbage"), 0o644)
-	if _, err := newRunner(cfg, train, test, Options{Checkpoint: dir}); err == nil || !strings.Contains(err.Error(), "is unreadable") {
+	if _, err := newRunner(cfg, train, test, Options{Checkpoint: dir}); err == nil || !strings.Contains(err.Error(), "does not start with the line") {
 		t.Errorf("garbage checkpoint: %v", err)
 	}
 }

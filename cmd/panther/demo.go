@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -46,12 +45,9 @@ energy do not depend on the trained values.`,
 				return err
 			}
 			fmt.Fprintln(stdout, "== 1. training on PANTHER crossbars")
-			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), "")
+			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), train.Options{})
 			if err != nil {
-				return err
-			}
-			if trained.Weights == nil {
-				return errors.New("training was interrupted")
+				return err // an interrupted run too: its weights are not final
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()

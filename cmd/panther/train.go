@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,8 +70,9 @@ func init() {
 	var (
 		uf                         unitFlags
 		modelName, dataset, outDir string
-		checkpoint                 string
 		noFP32                     bool
+		maxMemoryGiB               float64
+		opts                       train.Options
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -86,8 +86,10 @@ docs/numeric-model.md, CRS every batch, an 8-bit ADC, ideal cells, batch 64, lr 
 
 It prints each epoch's loss, accuracy and saturation counts and writes metrics.csv,
 metrics.json and accuracy.png into --out. With --checkpoint DIR the state is saved
-after every epoch and on Ctrl-C (at the end of the current batch); running the same
-command again resumes it.`,
+after every epoch, every --checkpoint-every batches, and on Ctrl-C or SIGTERM (at the
+end of the current batch); running the same command again resumes it. A stopped run
+exits with status 130 (SIGINT) or 143 (SIGTERM). A run whose estimated memory exceeds
+--max-memory (default: the machine's memory) is refused before it starts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			unit, err := uf.config(cmd.Flags())
@@ -102,6 +104,12 @@ command again resumes it.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
+			if opts.MaxMemory, err = memoryLimit(maxMemoryGiB); err != nil {
+				return err
+			}
+			if err := opts.Validate(); err != nil {
+				return err
+			}
 			if outDir == "" {
 				outDir = filepath.Join("runs", fmt.Sprintf("train-%s-%s", net.Name, unit.Variant))
 			}
@@ -111,7 +119,7 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, checkpoint)
+			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, opts)
 			return err
 		},
 	}
@@ -129,15 +137,19 @@ command again resumes it.`,
 	f.BoolVar(&noFP32, "no-fp32", false, "skip the FP32 reference")
 	f.Float64Var(&cfg.FP32LR, "fp32-lr", cfg.FP32LR, "FP32 reference learning rate on the batch-mean loss")
 	f.StringVar(&outDir, "out", "", "output folder (default runs/train-MODEL-VARIANT)")
-	f.StringVar(&checkpoint, "checkpoint", "", "folder for checkpoints: saved after every epoch and on Ctrl-C, resumed when it matches")
+	f.StringVar(&opts.Checkpoint, "checkpoint", "", "folder for checkpoints: saved after every epoch and on Ctrl-C or SIGTERM, resumed when it matches")
+	f.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "also save the checkpoint after every N batches (0: only after epochs)")
+	f.Float64Var(&maxMemoryGiB, "max-memory", 0, "refuse a run estimated to need more than this many GiB (0: the machine's memory)")
 	root.AddCommand(cmd)
 }
 
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
-// SIGTERM, prints the epochs and writes the outputs; an interrupted run is
-// reported and returns its partial result without an error.
-func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+// SIGTERM, prints the epochs and writes the outputs. opts gives the
+// checkpoint and the memory limit; its callbacks are set here. An
+// interrupted run still writes its outputs and returns its partial result
+// with an error that says where its state is (stoppedBy for a signal).
+func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir string, opts train.Options) (*train.Result, error) {
+	ctx, stop := signalContext(ctx)
 	defer stop()
 	nTrain, nTest := cfg.Examples(trainSet, testSet)
 	fmt.Fprintf(stdout, "training %s on %s (%d examples, test %d): %s variant, OPA plan %s, ADC %s, device %s, rounding %s, batch %d, lr %g, CRS every %d batches, seed %d\n",
@@ -145,51 +157,96 @@ func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config
 		activePlan(cfg.Unit), cfg.Unit.ADC, cfg.Unit.Device, cfg.Unit.Rounding, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Seed)
 	prog := newProgress(stderr)
 	var bar progressBar
-	opts := train.Options{
-		Checkpoint: checkpoint,
-		Batch: func(p train.Progress) {
-			if bar == nil {
-				bar = prog.bar(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), "batches", p.Batches)
-			}
-			status := fmt.Sprintf("panther %5.1f%%", 100*p.Accuracy)
-			if p.HasFP32 {
-				status += fmt.Sprintf("  fp32 %5.1f%%", 100*p.FP32Accuracy)
-			}
-			bar.set(p.Batch, status)
-			if p.Batch == p.Batches {
-				bar.done()
-				bar = nil
-			}
-		},
-		Epoch: func(ms []train.EpochMetrics) {
-			prog.wait() // the epoch's bar is drawn in full before its lines
-			for _, m := range ms {
-				fmt.Fprintln(stdout, epochLine(m))
-			}
-		},
+	opts.Batch = func(p train.Progress) {
+		if bar == nil {
+			bar = prog.bar(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), "batches", p.Batches)
+		}
+		status := fmt.Sprintf("panther %5.1f%%", 100*p.Accuracy)
+		if p.HasFP32 {
+			status += fmt.Sprintf("  fp32 %5.1f%%", 100*p.FP32Accuracy)
+		}
+		bar.set(p.Batch, status)
+		if p.Batch == p.Batches {
+			bar.done()
+			bar = nil
+		}
+	}
+	opts.Epoch = func(ms []train.EpochMetrics) {
+		prog.wait() // the epoch's bar is drawn in full before its lines
+		for _, m := range ms {
+			fmt.Fprintln(stdout, epochLine(m))
+		}
 	}
 	res, err := train.Run(ctx, cfg, trainSet, testSet, opts)
 	if bar != nil {
 		bar.done()
 	}
 	prog.wait()
-	switch {
-	case errors.Is(err, train.ErrInterrupted) && checkpoint != "":
-		fmt.Fprintf(stderr, "interrupted; the state is saved in %s: run the same command to resume\n", checkpoint)
-	case errors.Is(err, train.ErrInterrupted):
-		fmt.Fprintln(stderr, "interrupted (without --checkpoint the progress is not kept)")
-	case err != nil:
+	if err != nil && !errors.Is(err, train.ErrInterrupted) {
 		return nil, err
 	}
 	if res.ResumedFrom != "" {
 		fmt.Fprintf(stdout, "resumed from the checkpoint at %s\n", res.ResumedFrom)
 	}
 	paths, werr := train.WriteOutputs(outDir, res)
-	if werr != nil {
-		return nil, werr
+	if len(paths) > 0 {
+		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(paths, ", "))
 	}
-	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(paths, ", "))
-	return res, nil
+	if err == nil {
+		return res, werr
+	}
+	stopped := "interrupted"
+	sig, bySignal := signalOf(ctx)
+	if bySignal {
+		stopped = "stopped by " + signalName(sig)
+	}
+	if opts.Checkpoint != "" {
+		stopped += fmt.Sprintf("; the state is saved in %s: run the same command to resume", opts.Checkpoint)
+	} else {
+		stopped += " (without --checkpoint the progress is not kept)"
+	}
+	err = errors.Join(errors.New(stopped), werr)
+	if bySignal {
+		err = stoppedBy{sig: sig, err: err}
+	}
+	return res, err
+}
+
+// memoryLimit is the --max-memory limit in bytes: gib GiB, or for 0 the
+// machine's memory (none where that is unknown).
+func memoryLimit(gib float64) (int64, error) {
+	if !(gib >= 0) || gib > 1<<30 {
+		return 0, fmt.Errorf("--max-memory %v: want a size in GiB, or 0 for the machine's memory", gib)
+	}
+	if gib > 0 {
+		return int64(gib * (1 << 30)), nil
+	}
+	return machineMemory(), nil
+}
+
+// machineMemory is the physical memory (MemTotal of /proc/meminfo), or the
+// cgroup's memory limit where that is lower; 0 where neither can be read.
+func machineMemory() int64 {
+	var total int64
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					total = kb << 10
+				}
+			}
+		}
+	}
+	for _, path := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		if limit, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && limit > 0 && (total == 0 || limit < total) {
+			total = limit // "max" (no limit) does not parse
+		}
+	}
+	return total
 }
 
 // activePlan is the plan OPA writes: the inplace set's or the update set's.
@@ -204,8 +261,15 @@ func epochLine(m train.EpochMetrics) string {
 	s := fmt.Sprintf("epoch %d %-7s loss %.4f  train %.2f%%  test %.2f%% (loss %.4f)  %.1f s",
 		m.Epoch, m.Trainer, m.TrainLoss, 100*m.TrainAccuracy, 100*m.TestAccuracy, m.TestLoss, m.Seconds)
 	if e := m.Events; e != nil {
-		s += fmt.Sprintf("\n        slice writes %d, slice saturations %d (%.3f%% of writes; per slice %v), vanished updates %d, ADC clips %d, output saturations %d",
-			e.OPAPulses, e.SliceSaturations(), 100*e.SatRate(), e.SliceSat, e.Vanished, e.ADCClips, e.OutputSat+e.VectorSat)
+		// Named as in metrics.csv and metrics.json; training only.
+		names, values := e.Columns(), e.Values()
+		for i, name := range names {
+			if name == "slice_sat" {
+				values[i] = "[" + values[i] + "]" // per slice, space-separated
+			}
+			names[i] = name + " " + values[i]
+		}
+		s += fmt.Sprintf("\n        training events: %s; sat_rate %.4g", strings.Join(names, ", "), e.SatRate())
 	}
 	return s
 }

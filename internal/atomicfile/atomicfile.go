@@ -4,10 +4,12 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write creates path with the content that fill writes. On any error the
@@ -51,4 +53,38 @@ func WriteFile(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// RemoveStale removes the temporary files that Write leaves for path when
+// the process dies mid-write (".NAME.tmp-" and the digits os.CreateTemp
+// adds), and nothing else, and returns the paths it removed. Only one
+// process may write path at a time: a temporary file of a write in
+// progress is removed too.
+func RemoveStale(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("removing stale temporary files of %s: %w", path, err)
+	}
+	prefix := "." + base + ".tmp-"
+	var removed []string
+	for _, e := range entries {
+		name := e.Name()
+		digits, ok := strings.CutPrefix(name, prefix)
+		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		stale := filepath.Join(dir, name)
+		if err := os.Remove(stale); err != nil {
+			return removed, fmt.Errorf("removing stale temporary file: %w", err)
+		}
+		removed = append(removed, stale)
+	}
+	return removed, nil
 }

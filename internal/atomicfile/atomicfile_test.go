@@ -43,3 +43,38 @@ func TestFailedWriteLeavesTargetAndNoTemp(t *testing.T) {
 		t.Fatalf("folder holds %d entries, want only the target (temporary file left behind?)", len(entries))
 	}
 }
+
+// TestRemoveStale: a write killed between CreateTemp and Rename leaves
+// ".checkpoint.gob.tmp-<digits>"; only such files of the one target go.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "checkpoint.gob")
+	stale := []string{".checkpoint.gob.tmp-1234567890", ".checkpoint.gob.tmp-7"}
+	kept := []string{"checkpoint.gob", ".checkpoint.gob.tmp-", ".checkpoint.gob.tmp-12x", ".metrics.json.tmp-123", "checkpoint.gob.tmp-5", ".checkpoint.gob.tmp-99.bak"}
+	for _, name := range append(append([]string(nil), stale...), kept...) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Mkdir(filepath.Join(dir, ".checkpoint.gob.tmp-42"), 0o755) // not a file: kept
+	removed, err := RemoveStale(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != len(stale) {
+		t.Errorf("removed %v, want %v", removed, stale)
+	}
+	for _, name := range stale {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind", name)
+		}
+	}
+	for _, name := range append(kept, ".checkpoint.gob.tmp-42") {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s removed: %v", name, err)
+		}
+	}
+	if removed, err := RemoveStale(filepath.Join(dir, "missing", "checkpoint.gob")); err != nil || removed != nil {
+		t.Errorf("a missing folder: %v, %v", removed, err)
+	}
+}

@@ -216,8 +216,8 @@ func (r *runner) Run(ctx context.Context, p sweep.Params) (sweep.Metrics, error)
 			prefix = "fp32_"
 		}
 		if e.Epoch == cfg.Epochs {
-			m[prefix+"test_accuracy"], m[prefix+"test_loss"] = e.TestAccuracy, e.TestLoss
-			m[prefix+"train_accuracy"], m[prefix+"train_loss"] = e.TrainAccuracy, e.TrainLoss
+			m[prefix+"test_accuracy"], m[prefix+"test_loss"] = e.TestAccuracy, float64(e.TestLoss)
+			m[prefix+"train_accuracy"], m[prefix+"train_loss"] = e.TrainAccuracy, float64(e.TrainLoss)
 		}
 		if e.Events != nil {
 			ev = ev.Combine(*e.Events, 1)

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/train"
+	"github.com/panther-xbar/panther/xbar"
+)
+
+// TestTrainFlagsCheckedWhetherUsedOrNot: `train --no-fp32 --fp32-lr NaN`
+// panicked in the configuration's hash (json: unsupported value: NaN).
+func TestTrainFlagsCheckedWhetherUsedOrNot(t *testing.T) {
+	cmd, _, err := root.Find([]string{"train"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for name, v := range map[string]string{"no-fp32": "false", "fp32-lr": "0.05", "checkpoint-every": "0", "max-memory": "0"} {
+			cmd.Flags().Set(name, v)
+		}
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--no-fp32", "--fp32-lr", "NaN"}, "fp32 lr = NaN: want a positive number"},
+		{[]string{"train", "--fp32-lr", "0.05", "--checkpoint-every", "5"}, "checkpoint every 5 batches: want 0 (after every epoch only) or more, with a checkpoint folder"},
+		{[]string{"train", "--checkpoint-every", "0", "--max-memory", "-1"}, "--max-memory -1: want a size in GiB"},
+		{[]string{"train", "--max-memory", "NaN"}, "--max-memory NaN: want a size in GiB"},
+	} {
+		_, err := runPanther(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+}
+
+// TestStopSignalsExitStatus: `train` stopped by SIGTERM or SIGINT exited
+// 0; it exits 128 plus the signal's number.
+func TestStopSignalsExitStatus(t *testing.T) {
+	for sig, status := range map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143} {
+		ctx, stop := signalContext(context.Background())
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		<-ctx.Done()
+		got, ok := signalOf(ctx)
+		stop()
+		if !ok || got != sig {
+			t.Fatalf("%v: the context names %v (%v)", sig, got, ok)
+		}
+		if s := exitStatus(stoppedBy{sig: got, err: errors.New("stopped")}); s != status {
+			t.Errorf("%v: exit status %d, want %d", sig, s, status)
+		}
+	}
+	if s := exitStatus(errors.New("bad flag")); s != 1 {
+		t.Errorf("an error's exit status is %d, want 1", s)
+	}
+}
+
+// TestStoppedTrainingWritesOutputsAndFails: a run stopped by SIGTERM still
+// writes its outputs and checkpoint, and returns an error that exits 143
+// and says where the state is.
+func TestStoppedTrainingWritesOutputsAndFails(t *testing.T) {
+	net, err := model.ReadYAML("tiny.yaml", []byte("input: [4]\nlayers:\n  - dense: {out: 3}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := &data.Set{Name: "tiny", Shape: []int{4}, Pixels: []uint8{0, 50, 100, 150, 200, 250, 0, 9, 3, 4, 5, 6}, Labels: []uint8{0, 1, 2}}
+	cfg := train.DefaultConfig()
+	cfg.Model, cfg.Dataset, cfg.Batch = net, "tiny", 1
+	cfg.Unit.Size = xbar.Size{Rows: 32, Cols: 32}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(stoppedBy{sig: syscall.SIGTERM, err: errors.New("stopped by terminated")})
+	res, err := runTraining(ctx, io.Discard, io.Discard, cfg, set, set, filepath.Join(dir, "out"), train.Options{Checkpoint: filepath.Join(dir, "ck")})
+	if exitStatus(err) != 143 || !strings.Contains(err.Error(), "stopped by SIGTERM; the state is saved in "+filepath.Join(dir, "ck")+": run the same command to resume") {
+		t.Errorf("error %v (exit status %d), want exit status 143 and where the state is", err, exitStatus(err))
+	}
+	if res == nil || !res.Interrupted {
+		t.Errorf("result %+v, want the interrupted run's", res)
+	}
+	for _, name := range []string{"out/" + train.MetricsJSON, "ck/" + train.CheckpointFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+}
+
+// TestEpochLineNamesEvents: the epoch line called the events otherwise
+// than metrics.csv and metrics.json ("output saturations" was output_sat
+// and vector_sat added); it uses their names.
+func TestEpochLineNamesEvents(t *testing.T) {
+	e := train.Events{SliceSat: []int64{3, 1}, OPAPulses: 400, Vanished: 5, ADCClips: 6, OutputSat: 7, VectorSat: 8}
+	line := epochLine(train.EpochMetrics{Trainer: train.Panther, Epoch: 1, Events: &e})
+	want := "training events: opa_pulses 400, slice_saturations 4, slice_sat [3 1], vanished 5, g_clips 0, adc_clips 6, output_sat 7, q_sat 0, weight_sat 0, vector_sat 8; sat_rate 0.01"
+	if !strings.HasSuffix(line, want) {
+		t.Errorf("epoch line\n%s\nwant it to end with\n%s", line, want)
+	}
+}
