@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync/atomic"
 	"time"
 
@@ -45,7 +44,7 @@ var runCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+		ctx, stop := signalContext(cmd.Context())
 		defer stop()
 		opt := sim.Options{Seed: runOpts.seed, MaxCycles: runOpts.maxCycles}
 		bar := newRunProgress(cmd.ErrOrStderr())
@@ -83,7 +82,11 @@ var runCmd = &cobra.Command{
 			}
 		}
 		if errors.Is(runErr, sim.ErrInterrupted) {
-			return fmt.Errorf("interrupted at cycle %d: the report above is partial", report.Cycles)
+			err := fmt.Errorf("interrupted at cycle %d: the report above is partial", report.Cycles)
+			if sig, ok := signalOf(ctx); ok {
+				return stoppedBy{sig: sig, err: err}
+			}
+			return err
 		}
 		return runErr
 	},
