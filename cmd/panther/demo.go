@@ -67,7 +67,7 @@ energy do not depend on the trained values.`,
 			if err != nil {
 				return err
 			}
-			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed)
+			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed, newProgress(stderr))
 			if err != nil {
 				return err
 			}

@@ -8,17 +8,32 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// runPanther runs the command line in-process and returns its output.
+// runPanther runs the command line in-process and returns its output. Every
+// flag starts from its default, as in a fresh process.
 func runPanther(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	resetFlags(root)
 	var out bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
 	err := root.Execute()
 	return out.String(), err
+}
+
+func resetFlags(c *cobra.Command) {
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		f.Value.Set(f.DefValue)
+		f.Changed = false
+	})
+	for _, sub := range c.Commands() {
+		resetFlags(sub)
+	}
 }
 
 func TestQuickstartWritesTableAndJSON(t *testing.T) {
