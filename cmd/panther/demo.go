@@ -14,6 +14,7 @@ import (
 	"github.com/panther-xbar/panther/compiler"
 	"github.com/panther-xbar/panther/eval"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/train"
 )
 
@@ -46,7 +47,7 @@ energy do not depend on the trained values.`,
 				return err
 			}
 			fmt.Fprintln(stdout, "== 1. training on PANTHER crossbars")
-			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), "")
+			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, onnx.NoHead, trainSet, testSet, filepath.Join(out, "train"), "")
 			if err != nil {
 				return err
 			}

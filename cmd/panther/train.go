@@ -18,8 +18,10 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/panther-xbar/panther/internal/atomicfile"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/train"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -84,8 +86,11 @@ weights beside it. Without flags it trains the mlp preset (784-256-128-10) on MN
 for one epoch with PANTHER's defaults: the accumulate variant with the plans of
 SPEC 1.5, CRS every batch, an 8-bit ADC, ideal cells, batch 64, lr 0.01 per example.
 
-It prints each epoch's loss, accuracy and saturation counts and writes metrics.csv,
-metrics.json and accuracy.png into --out. With --checkpoint DIR the state is saved
+--model is a preset, a YAML file or an ONNX file (.onnx), whose weights are the initial
+ones. It prints each epoch's loss, accuracy and event counts and writes metrics.csv,
+metrics.json and accuracy.png into --out, and for a finished run weights.json and model.onnx:
+the network with the crossbar trainer's final weights (each exactly a Q4.12 value q/4096),
+which panther infer, panther compile and other ONNX readers load. With --checkpoint DIR the state is saved
 after every epoch and on Ctrl-C (at the end of the current batch); running the same
 command again resumes it.`,
 		Args: cobra.NoArgs,
@@ -94,8 +99,14 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			net, err := model.Load(modelName)
-			if err != nil {
+			net, head := (*model.Network)(nil), onnx.NoHead
+			if strings.EqualFold(filepath.Ext(modelName), ".onnx") {
+				m, err := onnx.ReadFile(modelName, onnx.Options{})
+				if err != nil {
+					return err
+				}
+				net, head, cfg.InitialWeights = m.Net, m.Head, m.Weights
+			} else if net, err = model.Load(modelName); err != nil {
 				return err
 			}
 			cfg.Model, cfg.Dataset, cfg.Unit, cfg.FP32 = net, dataset, unit, !noFP32
@@ -111,13 +122,13 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, checkpoint)
+			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, head, trainSet, testSet, outDir, checkpoint)
 			return err
 		},
 	}
 	f := cmd.Flags()
 	uf.register(f, cfg.Unit.ADC.String())
-	f.StringVar(&modelName, "model", "mlp", "network: a preset ("+strings.Join(model.Presets(), ", ")+") or a YAML file")
+	f.StringVar(&modelName, "model", "mlp", "network: a preset ("+strings.Join(model.Presets(), ", ")+"), a YAML file or an ONNX file (its weights are the initial ones)")
 	f.StringVar(&dataset, "data", cfg.Dataset, "dataset: "+data.Datasets)
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training set")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "examples per batch")
@@ -136,7 +147,7 @@ command again resumes it.`,
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
 // SIGTERM, prints the epochs and writes the outputs; an interrupted run is
 // reported and returns its partial result without an error.
-func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
+func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, head onnx.Head, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nTrain, nTest := cfg.Examples(trainSet, testSet)
@@ -188,9 +199,20 @@ func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config
 	if werr != nil {
 		return nil, werr
 	}
+	if res.Weights != nil {
+		path := filepath.Join(outDir, ModelONNX)
+		if err := atomicfile.Write(path, func(w io.Writer) error { return onnx.Write(w, cfg.Model, res.Weights, head) }); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
 	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(paths, ", "))
 	return res, nil
 }
+
+// ModelONNX is the trained network that train writes into its output
+// folder: the model's graph with the crossbar trainer's final weights.
+const ModelONNX = "model.onnx"
 
 // activePlan is the plan OPA writes: the inplace set's or the update set's.
 func activePlan(u xbar.UnitConfig) xbar.Plan {
