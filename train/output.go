@@ -70,7 +70,7 @@ func WriteOutputs(dir string, res *Result) ([]string, error) {
 }
 
 var csvHeader = []string{"trainer", "epoch", "examples", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "test_seconds",
-	"opa_pulses", "slice_saturations", "slice_sat_per_slice", "vanished", "g_clips", "adc_clips", "output_sat", "q_sat", "weight_sat", "vector_sat"}
+	"opa_pulses", "slice_saturations", "slice_sat", "vanished", "g_clips", "adc_clips", "output_sat", "q_sat", "weight_sat", "vector_sat"}
 
 func writeCSV(w io.Writer, res *Result) error {
 	cw := csv.NewWriter(w)

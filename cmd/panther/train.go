@@ -226,8 +226,9 @@ func epochLine(m train.EpochMetrics) string {
 	s := fmt.Sprintf("epoch %d %-7s loss %.4f  train %.2f%%  test %.2f%% (loss %.4f)  %.1f s",
 		m.Epoch, m.Trainer, m.TrainLoss, 100*m.TrainAccuracy, 100*m.TestAccuracy, m.TestLoss, m.Seconds)
 	if e := m.Events; e != nil {
-		s += fmt.Sprintf("\n        slice writes %d, slice saturations %d (%.3f%% of writes; per slice %v), vanished updates %d, ADC clips %d, output saturations %d",
-			e.OPAPulses, e.SliceSaturations(), 100*e.SatRate(), e.SliceSat, e.Vanished, e.ADCClips, e.OutputSat+e.VectorSat)
+		// The names are metrics.csv's columns.
+		s += fmt.Sprintf("\n        opa_pulses %d, slice_saturations %d (%.3f%% of opa_pulses; slice_sat %v), vanished %d, g_clips %d, adc_clips %d, output_sat %d, q_sat %d, weight_sat %d, vector_sat %d",
+			e.OPAPulses, e.SliceSaturations(), 100*e.SatRate(), e.SliceSat, e.Vanished, e.GClips, e.ADCClips, e.OutputSat, e.QSat, e.WeightSat, e.VectorSat)
 	}
 	return s
 }
