@@ -87,8 +87,7 @@ energy do not depend on the trained values.`,
 			fmt.Fprintf(stdout, "\n== 3. one training step of the same network (batch %d), compiled and simulated per design\n", batch)
 			o := eval.DefaultOptions()
 			o.Workloads, o.Batches = []string{"mlp"}, []int{batch}
-			o.Progress = func(s string) { fmt.Fprintln(stderr, s) }
-			res, err := eval.Run(ctx, o)
+			res, err := runEval(ctx, o, stderr)
 			if err != nil {
 				return err
 			}

@@ -259,16 +259,28 @@ func (pr *progress) bar(name, unit string, total int) progressBar {
 	if !pr.terminal {
 		return &logBar{pr: pr, name: name, unit: unit, total: total, start: time.Now(), last: time.Now()}
 	}
-	tb := &termBar{}
+	tb := &termBar{start: time.Now()}
 	tb.b = pr.p.AddBar(int64(total),
 		mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), decor.CountersNoUnit("%d/%d", decor.WCSyncSpace)),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+		mpb.AppendDecorators(decor.Any(func(st decor.Statistics) string {
 			tb.mu.Lock()
 			defer tb.mu.Unlock()
-			return tb.status
-		}), decor.Name("  "), decor.EwmaETA(decor.ET_STYLE_GO, 30)),
+			return tb.status + timeLeft(time.Since(tb.start), int(st.Current), int(st.Total))
+		})),
 	)
 	return tb
+}
+
+// println prints a line above the bars (on a terminal) or among the
+// progress lines.
+func (pr *progress) println(line string) {
+	if pr.terminal {
+		fmt.Fprintln(pr.p, line)
+		return
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	fmt.Fprintln(pr.out, line)
 }
 
 // wait flushes the bars drawn so far; later bars start below them.
@@ -279,23 +291,28 @@ func (pr *progress) wait() {
 	}
 }
 
+// timeLeft estimates the time to finish from the mean time per item so
+// far ("" before the first item and after the last).
+func timeLeft(elapsed time.Duration, done, total int) string {
+	if done <= 0 || done >= total {
+		return ""
+	}
+	left := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
+	return fmt.Sprintf(", about %s left", left.Round(time.Second))
+}
+
 type termBar struct {
 	b      *mpb.Bar
 	mu     sync.Mutex
 	status string
-	last   time.Time
+	start  time.Time
 }
 
 func (t *termBar) set(done int, status string) {
 	t.mu.Lock()
 	t.status = status
 	t.mu.Unlock()
-	now := time.Now()
-	if t.last.IsZero() {
-		t.last = now
-	}
-	t.b.EwmaSetCurrent(int64(done), now.Sub(t.last))
-	t.last = now
+	t.b.SetCurrent(int64(done))
 }
 
 func (t *termBar) done() {
@@ -314,8 +331,9 @@ type logBar struct {
 func (l *logBar) set(done int, status string) {
 	if now := time.Now(); now.Sub(l.last) >= 10*time.Second || done == l.total {
 		l.last = now
+		elapsed := now.Sub(l.start)
 		l.pr.mu.Lock()
-		fmt.Fprintf(l.pr.out, "%s: %d/%d %s, %s, %.0f s\n", l.name, done, l.total, l.unit, status, now.Sub(l.start).Seconds())
+		fmt.Fprintf(l.pr.out, "%s: %d/%d %s, %s, %.0f s%s\n", l.name, done, l.total, l.unit, status, elapsed.Seconds(), timeLeft(elapsed, done, l.total))
 		l.pr.mu.Unlock()
 	}
 }

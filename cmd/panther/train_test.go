@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/onnx"
@@ -63,5 +64,22 @@ func TestTrainWritesONNXThatCompilesAgain(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(second, ModelONNX)); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestTimeLeft(t *testing.T) {
+	for _, c := range []struct {
+		elapsed     time.Duration
+		done, total int
+		want        string
+	}{
+		{10 * time.Second, 1, 3, ", about 20s left"},
+		{90 * time.Second, 2, 5, ", about 2m15s left"},
+		{time.Second, 0, 3, ""},
+		{time.Second, 3, 3, ""},
+	} {
+		if got := timeLeft(c.elapsed, c.done, c.total); got != c.want {
+			t.Errorf("timeLeft(%v, %d, %d) = %q, want %q", c.elapsed, c.done, c.total, got, c.want)
+		}
 	}
 }
