@@ -107,9 +107,6 @@ several programs, one after another.`,
 			if err != nil {
 				return err
 			}
-			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				return err
-			}
 			if err := atomicfile.Write(out, func(w io.Writer) error { return inf.write(w, format, m.Net.Output()) }); err != nil {
 				return err
 			}
