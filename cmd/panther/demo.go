@@ -47,7 +47,7 @@ energy do not depend on the trained values.`,
 				return err
 			}
 			fmt.Fprintln(stdout, "== 1. training on PANTHER crossbars")
-			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, onnx.NoHead, trainSet, testSet, filepath.Join(out, "train"), "")
+			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, onnx.Model{}, trainSet, testSet, filepath.Join(out, "train"), "")
 			if err != nil {
 				return err
 			}

@@ -99,16 +99,19 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			net, head := (*model.Network)(nil), onnx.NoHead
+			// The ONNX model written at the end keeps an ONNX model's
+			// head and tensor names.
+			var written onnx.Model
 			if strings.EqualFold(filepath.Ext(modelName), ".onnx") {
 				m, err := onnx.ReadFile(modelName, onnx.Options{})
 				if err != nil {
 					return err
 				}
-				net, head, cfg.InitialWeights = m.Net, m.Head, m.Weights
-			} else if net, err = model.Load(modelName); err != nil {
+				written, cfg.InitialWeights = *m, m.Weights
+			} else if written.Net, err = model.Load(modelName); err != nil {
 				return err
 			}
+			net := written.Net
 			cfg.Model, cfg.Dataset, cfg.Unit, cfg.FP32 = net, dataset, unit, !noFP32
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -122,7 +125,7 @@ command again resumes it.`,
 			if err != nil {
 				return err
 			}
-			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, head, trainSet, testSet, outDir, checkpoint)
+			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, written, trainSet, testSet, outDir, checkpoint)
 			return err
 		},
 	}
@@ -147,7 +150,9 @@ command again resumes it.`,
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
 // SIGTERM, prints the epochs and writes the outputs; an interrupted run is
 // reported and returns its partial result without an error.
-func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, head onnx.Head, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
+// The finished network is also written as ONNX, with written's head and
+// tensor names and the trained weights.
+func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, written onnx.Model, trainSet, testSet *data.Set, outDir, checkpoint string) (*train.Result, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	nTrain, nTest := cfg.Examples(trainSet, testSet)
@@ -201,7 +206,8 @@ func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config
 	}
 	if res.Weights != nil {
 		path := filepath.Join(outDir, ModelONNX)
-		if err := atomicfile.Write(path, func(w io.Writer) error { return onnx.Write(w, cfg.Model, res.Weights, head) }); err != nil {
+		written.Net, written.Weights = cfg.Model, res.Weights
+		if err := atomicfile.Write(path, func(w io.Writer) error { return onnx.Write(w, &written) }); err != nil {
 			return nil, err
 		}
 		paths = append(paths, path)

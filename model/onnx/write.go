@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 
@@ -17,21 +18,22 @@ const (
 	IRVersion = 7
 )
 
-// Write encodes net with its weights (cell matrices M = W^T, bias row
-// last, as Model.Weights holds them) as an ONNX model that Read reads back
-// into the same network and weights, and that other ONNX readers load: one
+// Write encodes m's network with its weights (cell matrices M = W^T, bias
+// row last) as an ONNX model that Read reads back into the same network,
+// weights and head, and that other ONNX readers load: one
 // node per layer (Gemm with transB = 1 and a [out, in] weight as PyTorch
 // exports nn.Linear, Conv with a [out, in, k, k] weight, MaxPool,
-// AveragePool, Relu, Sigmoid, Tanh, Flatten), then head. The input "input" is [N, input shape...]
-// with a symbolic batch N; the output is "output". Weights are float32,
+// AveragePool, Relu, Sigmoid, Tanh, Flatten), then m.Head. The data input,
+// named m.Input ("input" if empty), is [N, input shape...] with a symbolic
+// batch N; the output is named m.Output ("output" if empty). Weights are float32,
 // which holds every Q4.12 value q/4096 exactly. The training loss is not
 // part of an ONNX graph and is not written.
-func Write(w io.Writer, net *model.Network, weights [][]float64, head Head) error {
-	m, err := encode(net, weights, head)
+func Write(w io.Writer, m *Model) error {
+	mp, err := encode(m)
 	if err != nil {
 		return err
 	}
-	b, err := proto.Marshal(m)
+	b, err := proto.Marshal(mp)
 	if err != nil {
 		return err
 	}
@@ -45,12 +47,14 @@ type encoder struct {
 	cur string // the tensor the chain has reached
 }
 
-func encode(net *model.Network, weights [][]float64, head Head) (*pb.ModelProto, error) {
+func encode(m *Model) (*pb.ModelProto, error) {
+	net, weights := m.Net, m.Weights
 	if len(weights) != len(net.Layers) {
 		return nil, fmt.Errorf("%d weight matrices for %d layers", len(weights), len(net.Layers))
 	}
-	e := &encoder{g: &pb.GraphProto{Name: proto.String(net.Name)}, cur: "input"}
-	e.g.Input = []*pb.ValueInfoProto{valueInfo("input", net.Input)}
+	input, output := cmp.Or(m.Input, "input"), cmp.Or(m.Output, "output")
+	e := &encoder{g: &pb.GraphProto{Name: proto.String(net.Name)}, cur: input}
+	e.g.Input = []*pb.ValueInfoProto{valueInfo(input, net.Input)}
 	for i, l := range net.Layers {
 		prefix := fmt.Sprintf("layers.%d", i)
 		if l.Trainable() {
@@ -99,7 +103,7 @@ func encode(net *model.Network, weights [][]float64, head Head) (*pb.ModelProto,
 			return nil, fmt.Errorf("layer %d: kind %s has no ONNX form", i+1, l.Kind)
 		}
 	}
-	switch head {
+	switch m.Head {
 	case Softmax:
 		e.node("Softmax", "softmax", nil, attrInt("axis", -1))
 	case LogSoftmax:
@@ -110,8 +114,8 @@ func encode(net *model.Network, weights [][]float64, head Head) (*pb.ModelProto,
 	}
 	// The last node writes the graph's output.
 	last := e.g.Node[len(e.g.Node)-1]
-	last.Output = []string{"output"}
-	e.g.Output = []*pb.ValueInfoProto{valueInfo("output", net.Output())}
+	last.Output = []string{output}
+	e.g.Output = []*pb.ValueInfoProto{valueInfo(output, net.Output())}
 	return &pb.ModelProto{
 		IrVersion: proto.Int64(IRVersion), ProducerName: proto.String("panther"),
 		Graph:       e.g,

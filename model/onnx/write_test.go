@@ -40,15 +40,15 @@ func TestWriteReadsBack(t *testing.T) {
 			}
 			w := quantisedWeights(net, 3)
 			var buf bytes.Buffer
-			if err := Write(&buf, net, w, head); err != nil {
+			if err := Write(&buf, &Model{Net: net, Weights: w, Head: head, Output: "y"}); err != nil {
 				t.Fatal(err)
 			}
 			m, err := Read(name+".onnx", buf.Bytes(), Options{})
 			if err != nil {
 				t.Fatalf("%s %s: %v", name, head, err)
 			}
-			if m.Head != head || !slices.Equal(m.Net.Input, net.Input) || len(m.Net.Layers) != len(net.Layers) {
-				t.Fatalf("%s %s: head %s, input %v, %d layers", name, head, m.Head, m.Net.Input, len(m.Net.Layers))
+			if m.Head != head || m.Input != "input" || m.Output != "y" || !slices.Equal(m.Net.Input, net.Input) || len(m.Net.Layers) != len(net.Layers) {
+				t.Fatalf("%s %s: head %s, input %q %v, output %q, %d layers", name, head, m.Head, m.Input, m.Net.Input, m.Output, len(m.Net.Layers))
 			}
 			for i, l := range net.Layers {
 				g := m.Net.Layers[i]
@@ -77,11 +77,11 @@ func TestWriteErrors(t *testing.T) {
 	}
 	w := quantisedWeights(net, 1)
 	var buf bytes.Buffer
-	if err := Write(&buf, net, w[:1], NoHead); err == nil || err.Error() != "1 weight matrices for 5 layers" {
+	if err := Write(&buf, &Model{Net: net, Weights: w[:1]}); err == nil || err.Error() != "1 weight matrices for 5 layers" {
 		t.Errorf("got %v", err)
 	}
 	w[0] = w[0][:10]
-	if err := Write(&buf, net, w, NoHead); err == nil || err.Error() != "layer 1 (dense): 10 weights for a 785 x 256 cell matrix" {
+	if err := Write(&buf, &Model{Net: net, Weights: w}); err == nil || err.Error() != "layer 1 (dense): 10 weights for a 785 x 256 cell matrix" {
 		t.Errorf("got %v", err)
 	}
 }
@@ -99,7 +99,7 @@ func TestWrittenModelPassesONNXChecker(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if err := Write(&buf, net, quantisedWeights(net, 1), Softmax); err != nil {
+		if err := Write(&buf, &Model{Net: net, Weights: quantisedWeights(net, 1), Head: Softmax}); err != nil {
 			t.Fatal(err)
 		}
 		path := filepath.Join(t.TempDir(), name+".onnx")
