@@ -245,11 +245,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if pt.v != "" {
 			name += " " + o.Vary.Key + "=" + pt.v
 		}
-		m := pt.given
-		if m == nil {
+		var m Measure
+		if pt.given != nil {
+			m = *pt.given
+		} else {
 			stage := func(s string) { report(Progress{Done: i, Point: name, Stage: s}) }
-			sm, skip, err := o.simulated(ctx, pt.w, pt.d, pt.b, pt.v, stage)
-			if err != nil {
+			var skip string
+			if m, skip, err = o.simulated(ctx, pt.w, pt.d, pt.b, pt.v, stage); err != nil {
 				return nil, err
 			}
 			if skip != "" {
@@ -257,16 +259,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				report(Progress{Done: i + 1, Point: name, Line: skip})
 				continue
 			}
-			m = &sm
 		}
-		mm := *m
-		mm.Workload, mm.Batch, mm.Design, mm.EpochExamples = pt.w.Name, pt.b, pt.d, pt.epoch
+		m.Workload, m.Batch, m.Design, m.EpochExamples = pt.w.Name, pt.b, pt.d, pt.epoch
 		if pt.v != "" {
-			mm.Variant = o.Vary.Key + "=" + pt.v
+			m.Variant = o.Vary.Key + "=" + pt.v
 		}
-		ms = append(ms, mm)
-		report(Progress{Done: i + 1, Point: name, Line: fmt.Sprintf("%-8s batch %-3d %-18s %s  %s/step  %s/step%s", pt.w.Name, pt.b, pt.d, mm.Variant,
-			FormatTime(mm.TimeNS), FormatEnergy(mm.EnergyPJ), wallNote(mm.WallSeconds))})
+		ms = append(ms, m)
+		report(Progress{Done: i + 1, Point: name, Line: fmt.Sprintf("%-8s batch %-3d %-18s %s  %s/step  %s/step%s", pt.w.Name, pt.b, pt.d, m.Variant,
+			FormatTime(m.TimeNS), FormatEnergy(m.EnergyPJ), wallNote(m.WallSeconds))})
 	}
 	for _, mg := range o.GPUMeasured {
 		if !slices.ContainsFunc(ms, func(m Measure) bool {
