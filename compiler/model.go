@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/panther-xbar/panther/fixed"
@@ -133,4 +134,45 @@ func DatasetFrom(set *data.Set, name string, net *model.Network, n int) (Dataset
 		ds.Labels = append(ds.Labels, int(set.Labels[k]))
 	}
 	return ds, nil
+}
+
+// DatasetFromTensor quantises the examples of a float tensor to Q4.12 codes
+// and counts the values that saturate (lie outside [-8, 8)). The tensor is
+// one example of the network's input shape or a batch of them, [N, input
+// shape...]; name names it in messages. The examples have no labels.
+func DatasetFromTensor(t data.Tensor, name string, net *model.Network) (ds Dataset, saturated int, err error) {
+	in := []int(net.Input)
+	n := 1
+	switch {
+	case slices.Equal(t.Shape, in):
+	case len(t.Shape) == len(in)+1 && slices.Equal(t.Shape[1:], in) && t.Shape[0] > 0:
+		n = t.Shape[0]
+	default:
+		return Dataset{}, 0, fmt.Errorf("%s: shape %v does not match model %s's input %s: want [N, %s] (N examples) or [%s]",
+			name, t.Shape, net.Name, net.Input, commaShape(in), commaShape(in))
+	}
+	size := net.Input.Size()
+	for k := range n {
+		x := make([]int16, size)
+		for i, v := range t.Values[k*size : (k+1)*size] {
+			q, sat, err := fixed.Q4_12.FromFloat(v)
+			if err != nil {
+				return Dataset{}, 0, fmt.Errorf("%s: example %d, value %d: %w", name, k, i, err)
+			}
+			if sat {
+				saturated++
+			}
+			x[i] = q
+		}
+		ds.Inputs = append(ds.Inputs, x)
+	}
+	return ds, saturated, nil
+}
+
+func commaShape(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -17,7 +17,7 @@ import (
 
 // fake stands in for compile-and-simulate: each design's time and energy
 // are fixed multiples of the batch, so the ratios are known by hand.
-func fake(_ context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error) {
+func fake(_ context.Context, w Workload, a *arch.Arch, batch, batches int, _ func(string)) (Measure, error) {
 	scale := map[string]float64{"panther": 1, "serial": 3, "digital": 8}[a.Name]
 	b := float64(batch * batches)
 	return Measure{TimeNS: 1000 * b * scale, EnergyPJ: 5e5 * b * scale * scale,
@@ -51,7 +51,12 @@ func fakeOptions() Options {
 func TestRunWithFakeSimulator(t *testing.T) {
 	var lines []string
 	o := fakeOptions()
-	o.Progress = func(s string) { lines = append(lines, s) }
+	o.Progress = func(p Progress) {
+		if want := len(lines) + 1; p.Done != want || p.Total != 12 || p.Stage != "" {
+			t.Errorf("progress %+v, want %d of 12 done", p, want)
+		}
+		lines = append(lines, p.Line)
+	}
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -463,9 +468,9 @@ func TestVaryPlan(t *testing.T) {
 	var seen []string
 	o := fakeOptions()
 	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{1}, []string{"panther"}, v
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ func(string)) (Measure, error) {
 		seen = append(seen, a.Crossbar.UpdatePlan.String())
-		return fake(ctx, w, a, b, k)
+		return fake(ctx, w, a, b, k, nil)
 	}
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
@@ -488,9 +493,9 @@ func TestVaryCRSInterval(t *testing.T) {
 	var got []int
 	o := fakeOptions()
 	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{2}, []string{"panther"}, v
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ func(string)) (Measure, error) {
 		got = append(got, k)
-		return fake(ctx, w, a, b, k)
+		return fake(ctx, w, a, b, k, nil)
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {
@@ -519,11 +524,16 @@ func TestVaryCRSInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one, err := simulate(context.Background(), w, a, 2, 1)
+	var stages []string
+	one, err := simulate(context.Background(), w, a, 2, 1, func(s string) { stages = append(stages, s) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	four, err := simulate(context.Background(), w, a, 2, 4)
+	// A long point says what it is doing (later stages name the cycle).
+	if len(stages) < 2 || stages[0] != "compiling" || stages[1] != "simulating" {
+		t.Errorf("stages %q: want compiling, then simulating", stages)
+	}
+	four, err := simulate(context.Background(), w, a, 2, 4, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,11 +589,11 @@ func TestCRSIntervalSkips(t *testing.T) {
 	o := fakeOptions()
 	o.Vary, _ = ParseVary("crs_interval=1,2")
 	o.Batches = []int{1}
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ func(string)) (Measure, error) {
 		if w.Name == "mlp-l4" && k > 1 {
 			return Measure{}, errors.New("tile 0 needs more than its shared memory")
 		}
-		return fake(ctx, w, a, b, k)
+		return fake(ctx, w, a, b, k, nil)
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,8 +134,10 @@ func (r *Result) WriteHTML(w io.Writer) error {
 	b.WriteString("</table>\n")
 	for _, g := range r.groups(", ") {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n", e(g.title))
-		b.WriteString(barChart("time per step (us)", g.rows, func(x Row) float64 { return x.TimeNS / 1e3 }))
-		b.WriteString(barChart("energy per step (uJ)", g.rows, func(x Row) float64 { return x.EnergyPJ / 1e6 }))
+		b.WriteString(barChart("time per step (us)", g.rows, func(x Row) float64 { return x.TimeNS / 1e3 }, false))
+		// The GPU spends hundreds of times PANTHER's energy: on a linear
+		// scale every crossbar design would be a sliver.
+		b.WriteString(barChart("energy per step (uJ, log scale)", g.rows, func(x Row) float64 { return x.EnergyPJ / 1e6 }, true))
 		b.WriteString(classChart(g.rows))
 		b.WriteString("\n<table><tr><th class=l>design</th><th>time/step</th><th>energy/step</th><th>EDP (pJ*ns)</th><th>time x</th><th>energy x</th><th>EDP x</th><th>time/epoch</th><th>energy/epoch</th><th class=l>energy by class</th></tr>\n")
 		for _, x := range g.rows {
@@ -232,32 +235,74 @@ func (r *Result) groups(sep string) []group {
 	return gs
 }
 
-// barChart draws one horizontal bar per row on a linear scale.
-func barChart(title string, rows []Row, v func(Row) float64) string {
-	const width, label, barH = 420.0, 130.0, 18.0
+// Chart geometry: the bars' full width, the design labels' column, a
+// bar's height and the room right of the longest bar for its value.
+const chartWidth, chartLabel, chartBar, chartValue = 420.0, 130.0, 18.0, 80.0
+
+// barChart draws one horizontal bar per row: on a linear scale, or with
+// log on a log10 scale from the decade below the smallest value to the
+// decade above the largest, with a tick per decade.
+func barChart(title string, rows []Row, v func(Row) float64, log bool) string {
 	var top float64
+	bottom := math.Inf(1)
 	for _, x := range rows {
 		top = max(top, v(x))
-	}
-	h := 24 + barH*float64(len(rows))
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, width+label+80, h)
-	fmt.Fprintf(&b, `<text x="0" y="14" font-weight="bold">%s</text>`, html.EscapeString(title))
-	for i, x := range rows {
-		y := 22 + barH*float64(i)
-		bw := 0.0
-		if top > 0 {
-			bw = width * v(x) / top
+		if v(x) > 0 {
+			bottom = min(bottom, v(x))
 		}
+	}
+	lo, hi := 0.0, 0.0 // decades of the log scale
+	if log && top > 0 {
+		lo, hi = math.Floor(math.Log10(bottom)), math.Ceil(math.Log10(top))
+		if hi == lo {
+			hi++
+		}
+	}
+	length := func(val float64) float64 {
+		switch {
+		case val <= 0 || top <= 0:
+			return 0
+		case log:
+			return chartWidth * (math.Log10(val) - lo) / (hi - lo)
+		}
+		return chartWidth * val / top
+	}
+	h := 24 + chartBar*float64(len(rows))
+	axis := h
+	if log && top > 0 {
+		h += 16 // the decade labels
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, chartLabel+chartWidth+chartValue, h)
+	fmt.Fprintf(&b, `<text x="0" y="14" font-weight="bold">%s</text>`, html.EscapeString(title))
+	if log && top > 0 {
+		for d := lo; d <= hi; d++ {
+			x := chartLabel + chartWidth*(d-lo)/(hi-lo)
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="20" x2="%.1f" y2="%g" stroke="#ddd"/><text x="%.1f" y="%g" text-anchor="middle">%s</text>`,
+				x, x, axis, x, axis+12, chartNumber(math.Pow(10, d)))
+		}
+	}
+	for i, x := range rows {
+		y := 22 + chartBar*float64(i)
+		bw := length(v(x))
 		fill := "#7f8c8d"
 		if x.Design == Reference {
 			fill = "#c0392b"
 		}
-		fmt.Fprintf(&b, `<text x="0" y="%g">%s</text><rect x="%g" y="%g" width="%.1f" height="%g" fill="%s"/><text x="%.1f" y="%g">%.4g</text>`,
-			y+12, html.EscapeString(x.Design), label, y+2, bw, barH-4, fill, label+bw+4, y+12, v(x))
+		fmt.Fprintf(&b, `<text x="0" y="%g">%s</text><rect x="%g" y="%g" width="%.1f" height="%g" fill="%s"/><text x="%.1f" y="%g">%s</text>`,
+			y+12, html.EscapeString(x.Design), chartLabel, y+2, bw, chartBar-4, fill, chartLabel+bw+4, y+12, chartNumber(v(x)))
 	}
 	b.WriteString("</svg>")
 	return b.String()
+}
+
+// chartNumber writes a chart's value with four significant digits, whole
+// numbers from 10,000 up (no exponents).
+func chartNumber(v float64) string {
+	if math.Abs(v) >= 1e4 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 // classColors colour the operation classes of the energy breakdown, in
@@ -267,7 +312,6 @@ var classColors = []string{"#2e86c1", "#5dade2", "#c0392b", "#e67e22", "#27ae60"
 // classChart draws each simulated design's energy per step as one bar
 // split by operation class (the GPU has no breakdown), with a legend.
 func classChart(rows []Row) string {
-	const width, label, barH = 420.0, 130.0, 18.0
 	var top float64
 	var names []string
 	var shown []Row
@@ -286,29 +330,41 @@ func classChart(rows []Row) string {
 	if len(shown) == 0 || top <= 0 {
 		return ""
 	}
-	h := 44 + barH*float64(len(shown))
+	// The legend wraps to the chart's width: an entry is a swatch and its
+	// name (about 6.5 px a character at 11 px), then a gap.
+	type entry struct{ x, y float64 }
+	legend := make([]entry, len(names))
+	x, y := chartLabel, 30+chartBar*float64(len(shown))
+	for i, n := range names {
+		w := 13 + 6.5*float64(len(n)) + 12
+		if x > chartLabel && x+w > chartLabel+chartWidth+chartValue {
+			x, y = chartLabel, y+16
+		}
+		legend[i] = entry{x, y}
+		x += w
+	}
+	h := y + 14
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, width+label+80, h)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%g" height="%g" font-size="11">`, chartLabel+chartWidth+chartValue, h)
 	b.WriteString(`<text x="0" y="14" font-weight="bold">energy per step by operation class</text>`)
 	for i, x := range shown {
-		y := 22 + barH*float64(i)
+		y := 22 + chartBar*float64(i)
 		fmt.Fprintf(&b, `<text x="0" y="%g">%s</text>`, y+12, html.EscapeString(x.Design))
-		at := label
+		at := chartLabel
 		for _, c := range x.ByClass {
-			w := width * c.PJ / top
+			w := chartWidth * c.PJ / top
 			if w <= 0 {
 				continue
 			}
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%g" width="%.1f" height="%g" fill="%s"><title>%s %.1f%%</title></rect>`,
-				at, y+2, w, barH-4, classColors[slices.Index(names, c.Name)%len(classColors)], html.EscapeString(c.Name), c.Percent)
+				at, y+2, w, chartBar-4, classColors[slices.Index(names, c.Name)%len(classColors)], html.EscapeString(c.Name), c.Percent)
 			at += w
 		}
 	}
-	y := 30 + barH*float64(len(shown))
 	for i, n := range names {
-		x := label + float64(i)*60
+		at := legend[i]
 		fmt.Fprintf(&b, `<rect x="%g" y="%g" width="10" height="10" fill="%s"/><text x="%g" y="%g">%s</text>`,
-			x, y, classColors[i%len(classColors)], x+13, y+9, html.EscapeString(n))
+			at.x, at.y, classColors[i%len(classColors)], at.x+13, at.y+9, html.EscapeString(n))
 	}
 	b.WriteString("</svg>")
 	return b.String()

@@ -41,10 +41,23 @@ type Options struct {
 	// GPUMeasured are measured GPU steps (ReadGPUMeasurements); each that
 	// matches a workload and batch adds a MeasuredDesign row.
 	GPUMeasured []GPUMeasurement `json:"gpu_measured,omitempty"`
-	// Progress, if set, receives one line per measurement.
-	Progress func(string) `json:"-"`
+	// Progress, if set, is called when a point starts a stage and when it
+	// is measured.
+	Progress func(Progress) `json:"-"`
 	// simulate replaces compile-and-simulate in tests.
-	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error)
+	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, stage func(string)) (Measure, error)
+}
+
+// Progress is where Run stands. A point is one workload, batch size,
+// design and varied value: one row of the comparison.
+type Progress struct {
+	// Done of Total points are measured.
+	Done, Total int
+	// Point names the point under way, or the one just measured.
+	Point string
+	// Stage is what the point is doing ("compiling", "simulating: cycle
+	// N"), or "" when it has been measured; Line is then its result.
+	Stage, Line string
 }
 
 // DefaultOptions is the quick run of `panther eval` with no flags: the
@@ -214,72 +227,50 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		g, _ = LookupGPU(o.GPU)
 		res.GPU = &g
 	}
-	values := []string{""}
-	if o.Vary.Key != "" {
-		values = o.Vary.Values
-	}
 	if len(o.GPUMeasured) > 0 {
 		res.Paper = append(res.Paper, measuredClaims()...)
 	}
+	pts, skipped, err := o.points(g)
+	if err != nil {
+		return nil, err
+	}
+	report := func(p Progress) {
+		if o.Progress != nil {
+			p.Total = len(pts)
+			o.Progress(p)
+		}
+	}
 	var ms []Measure
-	var skipped []string
-	for _, wn := range o.Workloads {
-		w, err := LookupWorkload(wn)
-		if err != nil {
+	for i, pt := range pts {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		epoch := w.DatasetExamples
-		if o.EpochExamples > 0 {
-			epoch = o.EpochExamples
+		name := fmt.Sprintf("%s batch %d %s", pt.w.Name, pt.b, pt.d)
+		if pt.v != "" {
+			name += " " + o.Vary.Key + "=" + pt.v
 		}
-		for _, b := range o.Batches {
-			if w.MaxBatch > 0 && b > w.MaxBatch {
-				skipped = append(skipped, fmt.Sprintf("%s at batch %d: one program holds at most %d example(s); not measured", w.Name, b, w.MaxBatch))
+		var m Measure
+		if pt.given != nil {
+			m = *pt.given
+		} else {
+			stage := func(s string) { report(Progress{Done: i, Point: name, Stage: s}) }
+			var skip string
+			if m, skip, err = o.simulated(ctx, pt.w, pt.d, pt.b, pt.v, stage); err != nil {
+				return nil, err
+			}
+			if skip != "" {
+				skipped = append(skipped, skip)
+				report(Progress{Done: i + 1, Point: name, Line: skip})
 				continue
 			}
-			// The GPU rows do not depend on the varied setting.
-			same := map[string]Measure{}
-			if slices.Contains(o.Designs, GPUDesign) {
-				var ks []Kernel
-				for _, l := range w.Layers {
-					ks = append(ks, TrainingKernels(l, b)...)
-				}
-				st := g.Step(ks)
-				same[GPUDesign] = Measure{TimeNS: st.Seconds * 1e9, EnergyPJ: st.Joules * 1e12, Source: "model: " + g.Name}
-			}
-			designs := o.Designs
-			if mg, ok := lookupMeasured(o.GPUMeasured, w.Name, b); ok {
-				same[MeasuredDesign] = Measure{TimeNS: mg.StepSeconds * 1e9, EnergyPJ: mg.StepJoules * 1e12, Source: mg.source()}
-				designs = append(slices.Clone(designs), MeasuredDesign)
-			}
-			for _, v := range values {
-				for _, d := range designs {
-					if err := ctx.Err(); err != nil {
-						return nil, err
-					}
-					m, ok := same[d]
-					if !ok {
-						var skip string
-						if m, skip, err = o.simulated(ctx, w, d, b, v); err != nil {
-							return nil, err
-						}
-						if skip != "" {
-							skipped = append(skipped, skip)
-							continue
-						}
-					}
-					m.Workload, m.Batch, m.Design, m.EpochExamples = w.Name, b, d, epoch
-					if v != "" {
-						m.Variant = o.Vary.Key + "=" + v
-					}
-					ms = append(ms, m)
-					if o.Progress != nil {
-						o.Progress(fmt.Sprintf("%-8s batch %-3d %-18s %s  %s/step  %s/step%s", w.Name, b, d, m.Variant,
-							FormatTime(m.TimeNS), FormatEnergy(m.EnergyPJ), wallNote(m.WallSeconds)))
-					}
-				}
-			}
 		}
+		m.Workload, m.Batch, m.Design, m.EpochExamples = pt.w.Name, pt.b, pt.d, pt.epoch
+		if pt.v != "" {
+			m.Variant = o.Vary.Key + "=" + pt.v
+		}
+		ms = append(ms, m)
+		report(Progress{Done: i + 1, Point: name, Line: fmt.Sprintf("%-8s batch %-3d %-18s %s  %s/step  %s/step%s", pt.w.Name, pt.b, pt.d, m.Variant,
+			FormatTime(m.TimeNS), FormatEnergy(m.EnergyPJ), wallNote(m.WallSeconds))})
 	}
 	for _, mg := range o.GPUMeasured {
 		if !slices.ContainsFunc(ms, func(m Measure) bool {
@@ -293,10 +284,68 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
+// point is one measurement to make; given holds it where it needs no
+// simulation (the GPU model, a measured GPU step).
+type point struct {
+	w        Workload
+	b, epoch int
+	v, d     string
+	given    *Measure
+}
+
+// points lists the measurements of o in order, and notes the workloads
+// and batches not measured.
+func (o Options) points(g GPU) ([]point, []string, error) {
+	values := []string{""}
+	if o.Vary.Key != "" {
+		values = o.Vary.Values
+	}
+	var pts []point
+	var skipped []string
+	for _, wn := range o.Workloads {
+		w, err := LookupWorkload(wn)
+		if err != nil {
+			return nil, nil, err
+		}
+		epoch := w.DatasetExamples
+		if o.EpochExamples > 0 {
+			epoch = o.EpochExamples
+		}
+		for _, b := range o.Batches {
+			if w.MaxBatch > 0 && b > w.MaxBatch {
+				skipped = append(skipped, fmt.Sprintf("%s at batch %d: one program holds at most %d example(s); not measured", w.Name, b, w.MaxBatch))
+				continue
+			}
+			// The GPU rows do not depend on the varied setting.
+			same := map[string]*Measure{}
+			if slices.Contains(o.Designs, GPUDesign) {
+				var ks []Kernel
+				for _, l := range w.Layers {
+					ks = append(ks, TrainingKernels(l, b)...)
+				}
+				st := g.Step(ks)
+				same[GPUDesign] = &Measure{TimeNS: st.Seconds * 1e9, EnergyPJ: st.Joules * 1e12, Source: "model: " + g.Name}
+			}
+			designs := o.Designs
+			if mg, ok := lookupMeasured(o.GPUMeasured, w.Name, b); ok {
+				same[MeasuredDesign] = &Measure{TimeNS: mg.StepSeconds * 1e9, EnergyPJ: mg.StepJoules * 1e12, Source: mg.source()}
+				designs = append(slices.Clone(designs), MeasuredDesign)
+			}
+			for _, v := range values {
+				for _, d := range designs {
+					pts = append(pts, point{w: w, b: b, epoch: epoch, v: v, d: d, given: same[d]})
+				}
+			}
+		}
+	}
+	return pts, skipped, nil
+}
+
 // simulated compiles and simulates w at batch b on design d with the
 // varied setting at value v ("" for none). A CRS interval whose batches do
 // not fit one program is not an error: skip says why it was not measured.
-func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v string) (m Measure, skip string, err error) {
+// stage hears what it is doing.
+func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v string, stage func(string)) (m Measure, skip string, err error) {
 	a, err := arch.Preset(d)
 	if err != nil {
 		return Measure{}, "", err
@@ -314,7 +363,7 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
 	}
 	start := time.Now()
-	m, err = o.simulate(ctx, w, a, b, batches)
+	m, err = o.simulate(ctx, w, a, b, batches, stage)
 	if err != nil && batches > 1 && ctx.Err() == nil {
 		// Several batches in one program may not fit where one does.
 		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err), nil
@@ -354,8 +403,10 @@ func (m Measure) perStep(steps int) Measure {
 
 // simulate compiles w's training program for batches steps of batch
 // examples, with one CRS after the last (the CRS interval), on a (with a's
-// own variant and instruction set) and simulates it.
-func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int) (Measure, error) {
+// own variant and instruction set) and simulates it, telling stage which it
+// is doing.
+func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, stage func(string)) (Measure, error) {
+	stage("compiling")
 	cfg := compiler.DefaultConfig()
 	cfg.Variant, cfg.NoCRS = a.Crossbar.Variant, !a.HasCRS()
 	cfg.Batch, cfg.Examples, cfg.CRSInterval = batch, batch*batches, batches
@@ -363,7 +414,16 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int)
 	if err != nil {
 		return Measure{}, err
 	}
-	s, err := sim.New(a, res.Program, sim.Options{Seed: cfg.Seed})
+	stage("simulating")
+	last := time.Now()
+	progress := func(cycle, _ int64) {
+		// The simulator calls often; a person needs a line a second.
+		if now := time.Now(); now.Sub(last) >= time.Second {
+			last = now
+			stage(fmt.Sprintf("simulating: cycle %d", cycle))
+		}
+	}
+	s, err := sim.New(a, res.Program, sim.Options{Seed: cfg.Seed, Progress: progress})
 	if err != nil {
 		return Measure{}, err
 	}

@@ -82,14 +82,14 @@ type ProcReport struct {
 type Numeric struct {
 	ADCConversions int64 `json:"adc_conversions"`
 	ADCClips       int64 `json:"adc_clips"`
-	OutputSat      int64 `json:"output_saturations"`
-	VectorSat      int64 `json:"vector_saturations"`
+	OutputSat      int64 `json:"output_sat"`
+	VectorSat      int64 `json:"vector_sat"`
 	OPAPulses      int64 `json:"opa_pulses"`
-	Vanished       int64 `json:"vanished_updates"`
+	Vanished       int64 `json:"vanished"`
 	GClips         int64 `json:"g_clips"`
 	SliceSat       int64 `json:"slice_saturations"`
-	QSat           int64 `json:"q_saturations"`
-	WeightSat      int64 `json:"weight_saturations"`
+	QSat           int64 `json:"q_sat"`
+	WeightSat      int64 `json:"weight_sat"`
 }
 
 // report assembles the report, charging leakage and the per-cycle control
@@ -316,8 +316,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "network       %d messages (%d between nodes), %d words, %d flits, %d router traversals, peak rate %.4f, router latency up to %d cycles\n",
 		n.Messages, n.InterNode, n.Words, n.Flits, n.RouterTraversals, n.MaxRate, n.MaxRouterCycles)
 	m := r.Numeric
-	fmt.Fprintf(&b, "numeric       ADC clips %d of %d conversions, output saturations %d, vector saturations %d,\n", m.ADCClips, m.ADCConversions, m.OutputSat, m.VectorSat)
-	fmt.Fprintf(&b, "              OPA pulses %d, vanished %d, g-clips %d, slice saturations %d, Q saturations %d, weight saturations %d\n",
+	fmt.Fprintf(&b, "numeric       adc_clips %d of %d adc_conversions, output_sat %d, vector_sat %d,\n", m.ADCClips, m.ADCConversions, m.OutputSat, m.VectorSat)
+	fmt.Fprintf(&b, "              opa_pulses %d, vanished %d, g_clips %d, slice_saturations %d, q_sat %d, weight_sat %d\n",
 		m.OPAPulses, m.Vanished, m.GClips, m.SliceSat, m.QSat, m.WeightSat)
 	for _, bl := range r.Blocked {
 		fmt.Fprintf(&b, "not halted    %s\n", bl)

@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,11 @@ type Config struct {
 	// CurveEvery is the number of batches between learning-curve points
 	// (0: about 50 points per epoch).
 	CurveEvery int `json:"curve_every"`
+	// InitialWeights, when set, are the weights both trainers start from
+	// (an ONNX model's), per layer as model.InitialWeights lays them out
+	// (nil for layers without weights); nil draws them from Seed. The
+	// checkpoint's identity holds their digest.
+	InitialWeights [][]float64 `json:"-"`
 }
 
 // DefaultConfig is PANTHER's defaults: the mlp preset on MNIST, the default
@@ -91,6 +97,11 @@ func (c Config) Validate() error {
 	if c.CRSInterval < 1 {
 		bad("crs interval = %d: want at least 1 (batches between CRSs)", c.CRSInterval)
 	}
+	if c.InitialWeights != nil && c.Model != nil {
+		if err := checkInitialWeights(c.Model, c.InitialWeights); err != nil {
+			bad("initial weights: %v", err)
+		}
+	}
 	if c.Limit < 0 || c.TestLimit < 0 || c.CurveEvery < 0 {
 		bad("limit = %d, test limit = %d, curve every = %d: want 0 (all) or more", c.Limit, c.TestLimit, c.CurveEvery)
 	}
@@ -125,11 +136,57 @@ func (c Config) identity() []byte {
 		}
 		c.Model = &m
 	}
-	b, err := json.Marshal(c)
+	id := struct {
+		Config
+		Initial string `json:"initial_weights,omitempty"`
+	}{Config: c}
+	if c.InitialWeights != nil {
+		h := sha256.New()
+		for _, m := range c.InitialWeights {
+			binary.Write(h, binary.LittleEndian, m)
+			h.Write([]byte{0}) // layer boundaries count
+		}
+		id.Initial = hex.EncodeToString(h.Sum(nil))
+	}
+	b, err := json.Marshal(id)
 	if err != nil {
 		panic(err) // plain data, and Validate refuses NaN and infinities: cannot fail
 	}
 	return b
+}
+
+// checkInitialWeights checks that ws fits net's layers and that every
+// weight is a Q4.12 value the crossbars can hold.
+func checkInitialWeights(net *model.Network, ws [][]float64) error {
+	if len(ws) != len(net.Layers) {
+		return fmt.Errorf("%d matrices for %d layers", len(ws), len(net.Layers))
+	}
+	for i, l := range net.Layers {
+		if want := l.CellRows() * l.CellCols(); len(ws[i]) != want {
+			return fmt.Errorf("layer %d (%s): %d weights; want %d", i+1, l.Kind, len(ws[i]), want)
+		}
+		for k, v := range ws[i] {
+			if _, sat, err := fixed.Q4_12.FromFloat(v); err != nil || sat {
+				return fmt.Errorf("layer %d (%s): weight %d is %v, outside Q4.12's range [-8, 8) that the crossbars hold", i+1, l.Kind, k, v)
+			}
+		}
+	}
+	return nil
+}
+
+// initialCodes is layer i's starting cell matrix in Q4.12 codes: the
+// given initial weights (rounded to the nearest code), or
+// model.InitialWeights drawn from the seed.
+func (c Config) initialCodes(l model.Layer, i int) []int16 {
+	w := model.InitialWeights(l, c.Seed, i)
+	if c.InitialWeights != nil {
+		w = c.InitialWeights[i]
+	}
+	m := make([]int16, len(w))
+	for k, v := range w {
+		m[k], _, _ = fixed.Q4_12.FromFloat(v) // checked by Validate; drawn weights are below 8
+	}
+	return m
 }
 
 // differences names the top-level settings in which two identities differ.

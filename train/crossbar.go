@@ -97,7 +97,7 @@ func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 			xl.tiles = tileGrid{rowStart: xbar.TileBounds(xl.prod.rows, size.Rows), colStart: xbar.TileBounds(xl.prod.cols, size.Cols)}
 			maxRows = max(maxRows, xl.prod.rows, xl.prod.cols)
 			maxTiles = max(maxTiles, xl.tiles.rowTiles(), xl.tiles.colTiles())
-			if err := xl.tiles.build(cfg, i, initialWeights(l, cfg.Seed, i)); err != nil {
+			if err := xl.tiles.build(cfg, i, cfg.initialCodes(l, i)); err != nil {
 				return nil, fmt.Errorf("layer %d (%s): %w", i+1, l.Kind, err)
 			}
 		case l.Kind == model.MaxPool || l.Kind == model.AvgPool:
@@ -174,16 +174,6 @@ func (n *crossbarNet) newRecord() *record {
 		}
 	}
 	return r
-}
-
-// initialWeights is model.InitialWeights in Q4.12 codes.
-func initialWeights(l model.Layer, seed uint64, layer int) []int16 {
-	w := model.InitialWeights(l, seed, layer)
-	m := make([]int16, len(w))
-	for i, v := range w {
-		m[i], _, _ = fixed.Q4_12.FromFloat(v) // |v| < 8: never saturates
-	}
-	return m
 }
 
 // build makes and programs the units of a cell matrix m (rows x cols,

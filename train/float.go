@@ -70,7 +70,7 @@ func newFloatNet[T floating](net *model.Network, cfg Config) *floatNet[T] {
 			}
 			fl.prod = newProduct(l)
 			maxRows = max(maxRows, fl.prod.rows, fl.prod.cols)
-			codes := initialWeights(l, cfg.Seed, i)
+			codes := cfg.initialCodes(l, i)
 			fl.m = make([]T, len(codes))
 			for k, q := range codes {
 				fl.m[k] = T(float64(q) / 4096)

@@ -423,7 +423,7 @@ func writeStudyMarkdown(w io.Writer, s Study, records []StudyRecord) error {
 	for _, r := range records {
 		byKey[r.Key()] = r
 	}
-	fmt.Fprintf(w, "# Study results: %s\n\nTest accuracy (%%) and, in brackets, slice saturations per 100 non-zero slice writes; rows: cell bits of the update set (uniform, or per 2-bit slice, least significant first); columns: CRS interval in batches. Settings: %d training examples, %d test examples, %d epoch(s), batch %d, lr %g per example, seed %d, ADC %s.\n",
+	fmt.Fprintf(w, "# Study results: %s\n\nTest accuracy (%%) and, in brackets, slice_saturations per 100 opa_pulses (non-zero slice writes); rows: cell bits of the update set (uniform, or per 2-bit slice, least significant first); columns: CRS interval in batches. Settings: %d training examples, %d test examples, %d epoch(s), batch %d, lr %g per example, seed %d, ADC %s.\n",
 		s.Model, s.Base.Limit, s.Base.TestLimit, s.Base.Epochs, s.Base.Batch, s.Base.LR, s.Base.Seed, s.Base.Unit.ADC)
 	for _, ds := range s.Datasets {
 		for _, v := range s.Variants {

@@ -67,7 +67,7 @@ func drawStudy(dir string, s Study, records []StudyRecord) error {
 			height      vg.Length
 		}{
 			{"accuracy_" + ds + ".png", ds + ": test accuracy (%)", acc, 3 * vg.Inch},
-			{"saturation_" + ds + ".png", ds + ": slice saturations per 100 slice writes", sat, 3 * vg.Inch},
+			{"saturation_" + ds + ".png", ds + ": slice_saturations per 100 opa_pulses", sat, 3 * vg.Inch},
 			{"slices_" + ds + ".png", ds + ": log10 of saturations per slice write, by slice (-6: none)", slices, 6 * vg.Inch},
 		}
 		for _, fig := range figures {

@@ -13,6 +13,7 @@ import (
 	"github.com/panther-xbar/panther/compiler"
 	"github.com/panther-xbar/panther/eval"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/train"
 )
 
@@ -45,7 +46,7 @@ energy do not depend on the trained values.`,
 				return err
 			}
 			fmt.Fprintln(stdout, "== 1. training on PANTHER crossbars")
-			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, trainSet, testSet, filepath.Join(out, "train"), train.Options{})
+			trained, err := runTraining(cmd.Context(), stdout, stderr, cfg, onnx.Model{}, trainSet, testSet, filepath.Join(out, "train"), train.Options{})
 			if err != nil {
 				return err // an interrupted run too: its weights are not final
 			}
@@ -63,7 +64,7 @@ energy do not depend on the trained values.`,
 			if err != nil {
 				return err
 			}
-			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed)
+			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed, newProgress(stderr))
 			if err != nil {
 				return err
 			}
@@ -82,8 +83,7 @@ energy do not depend on the trained values.`,
 			fmt.Fprintf(stdout, "\n== 3. one training step of the same network (batch %d), compiled and simulated per design\n", batch)
 			o := eval.DefaultOptions()
 			o.Workloads, o.Batches = []string{"mlp"}, []int{batch}
-			o.Progress = func(s string) { fmt.Fprintln(stderr, s) }
-			res, err := eval.Run(ctx, o)
+			res, err := runEval(ctx, o, stderr)
 			if err != nil {
 				return err
 			}

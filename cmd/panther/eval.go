@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,7 +30,9 @@ time, energy and energy-delay product per step, time and energy per epoch, the r
 baseline / panther, the energy by operation class and by operation beside panther's, and the
 paper's headline figures beside ours. It writes eval.txt, eval.csv, eval.json and eval.html
 into --out. Every constant the designs use is listed with its source in docs/constants.md;
-docs/reproduction.md traces each headline ratio.
+docs/reproduction.md traces each headline ratio. While it runs it shows the points measured,
+the total and the time left (a bar on a terminal, a line every 10 s otherwise), what the
+point under way is doing (compiling, simulating), and one line per point measured.
 
 workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `,
            or a model: an ONNX file (.onnx), a YAML file or a model preset
@@ -55,11 +59,9 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 					return err
 				}
 			}
-			progress := cmd.ErrOrStderr()
-			o.Progress = func(s string) { fmt.Fprintln(progress, s) }
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			res, err := eval.Run(ctx, o)
+			res, err := runEval(ctx, o, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -83,4 +85,31 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 	f.StringVar(&vary, "vary", "", "sensitivity: KEY=V1,V2 overrides one architecture setting in turn")
 	f.StringVar(&out, "out", "runs/eval", "folder for the report files")
 	root.AddCommand(cmd)
+}
+
+// runEval runs eval.Run with its progress on out: the points done, the
+// total and the time left, the stage of the point under way, and a line
+// per point measured.
+func runEval(ctx context.Context, o eval.Options, out io.Writer) (*eval.Result, error) {
+	prog := newProgress(out)
+	var bar progressBar
+	o.Progress = func(p eval.Progress) {
+		if bar == nil {
+			bar = prog.bar("eval", "points", p.Total)
+		}
+		if p.Line != "" {
+			prog.println(fmt.Sprintf("%d/%d  %s", p.Done, p.Total, p.Line))
+		}
+		status := p.Point + ": done"
+		if p.Stage != "" {
+			status = p.Point + ": " + p.Stage
+		}
+		bar.set(p.Done, status)
+	}
+	res, err := eval.Run(ctx, o)
+	if bar != nil {
+		bar.done()
+	}
+	prog.wait()
+	return res, err
 }

@@ -66,7 +66,7 @@ func printQuickstart(out io.Writer, r *quickstart.Result) {
 	}
 	fmt.Fprintf(out, "\nOPA (eta %g, round %s) then CRS on the inplace set %s:\n", u.Eta, u.Rounding, u.Plan)
 	fmt.Fprintf(out, "  weights differing from exact W + eta x d^T: %d / %d\n", u.WrongWeights, u.Weights)
-	fmt.Fprintf(out, "  slice writes %d, vanished updates %d, saturations per slice (LSB first) %s\n",
+	fmt.Fprintf(out, "  opa_pulses %d, vanished %d, slice_sat (per slice, LSB first) %s\n",
 		u.Pulses, u.Vanished, strings.Join(sat, " "))
 	fmt.Fprintf(out, "  bitstream OPA gives the same weights as chunked: %v\n", u.BitstreamSame)
 	fmt.Fprintf(out, "  time: OPA %.1f us, CRS %.1f us\n\n", u.OPAMicrosec, u.CRSMicrosec)

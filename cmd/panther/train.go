@@ -17,8 +17,10 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/panther-xbar/panther/internal/atomicfile"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/train"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -84,22 +86,34 @@ weights beside it. Without flags it trains the mlp preset (784-256-128-10) on MN
 for one epoch with PANTHER's defaults: the accumulate variant with the plans of
 docs/numeric-model.md, CRS every batch, an 8-bit ADC, ideal cells, batch 64, lr 0.01 per example.
 
-It prints each epoch's loss, accuracy and saturation counts and writes metrics.csv,
-metrics.json and accuracy.png into --out. With --checkpoint DIR the state is saved
-after every epoch, every --checkpoint-every batches, and on Ctrl-C or SIGTERM (at the
-end of the current batch); running the same command again resumes it. A stopped run
-exits with status 130 (SIGINT) or 143 (SIGTERM). A run whose estimated memory exceeds
---max-memory (default: the machine's memory) is refused before it starts.`,
+--model is a preset, a YAML file or an ONNX file (.onnx), whose weights are the initial
+ones. It prints each epoch's loss, accuracy and event counts and writes metrics.csv,
+metrics.json and accuracy.png into --out, and for a finished run weights.json and model.onnx:
+the network with the crossbar trainer's final weights (each exactly a Q4.12 value q/4096),
+which panther infer, panther compile and other ONNX readers load. With --checkpoint DIR
+the state is saved after every epoch, every --checkpoint-every batches, and on Ctrl-C or
+SIGTERM (at the end of the current batch); running the same command again resumes it. A
+stopped run exits with status 130 (SIGINT) or 143 (SIGTERM). A run whose estimated memory
+exceeds --max-memory (default: the machine's memory) is refused before it starts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			unit, err := uf.config(cmd.Flags())
 			if err != nil {
 				return err
 			}
-			net, err := model.Load(modelName)
-			if err != nil {
+			// The ONNX model written at the end keeps an ONNX model's
+			// head and tensor names.
+			var written onnx.Model
+			if strings.EqualFold(filepath.Ext(modelName), ".onnx") {
+				m, err := onnx.ReadFile(modelName, onnx.Options{})
+				if err != nil {
+					return err
+				}
+				written, cfg.InitialWeights = *m, m.Weights
+			} else if written.Net, err = model.Load(modelName); err != nil {
 				return err
 			}
+			net := written.Net
 			cfg.Model, cfg.Dataset, cfg.Unit, cfg.FP32 = net, dataset, unit, !noFP32
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -119,13 +133,13 @@ exits with status 130 (SIGINT) or 143 (SIGTERM). A run whose estimated memory ex
 			if err != nil {
 				return err
 			}
-			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, trainSet, testSet, outDir, opts)
+			_, err = runTraining(cmd.Context(), cmd.OutOrStdout(), stderr, cfg, written, trainSet, testSet, outDir, opts)
 			return err
 		},
 	}
 	f := cmd.Flags()
 	uf.register(f, cfg.Unit.ADC.String())
-	f.StringVar(&modelName, "model", "mlp", "network: a preset ("+strings.Join(model.Presets(), ", ")+") or a YAML file")
+	f.StringVar(&modelName, "model", "mlp", "network: a preset ("+strings.Join(model.Presets(), ", ")+"), a YAML file or an ONNX file (its weights are the initial ones)")
 	f.StringVar(&dataset, "data", cfg.Dataset, "dataset: "+data.Datasets)
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training set")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "examples per batch")
@@ -145,10 +159,12 @@ exits with status 130 (SIGINT) or 143 (SIGTERM). A run whose estimated memory ex
 
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
 // SIGTERM, prints the epochs and writes the outputs. opts gives the
-// checkpoint and the memory limit; its callbacks are set here. An
-// interrupted run still writes its outputs and returns its partial result
-// with an error that says where its state is (stoppedBy for a signal).
-func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, trainSet, testSet *data.Set, outDir string, opts train.Options) (*train.Result, error) {
+// checkpoint and the memory limit; its callbacks are set here. A finished
+// run is also written as ONNX, with written's head and tensor names and the
+// trained weights. An interrupted run still writes its outputs (not the
+// ONNX file) and returns its partial result with an error that says where
+// its state is (stoppedBy for a signal).
+func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config, written onnx.Model, trainSet, testSet *data.Set, outDir string, opts train.Options) (*train.Result, error) {
 	ctx, stop := signalContext(ctx)
 	defer stop()
 	nTrain, nTest := cfg.Examples(trainSet, testSet)
@@ -193,7 +209,7 @@ func runTraining(ctx context.Context, stdout, stderr io.Writer, cfg train.Config
 		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(paths, ", "))
 	}
 	if err == nil {
-		return res, werr
+		return res, errors.Join(werr, writeONNX(stdout, outDir, cfg, written, res))
 	}
 	stopped := "interrupted"
 	sig, bySignal := signalOf(ctx)
@@ -249,6 +265,25 @@ func machineMemory() int64 {
 	return total
 }
 
+// writeONNX writes a finished run's network with its trained weights as
+// ModelONNX in outDir.
+func writeONNX(stdout io.Writer, outDir string, cfg train.Config, written onnx.Model, res *train.Result) error {
+	if res.Weights == nil {
+		return nil
+	}
+	path := filepath.Join(outDir, ModelONNX)
+	written.Net, written.Weights = cfg.Model, res.Weights
+	if err := atomicfile.Write(path, func(w io.Writer) error { return onnx.Write(w, &written) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", path)
+	return nil
+}
+
+// ModelONNX is the trained network that train writes into its output
+// folder: the model's graph with the crossbar trainer's final weights.
+const ModelONNX = "model.onnx"
+
 // activePlan is the plan OPA writes: the inplace set's or the update set's.
 func activePlan(u xbar.UnitConfig) xbar.Plan {
 	if u.Variant == xbar.Inplace {
@@ -300,16 +335,28 @@ func (pr *progress) bar(name, unit string, total int) progressBar {
 	if !pr.terminal {
 		return &logBar{pr: pr, name: name, unit: unit, total: total, start: time.Now(), last: time.Now()}
 	}
-	tb := &termBar{}
+	tb := &termBar{start: time.Now()}
 	tb.b = pr.p.AddBar(int64(total),
 		mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), decor.CountersNoUnit("%d/%d", decor.WCSyncSpace)),
-		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+		mpb.AppendDecorators(decor.Any(func(st decor.Statistics) string {
 			tb.mu.Lock()
 			defer tb.mu.Unlock()
-			return tb.status
-		}), decor.Name("  "), decor.EwmaETA(decor.ET_STYLE_GO, 30)),
+			return tb.status + timeLeft(time.Since(tb.start), int(st.Current), int(st.Total))
+		})),
 	)
 	return tb
+}
+
+// println prints a line above the bars (on a terminal) or among the
+// progress lines.
+func (pr *progress) println(line string) {
+	if pr.terminal {
+		fmt.Fprintln(pr.p, line)
+		return
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	fmt.Fprintln(pr.out, line)
 }
 
 // wait flushes the bars drawn so far; later bars start below them.
@@ -320,23 +367,28 @@ func (pr *progress) wait() {
 	}
 }
 
+// timeLeft estimates the time to finish from the mean time per item so
+// far ("" before the first item and after the last).
+func timeLeft(elapsed time.Duration, done, total int) string {
+	if done <= 0 || done >= total {
+		return ""
+	}
+	left := time.Duration(float64(elapsed) / float64(done) * float64(total-done))
+	return fmt.Sprintf(", about %s left", left.Round(time.Second))
+}
+
 type termBar struct {
 	b      *mpb.Bar
 	mu     sync.Mutex
 	status string
-	last   time.Time
+	start  time.Time
 }
 
 func (t *termBar) set(done int, status string) {
 	t.mu.Lock()
 	t.status = status
 	t.mu.Unlock()
-	now := time.Now()
-	if t.last.IsZero() {
-		t.last = now
-	}
-	t.b.EwmaSetCurrent(int64(done), now.Sub(t.last))
-	t.last = now
+	t.b.SetCurrent(int64(done))
 }
 
 func (t *termBar) done() {
@@ -355,8 +407,9 @@ type logBar struct {
 func (l *logBar) set(done int, status string) {
 	if now := time.Now(); now.Sub(l.last) >= 10*time.Second || done == l.total {
 		l.last = now
+		elapsed := now.Sub(l.start)
 		l.pr.mu.Lock()
-		fmt.Fprintf(l.pr.out, "%s: %d/%d %s, %s, %.0f s\n", l.name, done, l.total, l.unit, status, now.Sub(l.start).Seconds())
+		fmt.Fprintf(l.pr.out, "%s: %d/%d %s, %s, %.0f s%s\n", l.name, done, l.total, l.unit, status, elapsed.Seconds(), timeLeft(elapsed, done, l.total))
 		l.pr.mu.Unlock()
 	}
 }

@@ -12,12 +12,16 @@ import (
 	"strings"
 )
 
-// Write creates path with the content that fill writes. On any error the
-// target is left as it was and the temporary file is removed.
+// Write creates path with the content that fill writes, and the folders
+// above it that do not exist (an output under runs/ on a fresh clone). On
+// any error the target is left as it was and the temporary file is removed.
 func Write(path string, fill func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {

@@ -21,6 +21,16 @@ func TestWriteReplacesOnSuccess(t *testing.T) {
 	}
 }
 
+func TestWriteCreatesFolders(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs", "a", "out.txt")
+	if err := WriteFile(path, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "x" {
+		t.Fatalf("content %q", b)
+	}
+}
+
 func TestFailedWriteLeavesTargetAndNoTemp(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")

@@ -47,9 +47,9 @@ type UpdateResult struct {
 	Rounding      string  `json:"rounding"`
 	WrongWeights  int     `json:"wrong_weights"` // weights after CRS that differ from exact W + eta x d^T
 	Weights       int     `json:"weights"`
-	Vanished      int64   `json:"vanished_updates"`
+	Vanished      int64   `json:"vanished"`
 	Pulses        int64   `json:"opa_pulses"`
-	SliceSat      []int64 `json:"saturations_per_slice"`
+	SliceSat      []int64 `json:"slice_sat"`
 	OPAMicrosec   float64 `json:"opa_us_per_op"`
 	CRSMicrosec   float64 `json:"crs_us_per_op"`
 	BitstreamSame bool    `json:"bitstream_equals_chunked"`

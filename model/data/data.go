@@ -3,7 +3,8 @@
 // Fashion-MNIST (Debian's dataset-fashion-mnist package) and user files in
 // IDX (gzipped or not) or CSV form. Every example is kept as raw 8-bit
 // pixels with a class label; scaling to [0, 1] and fixed point belong to the
-// trainer.
+// trainer. Float tensors (a network's real-valued inputs and outputs) are
+// read and written as NumPy .npy files or raw float32.
 //
 // It knows nothing of networks, crossbars or training. Readers check what
 // they read against what the format promises and name the file and the
