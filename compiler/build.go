@@ -42,15 +42,13 @@ type build struct {
 	outs     map[*core]int // inference results, by core
 	loss     model.Loss
 	err      error // the first allocation failure during generation
-	// fixed, when set, places the cores as another build did.
-	fixed [][2]int
 	// grow multiplies the capacity of a stream's rings, by stream id.
 	grow map[int]int
 	// chunks is the records per message of each stream, by id; lags is
 	// each stage's lag, by index (see rings).
 	chunks map[int]int
 	lags   map[int]int
-	// traffic is one example's, measured by schedule.
+	// traffic is the program's, measured by schedule.
 	traffic Traffic
 }
 
@@ -59,13 +57,12 @@ type flagKey struct {
 	fr   frame
 }
 
-// passes is how many times core c reads its input map per example:
-// matrix stages and max pooling read it again in backward.
-func (b *build) passes(c *core) int {
+// passes is how many times the cores of stage s read its input map per
+// example: matrix stages and max pooling read it again in backward.
+func (b *build) passes(s *stage) int {
 	if !b.training {
 		return 1
 	}
-	s := c.st
 	switch {
 	case s.kind == stMatrix:
 		return 2 // the OPA reads the input again
@@ -138,7 +135,7 @@ func (b *build) makeRegions(ringBudget int) error {
 	for _, s := range b.stages {
 		for _, g := range b.inputGroups(s) {
 			if g.owner != nil {
-				st := &mapRegion{kind: regStore, g: g, tile: g.owner.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), slots: s.fr.in.H}
+				st := &mapRegion{kind: regStore, g: g, tile: g.owner.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), slots: s.fr.in.H, exSlots: b.storeSlots(g)}
 				b.stores[g] = st
 				b.maps = append(b.maps, st)
 			}
@@ -148,7 +145,7 @@ func (b *build) makeRegions(ringBudget int) error {
 				continue
 			}
 			for _, g := range b.touches(c, b.inputGroups(s)) {
-				r := &mapRegion{g: g, tile: c.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), passes: b.passes(c)}
+				r := &mapRegion{g: g, tile: c.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), passes: b.passes(s)}
 				if g.owner == nil {
 					if b.inputs[c.tile] == nil {
 						b.inputs[c.tile] = map[*group]*mapRegion{}
@@ -341,7 +338,7 @@ func (b *build) demand(c *core) int {
 	last := s.idx == len(b.stages)-1
 	if !last {
 		next := b.stages[s.idx+1]
-		words += (s.out.H+1)*next.fr.ws*cg + next.fr.hs
+		words += (b.storeSlots(c.g)*s.out.H+1)*next.fr.ws*cg + next.fr.hs
 		if b.training {
 			af := newAccFrame(next.fr)
 			words += af.ringRows*af.cols*cg + af.rows
@@ -354,7 +351,7 @@ func (b *build) demand(c *core) int {
 				smooth++
 			}
 		}
-		words += s.out.pixels() * cg * (1 + smooth)
+		words += (b.lag(c) + 1) * s.out.pixels() * cg * (1 + smooth)
 		if s.kind == stMatrix && b.cfg.Variant == xbar.Inplace && s.backIn && s.out.pixels() > 1 {
 			words += s.out.pixels() * cg
 		}
@@ -392,7 +389,7 @@ func (b *build) transferDemand(c *core) int {
 	mapMsgs := func(s *stage, g *group, reader *core) int {
 		rowWords := s.fr.ws * g.width()
 		chunk, _ := ringRows(s.fr, rowWords, b.a.SharedWords/8)
-		return msgs(s.fr.in.H, chunk, b.passes(reader), rowWords)
+		return msgs(s.fr.in.H, chunk, b.passes(reader.st), rowWords)
 	}
 	for _, g := range b.touches(c, b.inputGroups(c.st)) {
 		if g.owner != nil {
