@@ -49,8 +49,26 @@ func (b *build) fuses(c *core) bool {
 	return c.role == roleUnits && s.fr.ny*s.fr.nx == 1 && b.lag(c) > b.stageLag(s, false)
 }
 
-// period is the examples between carry resolutions.
-func (b *build) period() int { return b.cfg.Batch * b.cfg.CRSInterval }
+// step estimates when example e's forward (or backward) pass reaches
+// stage s, in steps of one stage's work, for the order of transfers: an
+// interval of carry resolution starts when the one before has drained.
+func (b *build) step(e int, s *stage, backward bool) int {
+	n := len(b.stages)
+	t := e/b.period()*(b.period()+2*n) + e%b.period() + s.idx
+	if backward {
+		t += 2*n - 1 - 2*s.idx
+	}
+	return t
+}
+
+// period is the examples between carry resolutions (an inference
+// program's are all one period).
+func (b *build) period() int {
+	if !b.training {
+		return b.examples
+	}
+	return b.cfg.Batch * b.cfg.CRSInterval
+}
 
 // storeSlots is how many examples' outputs group g's store holds. Its
 // readers, the next stage's cores other than leads, read example e again

@@ -36,7 +36,11 @@ type message struct {
 	// message of the next. Record streams have one reader per send ring
 	// and keep their order anyway (slot -1).
 	slot, gen int
-	what      string
+	// step estimates when the message is due, in steps of one stage's
+	// work (see pipeline.go): among messages that can go, the schedule
+	// delivers the earliest due first.
+	step int
+	what string
 }
 
 // messages lists the program's transfers, in a fixed order: record
@@ -54,7 +58,7 @@ func (b *build) messages() []message {
 						n := min(s.chunk, s.perPass-k*s.chunk)
 						off := (k * s.chunk % s.recs) * s.words
 						out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
-							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1,
+							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1, step: b.step(e, s.stage, s.kind >= sEz),
 							what: fmt.Sprintf("%s for %s, example %d, pass %d, records %d..%d", s.name, c, e, pass+1, k*s.chunk, k*s.chunk+n-1)})
 					}
 				}
@@ -73,7 +77,7 @@ func (b *build) messages() []message {
 				n := min(r.chunk, r.fr.in.H-k*r.chunk)
 				out = append(out, message{src: st.tile, dst: r.tile, from: from + k*r.chunk*st.rowWords,
 					to: r.base + (k*r.chunk%r.slots)*r.rowWords, words: n * r.rowWords, count: r.count, stream: id, ring: r.base,
-					slot: from, gen: ps.example / st.exSlots,
+					slot: from, gen: ps.example / st.exSlots, step: b.step(ps.example, r.reader.st, ps.pass == 1),
 					what: fmt.Sprintf("rows %d..%d of channels %s of %s for %s, example %d, pass %d", k*r.chunk, k*r.chunk+n-1, chans(r.g), r.g.st.name(), r.reader, ps.example, ps.pass+1)})
 			}
 		}
@@ -114,17 +118,26 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 	}
 	done := make([]bool, len(msgs))
 	var order []int
+	can := func(i int) bool {
+		msg := msgs[i]
+		k := [3]int{msg.stream, msg.dst, msg.ring}
+		return !done[i] && next[k] == pos[i] && ready(msg) &&
+			m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
+	}
 	m.server = func() bool {
+		due := -1
+		for i, msg := range msgs {
+			if (due < 0 || msg.step < due) && can(i) {
+				due = msg.step
+			}
+		}
 		any := false
 		for i, msg := range msgs {
+			if msg.step != due || !can(i) {
+				continue
+			}
 			k := [3]int{msg.stream, msg.dst, msg.ring}
-			if done[i] || next[k] != pos[i] || !ready(msg) {
-				continue
-			}
 			src, dst := m.tile(msg.src), m.tile(msg.dst)
-			if !src.valid(msg.from, msg.from+msg.words) || !dst.free(msg.to, msg.to+msg.words) {
-				continue
-			}
 			buf := make([]int16, msg.words)
 			src.consume(buf, msg.from, msg.from+msg.words)
 			dst.fill(buf, msg.to, msg.count)
