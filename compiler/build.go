@@ -200,11 +200,21 @@ func (b *build) rings(s *recStream) (chunk, recs int) {
 }
 
 // capacity is a ring's records: a whole number of messages (a message
-// never wraps around the ring), or the whole pass.
+// never wraps around the ring), or the whole pass; where passes follow
+// each other around the ring (restarts) and examples overlap (lag), up to
+// inFlight passes, so that a writer need not wait for each pass's
+// reader.
 func (b *build) capacity(s *recStream, chunk, lag int) int {
 	msgs := (2*chunk + lag + chunk - 1) / chunk
-	return min(s.perPass, msgs*chunk*max(1, b.grow[s.id]))
+	passes := 1
+	if s.perPass%chunk == 0 && b.stageLag(b.stages[0], true) > 0 {
+		passes = inFlight
+	}
+	return min(passes*s.perPass, msgs*chunk*max(1, b.grow[s.id]))
 }
+
+// inFlight bounds the passes a ring holds.
+const inFlight = 4
 
 // sizeChunks fixes the records per message of every stream of stage st,
 // and its lag. A core's rings of one stage take at most a quarter of its

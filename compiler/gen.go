@@ -45,15 +45,16 @@ func (g *gen) port(s *recStream, write bool) *port {
 	}
 	if s.recs > 1 {
 		pt.ptr = g.p.alloc(1, "a ring position")
+		g.p.setReg(pt.ptr, 0, "")
 	}
 	return pt
 }
 
-// restart points ports at their rings' first record: every pass of a
-// stream starts there, at both ends.
+// restart points ports at their rings' first record where every pass of a
+// stream starts there, at both ends (see recStream.restarts).
 func (g *gen) restart(pts ...*port) {
 	for _, pt := range pts {
-		if pt != nil && pt.ptr >= 0 {
+		if pt != nil && pt.ptr >= 0 && pt.s.restarts() {
 			g.p.setReg(pt.ptr, 0, "")
 		}
 	}

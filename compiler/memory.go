@@ -219,6 +219,22 @@ type recStream struct {
 	stage   *stage             // whose progress paces the stream (for the schedule)
 }
 
+// restarts reports whether every pass of the stream starts at its rings'
+// first record. Where a pass is whole messages, passes follow each other
+// around the ring instead, so that a ring can hold several examples'
+// records (see capacity); a message then never wraps around the ring,
+// whose capacity is whole messages.
+func (s *recStream) restarts() bool { return s.perPass%s.chunk != 0 }
+
+// first is the ring position, in records, of pass q (counted over the
+// whole program) of the stream.
+func (s *recStream) first(q int) int {
+	if s.restarts() {
+		return 0
+	}
+	return q * s.perPass % s.recs
+}
+
 // streamKind names what a record stream carries.
 type streamKind uint8
 

@@ -54,9 +54,10 @@ func (b *build) messages() []message {
 			dst := s.rings[c]
 			for e := range b.examples {
 				for pass := range s.passes {
+					first := s.first(e*s.passes + pass)
 					for k := 0; k*s.chunk < s.perPass; k++ {
 						n := min(s.chunk, s.perPass-k*s.chunk)
-						off := (k * s.chunk % s.recs) * s.words
+						off := ((first + k*s.chunk) % s.recs) * s.words
 						out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
 							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1, step: b.step(e, s.stage, s.kind >= sEz),
 							what: fmt.Sprintf("%s for %s, example %d, pass %d, records %d..%d", s.name, c, e, pass+1, k*s.chunk, k*s.chunk+n-1)})
