@@ -99,14 +99,21 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 	for _, tc := range code {
 		m.load(isa.TileCode{Tile: tc.Tile, Cores: tc.Cores, Data: tc.Data})
 	}
-	next := map[[3]int]int{} // per stream and receiving ring: messages delivered
-	pos := make([]int, len(msgs))
-	seq := map[[3]int]int{}
+	// Messages of one stream into one ring go in their order: only the
+	// head of each queue can go.
+	var queues [][]int
+	qOf := map[[3]int]int{}
 	for i, msg := range msgs {
 		k := [3]int{msg.stream, msg.dst, msg.ring}
-		pos[i] = seq[k]
-		seq[k]++
+		q, ok := qOf[k]
+		if !ok {
+			q = len(queues)
+			qOf[k] = q
+			queues = append(queues, nil)
+		}
+		queues[q] = append(queues[q], i)
 	}
+	head := make([]int, len(queues))
 	type use struct{ tile, slot, gen int }
 	left := map[use]int{} // messages of a slot's use not yet delivered
 	for _, msg := range msgs {
@@ -117,48 +124,51 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 	ready := func(msg message) bool {
 		return msg.slot < 0 || msg.gen == 0 || left[use{msg.src, msg.slot, msg.gen - 1}] == 0
 	}
-	done := make([]bool, len(msgs))
-	var order []int
-	can := func(i int) bool {
-		msg := msgs[i]
-		k := [3]int{msg.stream, msg.dst, msg.ring}
-		return !done[i] && next[k] == pos[i] && ready(msg) &&
-			m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
+	// can returns queue q's head if it can go now.
+	can := func(q int) (message, bool) {
+		if head[q] == len(queues[q]) {
+			return message{}, false
+		}
+		msg := msgs[queues[q][head[q]]]
+		return msg, ready(msg) && m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
 	}
+	var order []int
 	m.server = func() bool {
 		due := -1
-		for i, msg := range msgs {
-			if (due < 0 || msg.step < due) && can(i) {
+		for q := range queues {
+			if msg, ok := can(q); ok && (due < 0 || msg.step < due) {
 				due = msg.step
 			}
 		}
 		any := false
-		for i, msg := range msgs {
-			if msg.step != due || !can(i) {
-				continue
+		for q := range queues {
+			for {
+				msg, ok := can(q)
+				if !ok || msg.step != due {
+					break
+				}
+				src, dst := m.tile(msg.src), m.tile(msg.dst)
+				buf := make([]int16, msg.words)
+				src.consume(buf, msg.from, msg.from+msg.words)
+				dst.fill(buf, msg.to, msg.count)
+				b.traffic.count(b.a, msg)
+				if msg.slot >= 0 {
+					left[use{msg.src, msg.slot, msg.gen}]--
+				}
+				order = append(order, queues[q][head[q]])
+				head[q]++
+				any = true
 			}
-			k := [3]int{msg.stream, msg.dst, msg.ring}
-			src, dst := m.tile(msg.src), m.tile(msg.dst)
-			buf := make([]int16, msg.words)
-			src.consume(buf, msg.from, msg.from+msg.words)
-			dst.fill(buf, msg.to, msg.count)
-			b.traffic.count(b.a, msg)
-			if msg.slot >= 0 {
-				left[use{msg.src, msg.slot, msg.gen}]--
-			}
-			done[i], any = true, true
-			next[k]++
-			order = append(order, i)
 		}
 		return any
 	}
 	if err := m.run(1 << 40); err != nil {
 		var pend []string
-		for i, msg := range msgs {
-			k := [3]int{msg.stream, msg.dst, msg.ring}
-			if done[i] || next[k] != pos[i] || !ready(msg) {
+		for q := range queues {
+			if head[q] == len(queues[q]) || !ready(msgs[queues[q][head[q]]]) {
 				continue
 			}
+			msg := msgs[queues[q][head[q]]]
 			why := "its words are not valid at the sender"
 			if m.tile(msg.src).valid(msg.from, msg.from+msg.words) {
 				why = "its target is not free at the receiver"
