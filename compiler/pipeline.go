@@ -49,17 +49,22 @@ func (b *build) fuses(c *core) bool {
 	return c.role == roleUnits && s.fr.ny*s.fr.nx == 1 && b.lag(c) > b.stageLag(s, false)
 }
 
-// step estimates when example e's forward (or backward) pass reaches
-// stage s, in steps of one stage's work, for the order of transfers: an
-// interval of carry resolution starts when the one before has drained.
-func (b *build) step(e int, s *stage, backward bool) int {
+// step estimates when a message of example e's forward (or backward) pass
+// at stage s is due, for the order of transfers: in steps of one stage's
+// work, an interval of carry resolution starting when the one before has
+// drained, and within a step by phase: a stage's inputs (0) come before
+// the tree partials of its products (1) and its results (2).
+func (b *build) step(e int, s *stage, backward bool, phase int) int {
 	n := len(b.stages)
 	t := e/b.period()*(b.period()+2*n) + e%b.period() + s.idx
 	if backward {
 		t += 2*n - 1 - 2*s.idx
 	}
-	return t
+	return 3*t + phase
 }
+
+// kindPhase is the phase of a record stream's messages within a step.
+var kindPhase = [...]int{sFpart: 1, sZ: 2, sEz: 0, sBpart: 1, sDpatch: 2, sDwin: 2}
 
 // period is the examples between carry resolutions (an inference
 // program's are all one period).

@@ -59,7 +59,7 @@ func (b *build) messages() []message {
 						n := min(s.chunk, s.perPass-k*s.chunk)
 						off := ((first + k*s.chunk) % s.recs) * s.words
 						out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
-							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1, step: b.step(e, s.stage, s.kind >= sEz),
+							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1, step: b.step(e, s.stage, s.kind >= sEz, kindPhase[s.kind]),
 							what: fmt.Sprintf("%s for %s, example %d, pass %d, records %d..%d", s.name, c, e, pass+1, k*s.chunk, k*s.chunk+n-1)})
 					}
 				}
@@ -78,7 +78,7 @@ func (b *build) messages() []message {
 				n := min(r.chunk, r.fr.in.H-k*r.chunk)
 				out = append(out, message{src: st.tile, dst: r.tile, from: from + k*r.chunk*st.rowWords,
 					to: r.base + (k*r.chunk%r.slots)*r.rowWords, words: n * r.rowWords, count: r.count, stream: id, ring: r.base,
-					slot: from, gen: ps.example / st.exSlots, step: b.step(ps.example, r.reader.st, ps.pass == 1),
+					slot: from, gen: ps.example / st.exSlots, step: b.step(ps.example, r.reader.st, ps.pass == 1, 0),
 					what: fmt.Sprintf("rows %d..%d of channels %s of %s for %s, example %d, pass %d", k*r.chunk, k*r.chunk+n-1, chans(r.g), r.g.st.name(), r.reader, ps.example, ps.pass+1)})
 			}
 		}
