@@ -51,12 +51,15 @@ func (b *build) fuses(c *core) bool {
 
 // step estimates when a message of example e's forward (or backward) pass
 // at stage s is due, for the order of transfers: in steps of one stage's
-// work, an interval of carry resolution starting when the one before has
-// drained, and within a step by phase: a stage's inputs (0) come before
+// work, an interval of carry resolution (or, without overlap, an example)
+// starting when the one before has drained, and within a step by phase: a stage's inputs (0) come before
 // the tree partials of its products (1) and its results (2).
 func (b *build) step(e int, s *stage, backward bool, phase int) int {
-	n := len(b.stages)
-	t := e/b.period()*(b.period()+2*n) + e%b.period() + s.idx
+	n, period := len(b.stages), b.period()
+	if b.stageLag(b.stages[0], true) == 0 {
+		period = 1 // one example after the other
+	}
+	t := e/period*(period+2*n) + e%period + s.idx
 	if backward {
 		t += 2*n - 1 - 2*s.idx
 	}
