@@ -49,26 +49,6 @@ func (b *build) fuses(c *core) bool {
 	return c.role == roleUnits && s.fr.ny*s.fr.nx == 1 && b.lag(c) > b.stageLag(s, false)
 }
 
-// step estimates when a message of example e's forward (or backward) pass
-// at stage s is due, for the order of transfers: in steps of one stage's
-// work, an interval of carry resolution (or, without overlap, an example)
-// starting when the one before has drained, and within a step by phase: a stage's inputs (0) come before
-// the tree partials of its products (1) and its results (2).
-func (b *build) step(e int, s *stage, backward bool, phase int) int {
-	n, period := len(b.stages), b.period()
-	if b.stageLag(b.stages[0], true) == 0 {
-		period = 1 // one example after the other
-	}
-	t := e/period*(period+2*n) + e%period + s.idx
-	if backward {
-		t += 2*n - 1 - 2*s.idx
-	}
-	return 3*t + phase
-}
-
-// kindPhase is the phase of a record stream's messages within a step.
-var kindPhase = [...]int{sFpart: 1, sZ: 2, sEz: 0, sBpart: 1, sDpatch: 2, sDwin: 2}
-
 // period is the examples between carry resolutions (an inference
 // program's are all one period).
 func (b *build) period() int {

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,9 +15,10 @@ import (
 // for a message stops serving every other transfer. So the order of every
 // tile's list must be one in which the whole program can run. The compiler
 // finds it by running its own programs, every example, on its machine
-// (control flow and shared memory only), delivering each message as soon as
-// its words are valid at the sender and free at the receiver, and keeping
-// the order in which that happened. Cores run the examples overlapped (see
+// (control flow and shared memory, with a clock of nominal operation times),
+// delivering messages once their words are valid at the sender and free at
+// the receiver, those the clock says arrive earliest first, and keeping the
+// order in which that happened. Cores run the examples overlapped (see
 // pipeline.go), so the order is the whole program's, not one example's
 // repeated.
 
@@ -36,11 +38,7 @@ type message struct {
 	// message of the next. Record streams have one reader per send ring
 	// and keep their order anyway (slot -1).
 	slot, gen int
-	// step estimates when the message is due, in steps of one stage's
-	// work (see pipeline.go): among messages that can go, the schedule
-	// delivers the earliest due first.
-	step int
-	what string
+	what      string
 }
 
 // messages lists the program's transfers, in a fixed order: record
@@ -59,7 +57,7 @@ func (b *build) messages() []message {
 						n := min(s.chunk, s.perPass-k*s.chunk)
 						off := ((first + k*s.chunk) % s.recs) * s.words
 						out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
-							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1, step: b.step(e, s.stage, s.kind >= sEz, kindPhase[s.kind]),
+							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1,
 							what: fmt.Sprintf("%s for %s, example %d, pass %d, records %d..%d", s.name, c, e, pass+1, k*s.chunk, k*s.chunk+n-1)})
 					}
 				}
@@ -78,7 +76,7 @@ func (b *build) messages() []message {
 				n := min(r.chunk, r.fr.in.H-k*r.chunk)
 				out = append(out, message{src: st.tile, dst: r.tile, from: from + k*r.chunk*st.rowWords,
 					to: r.base + (k*r.chunk%r.slots)*r.rowWords, words: n * r.rowWords, count: r.count, stream: id, ring: r.base,
-					slot: from, gen: ps.example / st.exSlots, step: b.step(ps.example, r.reader.st, ps.pass == 1, 0),
+					slot: from, gen: ps.example / st.exSlots,
 					what: fmt.Sprintf("rows %d..%d of channels %s of %s for %s, example %d, pass %d", k*r.chunk, k*r.chunk+n-1, chans(r.g), r.g.st.name(), r.reader, ps.example, ps.pass+1)})
 			}
 		}
@@ -88,7 +86,7 @@ func (b *build) messages() []message {
 }
 
 // schedule runs b's programs and returns the order in which their
-// messages could be delivered, as indices into b.messages(); it records
+// messages were delivered, as indices into b.messages(); it records
 // the traffic in b.traffic. When the
 // program cannot finish it also lists the streams (by id) whose writers
 // wait for room in a full ring.
@@ -132,35 +130,52 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 		msg := msgs[queues[q][head[q]]]
 		return msg, ready(msg) && m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
 	}
+	// when is the clock at which queue q's head would arrive: its words
+	// valid at the sender, its target free, both control units through
+	// with their previous transfers.
+	when := func(msg message) int64 {
+		src, dst := m.tile(msg.src), m.tile(msg.dst)
+		return max(src.latest(msg.from, msg.from+msg.words), dst.latest(msg.to, msg.to+msg.words), src.clock, dst.clock) +
+			int64(msgCycles+msg.words/16)
+	}
 	var order []int
+	type cand struct {
+		q  int
+		at int64
+	}
+	// Each call delivers, earliest first, the messages due within a
+	// window of the earliest: one call per message would cost a scan of
+	// every queue per message.
 	m.server = func() bool {
-		due := -1
+		var cs []cand
 		for q := range queues {
-			if msg, ok := can(q); ok && (due < 0 || msg.step < due) {
-				due = msg.step
+			if msg, ok := can(q); ok {
+				cs = append(cs, cand{q, when(msg)})
 			}
 		}
-		any := false
-		for q := range queues {
-			for {
-				msg, ok := can(q)
-				if !ok || msg.step != due {
-					break
-				}
-				src, dst := m.tile(msg.src), m.tile(msg.dst)
-				buf := make([]int16, msg.words)
-				src.consume(buf, msg.from, msg.from+msg.words)
-				dst.fill(buf, msg.to, msg.count)
-				b.traffic.count(b.a, msg)
-				if msg.slot >= 0 {
-					left[use{msg.src, msg.slot, msg.gen}]--
-				}
-				order = append(order, queues[q][head[q]])
-				head[q]++
-				any = true
-			}
+		if len(cs) == 0 {
+			return false
 		}
-		return any
+		slices.SortStableFunc(cs, func(x, y cand) int { return cmp.Compare(x.at, y.at) })
+		for _, c := range cs {
+			msg, ok := can(c.q)
+			if !ok || c.at > cs[0].at+deliveryWindow {
+				continue
+			}
+			at := when(msg)
+			src, dst := m.tile(msg.src), m.tile(msg.dst)
+			buf := make([]int16, msg.words)
+			src.consume(buf, msg.from, msg.from+msg.words, at)
+			dst.fill(buf, msg.to, msg.count, at)
+			src.clock, dst.clock = at, at
+			b.traffic.count(b.a, msg)
+			if msg.slot >= 0 {
+				left[use{msg.src, msg.slot, msg.gen}]--
+			}
+			order = append(order, queues[c.q][head[c.q]])
+			head[c.q]++
+		}
+		return true
 	}
 	if err := m.run(1 << 40); err != nil {
 		var pend []string
@@ -209,6 +224,14 @@ func (b *build) fullRings(m *machine) []int {
 	slices.Sort(ids)
 	return ids
 }
+
+// deliveryWindow is how much later than the earliest a message may be due
+// to go in the same round of the schedule.
+const deliveryWindow = 200
+
+// msgCycles is a message's nominal latency besides its words, for the
+// machine's clock: about a router's.
+const msgCycles = 40
 
 // ctlProg is a tile control unit's program.
 type ctlProg struct {
