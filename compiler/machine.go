@@ -236,7 +236,7 @@ func (m *machine) exec(p *mproc) (bool, error) {
 			p.regs[in.D1+i] = int16(in.Imm)
 		}
 	case isa.OpCp:
-		copy(p.regs[in.D1:in.D1+in.Vec], append([]int16(nil), p.regs[in.R1:in.R1+in.Vec]...))
+		copy(p.regs[in.D1:in.D1+in.Vec], p.regs[in.R1:in.R1+in.Vec]) // copy handles overlap
 	case isa.OpAluInt:
 		x, y := p.regs[in.R1], p.regs[in.R2]
 		var r int16
