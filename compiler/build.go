@@ -43,15 +43,13 @@ type build struct {
 	loss     model.Loss
 	lossFrom string // why the loss is what it is, for the report
 	err      error  // the first allocation failure during generation
-	// fixed, when set, places the cores as another build did.
-	fixed [][2]int
 	// grow multiplies the capacity of a stream's rings, by stream id.
 	grow map[int]int
 	// chunks is the records per message of each stream, by id; lags is
 	// each stage's lag, by index (see rings).
 	chunks map[int]int
 	lags   map[int]int
-	// traffic is one example's, measured by schedule.
+	// traffic is the program's, measured by schedule.
 	traffic Traffic
 }
 
@@ -60,13 +58,12 @@ type flagKey struct {
 	fr   frame
 }
 
-// passes is how many times core c reads its input map per example:
-// matrix stages and max pooling read it again in backward.
-func (b *build) passes(c *core) int {
+// passes is how many times the cores of stage s read its input map per
+// example: matrix stages and max pooling read it again in backward.
+func (b *build) passes(s *stage) int {
 	if !b.training {
 		return 1
 	}
-	s := c.st
 	switch {
 	case s.kind == stMatrix:
 		return 2 // the OPA reads the input again
@@ -139,7 +136,7 @@ func (b *build) makeRegions(ringBudget int) error {
 	for _, s := range b.stages {
 		for _, g := range b.inputGroups(s) {
 			if g.owner != nil {
-				st := &mapRegion{kind: regStore, g: g, tile: g.owner.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), slots: s.fr.in.H}
+				st := &mapRegion{kind: regStore, g: g, tile: g.owner.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), slots: s.fr.in.H, exSlots: b.storeSlots(g)}
 				b.stores[g] = st
 				b.maps = append(b.maps, st)
 			}
@@ -149,7 +146,7 @@ func (b *build) makeRegions(ringBudget int) error {
 				continue
 			}
 			for _, g := range b.touches(c, b.inputGroups(s)) {
-				r := &mapRegion{g: g, tile: c.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), passes: b.passes(c)}
+				r := &mapRegion{g: g, tile: c.tile, fr: s.fr, cg: g.width(), rowWords: s.fr.ws * g.width(), passes: b.passes(s)}
 				if g.owner == nil {
 					if b.inputs[c.tile] == nil {
 						b.inputs[c.tile] = map[*group]*mapRegion{}
@@ -204,11 +201,21 @@ func (b *build) rings(s *recStream) (chunk, recs int) {
 }
 
 // capacity is a ring's records: a whole number of messages (a message
-// never wraps around the ring), or the whole pass.
+// never wraps around the ring), or the whole pass; where passes follow
+// each other around the ring (restarts) and examples overlap (lag), up to
+// inFlight passes, so that a writer need not wait for each pass's
+// reader.
 func (b *build) capacity(s *recStream, chunk, lag int) int {
 	msgs := (2*chunk + lag + chunk - 1) / chunk
-	return min(s.perPass, msgs*chunk*max(1, b.grow[s.id]))
+	passes := 1
+	if s.perPass%chunk == 0 && b.stageLag(b.stages[0], true) > 0 {
+		passes = inFlight
+	}
+	return min(passes*s.perPass, msgs*chunk*max(1, b.grow[s.id]))
 }
+
+// inFlight bounds the passes a ring holds.
+const inFlight = 4
 
 // sizeChunks fixes the records per message of every stream of stage st,
 // and its lag. A core's rings of one stage take at most a quarter of its
@@ -342,7 +349,7 @@ func (b *build) demand(c *core) int {
 	last := s.idx == len(b.stages)-1
 	if !last {
 		next := b.stages[s.idx+1]
-		words += (s.out.H+1)*next.fr.ws*cg + next.fr.hs
+		words += (b.storeSlots(c.g)*s.out.H+1)*next.fr.ws*cg + next.fr.hs
 		if b.training {
 			af := newAccFrame(next.fr)
 			words += af.ringRows*af.cols*cg + af.rows
@@ -355,7 +362,7 @@ func (b *build) demand(c *core) int {
 				smooth++
 			}
 		}
-		words += s.out.pixels() * cg * (1 + smooth)
+		words += (b.lag(c) + 1) * s.out.pixels() * cg * (1 + smooth)
 		if s.kind == stMatrix && b.cfg.Variant == xbar.Inplace && s.backIn && s.out.pixels() > 1 {
 			words += s.out.pixels() * cg
 		}
@@ -393,7 +400,7 @@ func (b *build) transferDemand(c *core) int {
 	mapMsgs := func(s *stage, g *group, reader *core) int {
 		rowWords := s.fr.ws * g.width()
 		chunk, _ := ringRows(s.fr, rowWords, b.a.SharedWords/8)
-		return msgs(s.fr.in.H, chunk, b.passes(reader), rowWords)
+		return msgs(s.fr.in.H, chunk, b.passes(reader.st), rowWords)
 	}
 	for _, g := range b.touches(c, b.inputGroups(c.st)) {
 		if g.owner != nil {

@@ -89,28 +89,21 @@ func Compile(m Model, a isa.Arch, opt Options) (*Result, error) {
 	if err := b.loadData(&net, opt); err != nil {
 		return nil, err
 	}
-	// The schedule finds the order of the tiles' transfers on a one-example
-	// copy of the program (every example repeats it), and measures its
-	// traffic for the report. Where it finds rings too small for paths of
-	// different depth that meet, they grow and the program is built again.
+	// The schedule finds the order of the tiles' transfers by running the
+	// program on the compiler's machine, and measures its traffic for the
+	// report. Where it finds rings too small for paths of different depth
+	// that meet, they grow and the program is built again.
 	grow := map[int]int{}
+	perTile := map[int]int{}
 	for attempt := 0; ; attempt++ {
 		b.grow = grow
-		perTile := map[int]int{}
 		code, res, err := b.placeAndGenerate(&net, weights, perTile)
 		if err != nil {
 			return nil, err
 		}
-		one := &build{a: a, cfg: cfg, training: training, head: m.Head, loss: net.Loss, examples: 1, grow: grow,
-			data:  Dataset{Inputs: b.data.Inputs[:1], Labels: b.data.Labels[:min(1, len(b.data.Labels))]},
-			fixed: b.placement()}
-		code1, _, err := one.placeAndGenerate(&net, weights, perTile)
-		if err != nil {
-			return nil, err
-		}
-		order, full, err := one.schedule(code1)
+		order, full, err := b.schedule(code)
 		if err == nil {
-			return b.assemble(&net, code, res, order, one.traffic)
+			return b.assemble(&net, code, res, order, b.traffic)
 		}
 		if len(full) == 0 || attempt == maxGrowth {
 			return nil, err
@@ -142,7 +135,7 @@ const maxGrowth = 8
 // placeAndGenerate plans and generates the program; when a tile runs out
 // of shared memory it puts fewer of that tile's first stage's cores on a
 // tile and tries again. perTile records the limits (by stage index), so
-// that a second build can reuse them.
+// that a rebuild can reuse them.
 func (b *build) placeAndGenerate(net *model.Network, weights [][]float64, perTile map[int]int) (map[int]*isa.TileCode, *Result, error) {
 	for {
 		err := b.plan(net, weights, perTile)
@@ -171,15 +164,6 @@ func (b *build) placeAndGenerate(net *model.Network, weights [][]float64, perTil
 		}
 		perTile[best] = count[best] - 1
 	}
-}
-
-// placement records where every core went, in core order.
-func (b *build) placement() [][2]int {
-	out := make([][2]int, len(b.cores))
-	for i, c := range b.cores {
-		out[i] = [2]int{c.tile, c.num}
-	}
-	return out
 }
 
 // plan builds the stages, splits them over cores, places the cores and
@@ -211,11 +195,7 @@ func (b *build) plan(net *model.Network, weights [][]float64, limits map[int]int
 			perTile[s] = n
 		}
 	}
-	if b.fixed != nil {
-		for i, c := range b.cores {
-			c.tile, c.num = b.fixed[i][0], b.fixed[i][1]
-		}
-	} else if err := place(b.cores, a, perTile, b.demand, func(c *core) int { return b.examples * b.transferDemand(c) }); err != nil {
+	if err := place(b.cores, a, perTile, b.demand, func(c *core) int { return b.examples * b.transferDemand(c) }); err != nil {
 		return err
 	}
 	return b.layout()
@@ -403,6 +383,7 @@ func (b *build) generate() (map[int]*isa.TileCode, *Result, error) {
 	for _, c := range b.cores {
 		c.p = newProg(b.a, c.String())
 		g := &gen{b: b, c: c, p: c.p, a: b.a}
+		g.fwdEx, g.bwdEx = c.p.alloc(1, "forward example"), c.p.alloc(1, "backward example")
 		switch c.role {
 		case roleUnits:
 			g.genUnits()
@@ -437,7 +418,7 @@ func (b *build) generate() (map[int]*isa.TileCode, *Result, error) {
 
 // assemble adds the tiles' transfers and the weight images and checks the
 // whole program.
-func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Result, order []int, perExample Traffic) (*Result, error) {
+func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Result, order []int, traffic Traffic) (*Result, error) {
 	ctl, err := b.transfers(order)
 	if err != nil {
 		return nil, err
@@ -489,7 +470,7 @@ func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Re
 			res.Outputs = append(res.Outputs, OutputRegion{Tile: g.owner.tile, Addr: b.outs[g.owner], C0: g.c0, C1: g.c1, Pixels: last.out.pixels()})
 		}
 	}
-	res.Report = b.report(net, prog, perExample)
+	res.Report = b.report(net, prog, traffic)
 	return res, nil
 }
 

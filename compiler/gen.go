@@ -14,6 +14,9 @@ type gen struct {
 	c *core
 	p *prog
 	a isa.Arch
+	// fwdEx and bwdEx are registers: the example of the current forward
+	// and backward pass (see examples).
+	fwdEx, bwdEx int
 }
 
 // --- record streams ---
@@ -42,15 +45,16 @@ func (g *gen) port(s *recStream, write bool) *port {
 	}
 	if s.recs > 1 {
 		pt.ptr = g.p.alloc(1, "a ring position")
+		g.p.setReg(pt.ptr, 0, "")
 	}
 	return pt
 }
 
-// restart points ports at their rings' first record: every pass of a
-// stream starts there, at both ends.
+// restart points ports at their rings' first record where every pass of a
+// stream starts there, at both ends (see recStream.restarts).
 func (g *gen) restart(pts ...*port) {
 	for _, pt := range pts {
-		if pt != nil && pt.ptr >= 0 {
+		if pt != nil && pt.ptr >= 0 && pt.s.restarts() {
 			g.p.setReg(pt.ptr, 0, "")
 		}
 	}
@@ -111,44 +115,6 @@ func (g *gen) onePort(write bool, kind streamKind, match func(*recStream) bool) 
 	return nil
 }
 
-// --- examples, batches and carry resolution ---
-
-// examples runs body once per example. Unit cores of a training program
-// resolve carries after every crs_interval-th batch and after the last
-// example (SPEC 1.4), unless the design has no CRS.
-func (g *gen) examples(body func()) {
-	p := g.p
-	var mask isa.Mask
-	if g.b.training && g.c.role == roleUnits && !g.b.cfg.NoCRS {
-		for k := range g.c.rts {
-			mask |= isa.CrsBit(k)
-		}
-	}
-	period := g.b.cfg.Batch * g.b.cfg.CRSInterval
-	countdown := -1
-	if mask != 0 {
-		countdown = p.reg("crs countdown")
-		p.setReg(countdown, period, "examples until the next CRS")
-	}
-	p.loop(g.b.examples, "example", func(int) {
-		body()
-		if mask == 0 {
-			return
-		}
-		p.add(countdown, countdown, p.konst(-1))
-		skip, do := p.label(), p.label()
-		p.beq(countdown, p.konst(0), do, "end of a CRS interval")
-		p.jmp(skip)
-		p.mark(do)
-		p.emit(isa.Inst{Op: isa.OpCrs, Mask: mask}, "carry resolution")
-		p.setReg(countdown, period, "")
-		p.mark(skip)
-	})
-	if mask != 0 && g.b.examples%period != 0 {
-		p.emit(isa.Inst{Op: isa.OpCrs, Mask: mask}, "final carry resolution: exported weights are resolved")
-	}
-}
-
 // --- reading maps through windows ---
 
 // winReader reads a core's input map regions over the origins of its
@@ -196,7 +162,6 @@ func (g *gen) winReader(fr frame, regs []*mapRegion) *winReader {
 		ex := -1
 		if r.kind == regInput {
 			ex = p.alloc(1, "example offset")
-			p.setReg(ex, 0, "example offset in the input")
 		}
 		w.ex = append(w.ex, ex)
 		if r.kind == regRing && r.needsTopUp() {
@@ -216,11 +181,12 @@ func (g *gen) winReader(fr frame, regs []*mapRegion) *winReader {
 	return w
 }
 
-// nextExample moves the network-input regions on by one example.
-func (w *winReader) nextExample() {
+// example points the network-input regions at the example in register
+// ex.
+func (w *winReader) example(ex int) {
 	for k, r := range w.regs {
 		if w.ex[k] >= 0 {
-			w.g.p.add(w.ex[k], w.ex[k], w.g.p.konst(r.exStride))
+			w.g.p.intOp(isa.IntMul, w.ex[k], ex, w.g.p.konst(r.exStride), "the example's offset in the input")
 		}
 	}
 }
@@ -398,47 +364,51 @@ func (g *gen) genUnits() {
 	for u := range c.tiles {
 		mvm |= isa.MvmBit(u, isa.XbarMVM)
 	}
-	forward := func() {
+	sums := func() {
+		if len(c.tiles) == 2 {
+			p.alu(isa.AluAdd, part, a.XbarOut(0, isa.XbarMVM), a.XbarOut(1, isa.XbarMVM), cols, "tree sum of the two row tiles")
+		} else {
+			p.cp(part, a.XbarOut(0, isa.XbarMVM), cols, "")
+		}
+		for _, d := range downs {
+			g.get(d, child)
+			p.alu(isa.AluAdd, part, part, child, cols, "tree sum")
+		}
+		if up != nil {
+			g.put(up, part)
+		}
+		for _, z := range zs {
+			g.put(z, part+z.s.c0-s.colB[c.ct])
+		}
+	}
+	split := g.b.fuses(c)
+	fwd := pass{load: func() {
 		g.restart(up)
 		g.restart(zs...)
 		g.restart(downs...)
+		w.example(g.fwdEx)
 		w.sweep("forward", func(int) {
 			for i := range s.fr.kh2 {
 				copyRuns(isa.XbarMVM, i)
 			}
-			p.emit(isa.Inst{Op: isa.OpMvm, Mask: mvm}, "forward products")
-			if len(c.tiles) == 2 {
-				p.alu(isa.AluAdd, part, a.XbarOut(0, isa.XbarMVM), a.XbarOut(1, isa.XbarMVM), cols, "tree sum of the two row tiles")
-			} else {
-				p.cp(part, a.XbarOut(0, isa.XbarMVM), cols, "")
-			}
-			for _, d := range downs {
-				g.get(d, child)
-				p.alu(isa.AluAdd, part, part, child, cols, "tree sum")
-			}
-			if up != nil {
-				g.put(up, part)
-			}
-			for _, z := range zs {
-				g.put(z, part+z.s.c0-s.colB[c.ct])
+			if !split {
+				p.emit(isa.Inst{Op: isa.OpMvm, Mask: mvm}, "forward products")
+				sums()
 			}
 		})
+	}}
+	if split {
+		fwd.mask, fwd.post = mvm, sums
 	}
-	backward := g.unitBackward(w, copyRuns)
-	g.examples(func() {
-		forward()
-		if backward != nil {
-			backward()
-		}
-		w.nextExample()
-	})
+	g.examples(fwd, g.unitBackward(w, copyRuns, split))
 }
 
 // unitBackward returns the backward pass of a unit core: the OPA of the
 // input patch with the errors, and (unless this is the first trainable
 // stage) the MTVM of the errors, summed over column tiles into each row
-// tile's input errors.
-func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int)) func() {
+// tile's input errors. With split, the pass leaves its mvm and what
+// follows it to the caller (see pass).
+func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split bool) *pass {
 	c, p, s, a := g.c, g.p, g.c.st, g.a
 	if !s.train {
 		return nil
@@ -531,7 +501,12 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int)) func() 
 		}
 	}
 	twoPasses := len(ez) > 0 && ez[0].s.passes == 2
-	return func() {
+	mask := opa
+	var post func()
+	if s.backIn && !twoPasses {
+		mask, post = mtvm|opa, sumTrees
+	}
+	bwd := &pass{load: func() {
 		restart()
 		if twoPasses {
 			p.loop(s.fr.outH*s.fr.outW, "mtvm", func(int) {
@@ -541,19 +516,29 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int)) func() 
 			})
 			g.restart(ez...)
 		}
+		w.example(g.bwdEx)
 		w.sweep("update", func(int) {
 			loadErrors()
 			for i := range s.fr.kh2 {
 				copyRuns(isa.XbarOPA, i)
 			}
-			if twoPasses || !s.backIn {
-				p.emit(isa.Inst{Op: isa.OpMvm, Mask: opa}, "weight update")
+			if split {
 				return
 			}
-			p.emit(isa.Inst{Op: isa.OpMvm, Mask: mtvm | opa}, "backward products and weight update (MTVM reads before OPA writes)")
-			sumTrees()
+			note := "weight update"
+			if post != nil {
+				note = "backward products and weight update (MTVM reads before OPA writes)"
+			}
+			p.emit(isa.Inst{Op: isa.OpMvm, Mask: mask}, note)
+			if post != nil {
+				post()
+			}
 		})
+	}}
+	if split {
+		bwd.mask, bwd.post = mask, post
 	}
+	return bwd
 }
 
 // --- finishing outputs: activations and their derivatives ---

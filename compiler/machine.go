@@ -12,7 +12,10 @@ import (
 // package sim defines them (ld and st wait for whole ranges, a send reads
 // its words once, initial data is never freed), so the compiler can run
 // its own programs to order the transfers between tiles. Vector and
-// crossbar instructions change no address or counter and are skipped.
+// crossbar instructions change no address or counter and are skipped, but
+// advance the processor's clock, an estimate of when each event happens
+// (nominal costs: the compiler knows no architecture's operation times),
+// by which the schedule orders transfers that can both go.
 type machine struct {
 	a     isa.Arch
 	tiles map[int]*mtile
@@ -29,7 +32,9 @@ type mtile struct {
 	id      int
 	mem     []int16
 	readers []int16 // reads left; -1 for initial data, which reads never free
+	at      []int64 // when each word last became valid or free (see clock)
 	slots   map[int]*mmsg
+	clock   int64 // the control unit's
 }
 
 type mmsg struct {
@@ -44,6 +49,26 @@ type mproc struct {
 	pc     int
 	halted bool
 	regs   []int16
+	// clock estimates when the processor gets here, in cycles of nominal
+	// costs (mvmCycles, crsCycles, one per other instruction and per 16
+	// words moved); it only orders the transfers (see schedule).
+	clock int64
+}
+
+// Nominal operation times for the clock: the default presets' (see
+// docs/simulator.md).
+const (
+	mvmCycles = 1800
+	crsCycles = 10969
+)
+
+// latest is when the last of words [lo, hi) became valid or free.
+func (t *mtile) latest(lo, hi int) int64 {
+	var l int64
+	for _, a := range t.at[lo:hi] {
+		l = max(l, a)
+	}
+	return l
 }
 
 func newMachine(a isa.Arch) *machine { return &machine{a: a, tiles: map[int]*mtile{}} }
@@ -51,7 +76,7 @@ func newMachine(a isa.Arch) *machine { return &machine{a: a, tiles: map[int]*mti
 func (m *machine) tile(id int) *mtile {
 	t := m.tiles[id]
 	if t == nil {
-		t = &mtile{id: id, mem: make([]int16, m.a.SharedWords), readers: make([]int16, m.a.SharedWords), slots: map[int]*mmsg{}}
+		t = &mtile{id: id, mem: make([]int16, m.a.SharedWords), readers: make([]int16, m.a.SharedWords), at: make([]int64, m.a.SharedWords), slots: map[int]*mmsg{}}
 		m.tiles[id] = t
 	}
 	return t
@@ -145,19 +170,23 @@ func (t *mtile) free(lo, hi int) bool {
 	return true
 }
 
-func (t *mtile) consume(dst []int16, lo, hi int) {
+func (t *mtile) consume(dst []int16, lo, hi int, now int64) {
 	copy(dst, t.mem[lo:hi])
 	for i := lo; i < hi; i++ {
 		if t.readers[i] > 0 {
 			t.readers[i]--
+			if t.readers[i] == 0 {
+				t.at[i] = now
+			}
 		}
 	}
 }
 
-func (t *mtile) fill(src []int16, lo, count int) {
+func (t *mtile) fill(src []int16, lo, count int, now int64) {
 	copy(t.mem[lo:], src)
 	for i := range src {
 		t.readers[lo+i] = int16(count)
+		t.at[lo+i] = now
 	}
 }
 
@@ -207,7 +236,7 @@ func (m *machine) exec(p *mproc) (bool, error) {
 			p.regs[in.D1+i] = int16(in.Imm)
 		}
 	case isa.OpCp:
-		copy(p.regs[in.D1:in.D1+in.Vec], append([]int16(nil), p.regs[in.R1:in.R1+in.Vec]...))
+		copy(p.regs[in.D1:in.D1+in.Vec], p.regs[in.R1:in.R1+in.Vec]) // copy handles overlap
 	case isa.OpAluInt:
 		x, y := p.regs[in.R1], p.regs[in.R2]
 		var r int16
@@ -237,7 +266,8 @@ func (m *machine) exec(p *mproc) (bool, error) {
 		if !p.t.valid(lo, lo+n) {
 			return false, nil
 		}
-		p.t.consume(p.regs[in.D1:in.D1+n], lo, lo+n)
+		p.clock = max(p.clock, p.t.latest(lo, lo+n)) + int64(1+n/16)
+		p.t.consume(p.regs[in.D1:in.D1+n], lo, lo+n, p.clock)
 		m.loaded += int64(n)
 	case isa.OpSt:
 		n := in.Width * in.Vec
@@ -248,7 +278,8 @@ func (m *machine) exec(p *mproc) (bool, error) {
 		if !p.t.free(lo, lo+n) {
 			return false, nil
 		}
-		p.t.fill(p.regs[in.R1:in.R1+n], lo, in.Counter)
+		p.clock = max(p.clock, p.t.latest(lo, lo+n)) + int64(1+n/16)
+		p.t.fill(p.regs[in.R1:in.R1+n], lo, in.Counter, p.clock)
 		m.stored += int64(n)
 	case isa.OpSend:
 		n := in.Width * in.Vec
@@ -257,7 +288,7 @@ func (m *machine) exec(p *mproc) (bool, error) {
 			return false, nil
 		}
 		msg := &mmsg{target: in.TargetAddr, data: make([]int16, n)}
-		p.t.consume(msg.data, in.Addr, in.Addr+n)
+		p.t.consume(msg.data, in.Addr, in.Addr+n, p.clock)
 		dst.slots[p.t.id] = msg
 	case isa.OpReceive:
 		msg := p.t.slots[in.Tile]
@@ -268,12 +299,17 @@ func (m *machine) exec(p *mproc) (bool, error) {
 		if msg.target != in.Addr || len(msg.data) != n {
 			return false, fmt.Errorf("the message from tile %d holds %d words for %d; this receive takes %d at %d", in.Tile, len(msg.data), msg.target, n, in.Addr)
 		}
-		p.t.fill(msg.data, in.Addr, in.Counter)
+		p.t.fill(msg.data, in.Addr, in.Counter, p.clock)
 		delete(p.t.slots, in.Tile)
-	case isa.OpAlu, isa.OpAlui, isa.OpMvm, isa.OpCrs:
+	case isa.OpMvm:
+		p.clock += mvmCycles - 1
+	case isa.OpCrs:
+		p.clock += crsCycles - 1
+	case isa.OpAlu, isa.OpAlui:
 	default:
 		return false, fmt.Errorf("unknown opcode %v", in.Op)
 	}
 	p.pc = next
+	p.clock++
 	return true, nil
 }

@@ -81,6 +81,7 @@ type mapRegion struct {
 	cg       int // channels of the group
 	rowWords int // one frame row: fr.ws pixels of cg words
 	slots    int // data row slots
+	exSlots  int // a store: the examples it holds, slots rows each (see storeSlots)
 	base     int // slot 0
 	zero     int // a row of zeros for the pad rows
 	table    int // fr.hs addresses, one per frame row
@@ -122,6 +123,9 @@ func (r *mapRegion) needsTopUp() bool {
 	return false
 }
 
+// exWords is the words of one example's rows.
+func (r *mapRegion) exWords() int { return r.slots * r.rowWords }
+
 // dataOffset is where data column x of a row starts.
 func (r *mapRegion) dataOffset(x int) int { return (r.fr.ac + x) * r.cg }
 
@@ -133,12 +137,13 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 	if r.kind == regInput {
 		zeroRow = 0 // each example has its own
 	}
-	words := r.slots*r.rowWords + zeroRow + r.fr.hs
+	data := max(1, r.exSlots) * r.exWords()
+	words := data + zeroRow + r.fr.hs
 	base, err := m.alloc(words, fmt.Sprintf("the map of channels %d..%d for %s", r.g.c0, r.g.c1-1, r.readerStage()))
 	if err != nil {
 		return err
 	}
-	r.base, r.zero, r.table = base, base+r.slots*r.rowWords, base+r.slots*r.rowWords+zeroRow
+	r.base, r.zero, r.table = base, base+data, base+data+zeroRow
 	if r.kind == regInput {
 		r.zero = -1 // the table never points at it
 		if r.fr.padRows() {
@@ -155,7 +160,7 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 	switch r.kind {
 	case regStore:
 		left, right := r.fr.ac*r.cg, (r.fr.ws-r.fr.ac-r.fr.in.W)*r.cg
-		for s := range r.slots {
+		for s := range r.exSlots * r.slots {
 			row := r.base + s*r.rowWords
 			m.data(row, make([]int16, left))
 			m.data(row+r.rowWords-right, make([]int16, right))
@@ -212,6 +217,22 @@ type recStream struct {
 	recs    int                // every ring's capacity in records
 	chunk   int                // records per message between tiles
 	stage   *stage             // whose progress paces the stream (for the schedule)
+}
+
+// restarts reports whether every pass of the stream starts at its rings'
+// first record. Where a pass is whole messages, passes follow each other
+// around the ring instead, so that a ring can hold several examples'
+// records (see capacity); a message then never wraps around the ring,
+// whose capacity is whole messages.
+func (s *recStream) restarts() bool { return s.perPass%s.chunk != 0 }
+
+// first is the ring position, in records, of pass q (counted over the
+// whole program) of the stream.
+func (s *recStream) first(q int) int {
+	if s.restarts() {
+		return 0
+	}
+	return q * s.perPass % s.recs
 }
 
 // streamKind names what a record stream carries.

@@ -24,12 +24,13 @@ type outputs struct {
 	store      *mapRegion // the next stage's input, or nil
 	px         int        // register: the current pixel of the store
 	col        int        // register: its column
-	fbase      int        // shared-memory address of the derivative factors of one example
-	fptr       int        // register
-	out        int        // inference results: address of example 0, or -1
-	optr       int        // register
-	labels     int        // training loss: address of the labels, or -1
-	lptr       int        // register
+	fbase      int        // shared-memory address of the derivative factors, fslots examples
+	fslots     int
+	fptr       int // register
+	out        int // inference results: address of example 0, or -1
+	optr       int // register
+	labels     int // training loss: address of the labels, or -1
+	lptr       int // register
 	classes    int
 	derivWords int
 }
@@ -44,8 +45,10 @@ func (g *gen) outputs(fin *finisher) *outputs {
 		o.px, o.col = p.alloc(1, "store pixel"), p.alloc(1, "store column")
 	}
 	if fin.training && !last && fin.fwords > 0 {
-		P := c.st.out.pixels()
-		o.fbase = b.private(c, P*fin.fwords, "derivative factors of one example")
+		// Kept from an example's forward pass to its backward pass, which
+		// runs lag examples later (see examples).
+		o.fslots = b.lag(c) + 1
+		o.fbase = b.private(c, o.fslots*c.st.out.pixels()*fin.fwords, "derivative factors")
 		o.fptr = p.alloc(1, "derivative factors position")
 		o.derivWords = fin.fwords
 	}
@@ -64,16 +67,36 @@ func (g *gen) outputs(fin *finisher) *outputs {
 	return o
 }
 
-// startExample resets the per-example positions.
+// startExample resets the per-example positions for the forward pass of
+// the example in g.fwdEx.
 func (o *outputs) startExample() {
 	p := o.g.p
 	if o.store != nil {
-		p.setReg(o.px, o.store.base+o.store.dataOffset(0), "first pixel of the store")
+		o.g.slot(o.px, o.store.base+o.store.dataOffset(0), o.store.exWords(), o.store.exSlots, o.g.fwdEx)
 		p.setReg(o.col, 0, "")
 	}
+	o.factors(o.g.fwdEx)
+}
+
+// factors points o.fptr at the derivative factors of the example in
+// register ex.
+func (o *outputs) factors(ex int) {
 	if o.fbase >= 0 {
-		p.setReg(o.fptr, o.fbase, "")
+		o.g.slot(o.fptr, o.fbase, o.g.c.st.out.pixels()*o.derivWords, o.fslots, ex)
 	}
+}
+
+// slot leaves in register dst the address of example ex's slot (ex a
+// register) in a region of slots slots of words words from base.
+func (g *gen) slot(dst, base, words, slots, ex int) {
+	p := g.p
+	if slots == 1 {
+		p.setReg(dst, base, "")
+		return
+	}
+	p.intOp(isa.IntMod, dst, ex, p.konst(slots), "the example's slot")
+	p.intOp(isa.IntMul, dst, dst, p.konst(words), "")
+	p.addK(dst, dst, base)
 }
 
 // pixel stores one finished output pixel.
@@ -170,9 +193,7 @@ func (g *gen) genLead() {
 		}
 		backward = func() {
 			g.restart(ez)
-			if o.fbase >= 0 {
-				p.setReg(o.fptr, o.fbase, "")
-			}
+			o.factors(g.bwdEx)
 			if twoPasses {
 				p.setReg(ezptr, ezstore, "")
 			}
@@ -206,12 +227,15 @@ func (g *gen) genLead() {
 			}
 		}
 	}
-	g.examples(func() {
-		forward()
-		if backward != nil {
-			backward()
-		}
-	})
+	g.examples(pass{load: forward}, passOf(backward))
+}
+
+// passOf is the backward pass that runs body, or none.
+func passOf(body func()) *pass {
+	if body == nil {
+		return nil
+	}
+	return &pass{load: body}
 }
 
 // --- pooling and activation stages ---
@@ -259,6 +283,7 @@ func (g *gen) genGroup() {
 	}
 	forward := func() {
 		o.startExample()
+		w.example(g.fwdEx)
 		w.sweep("forward", func(x int) {
 			for i := range s.fr.kh2 {
 				fold(i)
@@ -288,10 +313,9 @@ func (g *gen) genGroup() {
 		px := p.alloc(1, "error pixel")
 		backward = func() {
 			g.restart(dwins...)
-			if o.fbase >= 0 {
-				p.setReg(o.fptr, o.fbase, "")
-			}
+			o.factors(g.bwdEx)
 			if all >= 0 {
+				w.example(g.bwdEx)
 				w.start()
 				p.loop(w.nvirt+s.fr.qy, "junk rows before", func(int) { w.row("junk", func(int) {}) })
 			}
@@ -340,13 +364,7 @@ func (g *gen) genGroup() {
 			}
 		}
 	}
-	g.examples(func() {
-		forward()
-		if backward != nil {
-			backward()
-		}
-		w.nextExample()
-	})
+	g.examples(pass{load: forward}, passOf(backward))
 }
 
 // poolBackward fills rec with the input errors of one window: max pooling

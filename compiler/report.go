@@ -14,7 +14,7 @@ import (
 
 // Report describes a compiled program: what it occupies, how long its
 // programs are, and how much data it moves. It is static (counted by the
-// compiler, traffic measured on its own one-example run of the program);
+// compiler, traffic measured on its own run of the program);
 // time and energy are the simulator's business.
 type Report struct {
 	Model    string `json:"model"`
@@ -99,10 +99,6 @@ func (t *Traffic) count(a isa.Arch, m message) {
 	}
 }
 
-func (t Traffic) times(k int64) Traffic {
-	return Traffic{t.SharedLoadWords * k, t.SharedStoreWords * k, t.NetworkWords * k, t.NetworkMessages * k, t.InterNodeWords * k, t.LocalCopyWords * k}
-}
-
 // Utilisation estimates how well the program fills what it occupies.
 type Utilisation struct {
 	// Cells is the share of the matrix units' cells that hold weights.
@@ -118,10 +114,9 @@ type Utilisation struct {
 
 var roleNames = [...]string{"matrix units", "lead", "vector"}
 
-func (b *build) report(net *model.Network, p *program.Program, perExample Traffic) Report {
+func (b *build) report(net *model.Network, p *program.Program, traffic Traffic) Report {
 	a := b.a
-	r := Report{Model: net.Name, Mode: "inference", Examples: b.examples, MatrixUnits: len(p.Weights),
-		Traffic: perExample.times(int64(b.examples))}
+	r := Report{Model: net.Name, Mode: "inference", Examples: b.examples, MatrixUnits: len(p.Weights), Traffic: traffic}
 	if b.training {
 		r.Mode, r.Variant = "training", b.cfg.Variant.String()
 		r.Loss, r.LossSource = string(b.loss), b.lossFrom

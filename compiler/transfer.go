@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,11 +14,13 @@ import (
 // each runs one straight list of sends and receives, and a tile that waits
 // for a message stops serving every other transfer. So the order of every
 // tile's list must be one in which the whole program can run. The compiler
-// finds it by running its own programs for one example on its machine
-// (control flow and shared memory only), delivering each message as soon as
-// its words are valid at the sender and free at the receiver, and keeping
-// the order in which that happened. Every example repeats that order: an
-// example leaves every region as it found it.
+// finds it by running its own programs, every example, on its machine
+// (control flow and shared memory, with a clock of nominal operation times),
+// delivering messages once their words are valid at the sender and free at
+// the receiver, those the clock says arrive earliest first, and keeping the
+// order in which that happened. Cores run the examples overlapped (see
+// pipeline.go), so the order is the whole program's, not one example's
+// repeated.
 
 // message is one transfer of one pass of one example: words from a ring
 // or store at the sender into a ring at the receiver, which then expects
@@ -29,24 +32,34 @@ type message struct {
 	count    int
 	stream   int // messages of one stream into one ring keep their order
 	ring     int // that ring's base
-	what     string
+	// A store's slot holds one example after another, and its readers'
+	// messages take different paths: every message of the slot's use
+	// before (its generation, counted from 0) must be delivered before a
+	// message of the next. Record streams have one reader per send ring
+	// and keep their order anyway (slot -1).
+	slot, gen int
+	what      string
 }
 
-// messages lists one example's transfers, in a fixed order: record
-// streams, then maps, each pass and chunk in order. A message into the
-// sender's own tile is a copy through the tile's control unit.
+// messages lists the program's transfers, in a fixed order: record
+// streams, then maps, each example, pass and chunk in the order the
+// receiving core reads them. A message into the sender's own tile is a
+// copy through the tile's control unit.
 func (b *build) messages() []message {
 	var out []message
 	for si, s := range b.streams {
 		for _, c := range s.remote() {
 			dst := s.rings[c]
-			for pass := range s.passes {
-				for k := 0; k*s.chunk < s.perPass; k++ {
-					n := min(s.chunk, s.perPass-k*s.chunk)
-					off := (k * s.chunk % s.recs) * s.words
-					out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
-						words: n * s.words, count: dst.count, stream: si, ring: dst.base,
-						what: fmt.Sprintf("%s for %s, pass %d, records %d..%d", s.name, c, pass+1, k*s.chunk, k*s.chunk+n-1)})
+			for e := range b.examples {
+				for pass := range s.passes {
+					first := s.first(e*s.passes + pass)
+					for k := 0; k*s.chunk < s.perPass; k++ {
+						n := min(s.chunk, s.perPass-k*s.chunk)
+						off := ((first + k*s.chunk) % s.recs) * s.words
+						out = append(out, message{src: s.writer.tile, dst: c.tile, from: s.send[c].base + off, to: dst.base + off,
+							words: n * s.words, count: dst.count, stream: si, ring: dst.base, slot: -1,
+							what: fmt.Sprintf("%s for %s, example %d, pass %d, records %d..%d", s.name, c, e, pass+1, k*s.chunk, k*s.chunk+n-1)})
+					}
 				}
 			}
 		}
@@ -57,12 +70,14 @@ func (b *build) messages() []message {
 			continue
 		}
 		st := r.src
-		for pass := range r.passes {
+		for _, ps := range b.passOrder(r.reader, r.passes == 2) {
+			from := st.base + ps.example%st.exSlots*st.exWords()
 			for k := 0; k*r.chunk < r.fr.in.H; k++ {
 				n := min(r.chunk, r.fr.in.H-k*r.chunk)
-				out = append(out, message{src: st.tile, dst: r.tile, from: st.base + k*r.chunk*st.rowWords,
+				out = append(out, message{src: st.tile, dst: r.tile, from: from + k*r.chunk*st.rowWords,
 					to: r.base + (k*r.chunk%r.slots)*r.rowWords, words: n * r.rowWords, count: r.count, stream: id, ring: r.base,
-					what: fmt.Sprintf("rows %d..%d of channels %s of %s for %s, pass %d", k*r.chunk, k*r.chunk+n-1, chans(r.g), r.g.st.name(), r.reader, pass+1)})
+					slot: from, gen: ps.example / st.exSlots,
+					what: fmt.Sprintf("rows %d..%d of channels %s of %s for %s, example %d, pass %d", k*r.chunk, k*r.chunk+n-1, chans(r.g), r.g.st.name(), r.reader, ps.example, ps.pass+1)})
 			}
 		}
 		id++
@@ -70,9 +85,9 @@ func (b *build) messages() []message {
 	return out
 }
 
-// schedule runs one example of b's programs and returns the order in which
-// its messages could be delivered, as indices into b.messages(); it
-// records the example's traffic in b.traffic. When the
+// schedule runs b's programs and returns the order in which their
+// messages were delivered, as indices into b.messages(); it records
+// the traffic in b.traffic. When the
 // program cannot finish it also lists the streams (by id) whose writers
 // wait for room in a full ring.
 func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
@@ -82,44 +97,93 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 	for _, tc := range code {
 		m.load(isa.TileCode{Tile: tc.Tile, Cores: tc.Cores, Data: tc.Data})
 	}
-	next := map[[3]int]int{} // per stream and receiving ring: messages delivered
-	pos := make([]int, len(msgs))
-	seq := map[[3]int]int{}
+	// Messages of one stream into one ring go in their order: only the
+	// head of each queue can go.
+	var queues [][]int
+	qOf := map[[3]int]int{}
 	for i, msg := range msgs {
 		k := [3]int{msg.stream, msg.dst, msg.ring}
-		pos[i] = seq[k]
-		seq[k]++
-	}
-	done := make([]bool, len(msgs))
-	var order []int
-	m.server = func() bool {
-		any := false
-		for i, msg := range msgs {
-			k := [3]int{msg.stream, msg.dst, msg.ring}
-			if done[i] || next[k] != pos[i] {
-				continue
-			}
-			src, dst := m.tile(msg.src), m.tile(msg.dst)
-			if !src.valid(msg.from, msg.from+msg.words) || !dst.free(msg.to, msg.to+msg.words) {
-				continue
-			}
-			buf := make([]int16, msg.words)
-			src.consume(buf, msg.from, msg.from+msg.words)
-			dst.fill(buf, msg.to, msg.count)
-			b.traffic.count(b.a, msg)
-			done[i], any = true, true
-			next[k]++
-			order = append(order, i)
+		q, ok := qOf[k]
+		if !ok {
+			q = len(queues)
+			qOf[k] = q
+			queues = append(queues, nil)
 		}
-		return any
+		queues[q] = append(queues[q], i)
+	}
+	head := make([]int, len(queues))
+	type use struct{ tile, slot, gen int }
+	left := map[use]int{} // messages of a slot's use not yet delivered
+	for _, msg := range msgs {
+		if msg.slot >= 0 {
+			left[use{msg.src, msg.slot, msg.gen}]++
+		}
+	}
+	ready := func(msg message) bool {
+		return msg.slot < 0 || msg.gen == 0 || left[use{msg.src, msg.slot, msg.gen - 1}] == 0
+	}
+	// can returns queue q's head if it can go now.
+	can := func(q int) (message, bool) {
+		if head[q] == len(queues[q]) {
+			return message{}, false
+		}
+		msg := msgs[queues[q][head[q]]]
+		return msg, ready(msg) && m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
+	}
+	// when is the clock at which queue q's head would arrive: its words
+	// valid at the sender, its target free, both control units through
+	// with their previous transfers.
+	when := func(msg message) int64 {
+		src, dst := m.tile(msg.src), m.tile(msg.dst)
+		return max(src.latest(msg.from, msg.from+msg.words), dst.latest(msg.to, msg.to+msg.words), src.clock, dst.clock) +
+			int64(msgCycles+msg.words/16)
+	}
+	var order []int
+	type cand struct {
+		q  int
+		at int64
+	}
+	// Each call delivers, earliest first, the messages due within a
+	// window of the earliest: one call per message would cost a scan of
+	// every queue per message.
+	m.server = func() bool {
+		var cs []cand
+		for q := range queues {
+			if msg, ok := can(q); ok {
+				cs = append(cs, cand{q, when(msg)})
+			}
+		}
+		if len(cs) == 0 {
+			return false
+		}
+		slices.SortStableFunc(cs, func(x, y cand) int { return cmp.Compare(x.at, y.at) })
+		for _, c := range cs {
+			msg, ok := can(c.q)
+			if !ok || c.at > cs[0].at+deliveryWindow {
+				continue
+			}
+			at := when(msg)
+			src, dst := m.tile(msg.src), m.tile(msg.dst)
+			buf := make([]int16, msg.words)
+			src.consume(buf, msg.from, msg.from+msg.words, at)
+			dst.fill(buf, msg.to, msg.count, at)
+			src.clock, dst.clock = at, at
+			b.traffic.count(b.a, msg)
+			if msg.slot >= 0 {
+				left[use{msg.src, msg.slot, msg.gen}]--
+			}
+			order = append(order, queues[c.q][head[c.q]])
+			head[c.q]++
+		}
+		return true
 	}
 	if err := m.run(1 << 40); err != nil {
 		var pend []string
-		for i, msg := range msgs {
-			k := [3]int{msg.stream, msg.dst, msg.ring}
-			if done[i] || next[k] != pos[i] {
+		for q := range queues {
+			if head[q] == len(queues[q]) || !ready(msgs[queues[q][head[q]]]) {
 				continue
 			}
+			msg := msgs[queues[q][head[q]]]
 			why := "its words are not valid at the sender"
 			if m.tile(msg.src).valid(msg.from, msg.from+msg.words) {
 				why = "its target is not free at the receiver"
@@ -161,14 +225,22 @@ func (b *build) fullRings(m *machine) []int {
 	return ids
 }
 
+// deliveryWindow is how much later than the earliest a message may be due
+// to go in the same round of the schedule.
+const deliveryWindow = 200
+
+// msgCycles is a message's nominal latency besides its words, for the
+// machine's clock: about a router's.
+const msgCycles = 40
+
 // ctlProg is a tile control unit's program.
 type ctlProg struct {
 	insts []isa.Inst
 	notes []string
 }
 
-// transfers writes every tile's sends and receives: the order found by
-// schedule, once per example.
+// transfers writes every tile's sends and receives in the order found by
+// schedule.
 func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
 	msgs := b.messages()
 	out := map[int]*ctlProg{}
@@ -178,16 +250,14 @@ func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
 		}
 		return out[t]
 	}
-	for range b.examples {
-		for _, i := range order {
-			msg := msgs[i]
-			for _, part := range splitWords(msg.words) {
-				s, r := prog(msg.src), prog(msg.dst)
-				s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from + part.off, Tile: msg.dst, Width: part.width, Vec: part.vec, TargetAddr: msg.to + part.off})
-				s.notes = append(s.notes, "send "+msg.what)
-				r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to + part.off, Tile: msg.src, Width: part.width, Counter: msg.count, Vec: part.vec})
-				r.notes = append(r.notes, "receive "+msg.what)
-			}
+	for _, i := range order {
+		msg := msgs[i]
+		for _, part := range splitWords(msg.words) {
+			s, r := prog(msg.src), prog(msg.dst)
+			s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from + part.off, Tile: msg.dst, Width: part.width, Vec: part.vec, TargetAddr: msg.to + part.off})
+			s.notes = append(s.notes, "send "+msg.what)
+			r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to + part.off, Tile: msg.src, Width: part.width, Counter: msg.count, Vec: part.vec})
+			r.notes = append(r.notes, "receive "+msg.what)
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(out)) {

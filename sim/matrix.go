@@ -15,6 +15,7 @@ type matrixUnit struct {
 	eta        float64
 	sets       []*xbar.Set     // the distinct sets of the unit
 	seen       []xbar.Counters // each set's counters at its last charge
+	busy       int64           // cycles in which some set of the unit worked
 }
 
 func (m *matrixUnit) index(set *xbar.Set) int {
@@ -82,9 +83,14 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 			busy[mu.index(set)] += s.t.update
 			s.chargeUpdate(mu, mu.delta(set), now)
 		}
+		unitBusy := int64(0)
 		for _, b := range busy {
-			longest = max(longest, b)
+			unitBusy = max(unitBusy, b)
 		}
+		if unitBusy > 0 {
+			mu.busy += unitBusy
+		}
+		longest = max(longest, unitBusy)
 	}
 	if in.Shift > 0 {
 		c.slide(in)
@@ -104,6 +110,7 @@ func (c *core) crs(now int64, in *isa.Inst) (int64, status) {
 			continue
 		}
 		mu.unit.CRS()
+		mu.busy += s.t.crs
 		for _, set := range mu.sets {
 			d := mu.delta(set)
 			pj := float64(d.SerialReads)*ops.SerialRead.EnergyPJ + float64(d.SerialWrites)*ops.SerialWrite.EnergyPJ

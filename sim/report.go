@@ -41,6 +41,7 @@ type Report struct {
 	InstructionCounts []Count      `json:"instruction_counts"`
 	Cores             []ProcReport `json:"cores"`
 	Tiles             []ProcReport `json:"tile_control_units"`
+	MatrixUnits       []UnitBusy   `json:"matrix_units,omitempty"`
 	Network           NetworkStats `json:"network"`
 	Numeric           Numeric      `json:"numeric"`
 	Blocked           []Blocked    `json:"blocked,omitempty"` // after a deadlock or the cycle limit: every unit not halted
@@ -76,6 +77,16 @@ type ProcReport struct {
 	Powered      int64   `json:"powered_cycles"`
 	Utilisation  float64 `json:"utilisation"` // busy cycles over the run's cycles
 	Halted       bool    `json:"halted"`
+}
+
+// UnitBusy is how long one matrix unit worked: the cycles in which some
+// set of it ran an MVM, MTVM, OPA or CRS, and their share of the run.
+type UnitBusy struct {
+	Tile       int     `json:"tile"`
+	Core       int     `json:"core"`
+	Unit       int     `json:"unit"`
+	BusyCycles int64   `json:"busy_cycles"`
+	Busy       float64 `json:"busy"`
 }
 
 // Numeric sums the numeric events of the crossbars and the vector unit.
@@ -178,6 +189,15 @@ func (s *Sim) report() *Report {
 		r.Tiles = append(r.Tiles, s.procReport(t.ctl))
 		for _, c := range t.cores {
 			r.Cores = append(r.Cores, s.procReport(c.proc))
+			for u, mu := range c.units {
+				if mu != nil {
+					ub := UnitBusy{Tile: t.id, Core: c.proc.core, Unit: u, BusyCycles: mu.busy}
+					if s.end > 0 {
+						ub.Busy = float64(mu.busy) / float64(s.end)
+					}
+					r.MatrixUnits = append(r.MatrixUnits, ub)
+				}
+			}
 		}
 	}
 	r.Numeric.VectorSat = s.vecSat
@@ -307,6 +327,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	tw.Flush()
+	if n := len(r.MatrixUnits); n > 0 {
+		lo, hi, sum := r.MatrixUnits[0].Busy, r.MatrixUnits[0].Busy, 0.0
+		for _, u := range r.MatrixUnits {
+			lo, hi, sum = min(lo, u.Busy), max(hi, u.Busy), sum+u.Busy
+		}
+		fmt.Fprintf(&b, "\nmatrix units  %d busy (some set working) %.1f%% to %.1f%% of the run, mean %.1f%% (each unit in the JSON report)\n", n, 100*lo, 100*hi, 100*sum/float64(n))
+	}
 	var counts []string
 	for _, c := range r.InstructionCounts {
 		counts = append(counts, fmt.Sprintf("%s %d", c.Op, c.Count))

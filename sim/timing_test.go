@@ -70,6 +70,20 @@ func TestMatrixTiming(t *testing.T) {
 			if want := 2 + c.want + 1; r.Cycles != want {
 				t.Errorf("%d cycles, want %d", r.Cycles, want)
 			}
+			// A unit is busy for the whole instruction where it works, and
+			// not at all where the instruction does not name it.
+			for _, u := range r.MatrixUnits {
+				want := int64(0)
+				if strings.Contains(c.inst, fmt.Sprintf("u%d", u.Unit)) {
+					want = c.want
+				}
+				if u.BusyCycles != want || u.Busy != float64(want)/float64(r.Cycles) {
+					t.Errorf("unit %d busy %d cycles (%g of the run), want %d", u.Unit, u.BusyCycles, u.Busy, want)
+				}
+			}
+			if len(r.MatrixUnits) != 2 {
+				t.Errorf("%d matrix units reported, want 2", len(r.MatrixUnits))
+			}
 			if c.change != nil && strings.Contains(c.inst, "opa") && !strings.Contains(r.OPATiming, "per bit") {
 				t.Errorf("the report does not say the OPA was timed per bit: %q", r.OPATiming)
 			}
