@@ -109,6 +109,9 @@ func RunLocal(ctx context.Context, s *Sweep, dir string, jobs int, report func(P
 	for range max(1, min(jobs, len(todo))) {
 		wg.Go(func() {
 			for i := range queue {
+				if ctx.Err() != nil {
+					continue // stopped: a point not yet started stays unrun
+				}
 				r, err := runPoint(ctx, s, dir, i)
 				results <- result{r, err}
 			}
@@ -117,6 +120,9 @@ func RunLocal(ctx context.Context, s *Sweep, dir string, jobs int, report func(P
 	go func() {
 		defer close(queue)
 		for _, i := range todo {
+			if ctx.Err() != nil {
+				return
+			}
 			select {
 			case queue <- i:
 			case <-ctx.Done():
