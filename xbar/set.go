@@ -23,11 +23,17 @@ type Set struct {
 	// rowPlanesLive and colPlanesLive tell whether the bit-planes for MVM
 	// (lines are columns) and MTVM (lines are rows) exist and are current.
 	rowPlanesLive, colPlanesLive bool
-	rowWords, colWords           int
-	minCell, maxCell             int64 // the widest cell range over the slices
-	rounding                     *rng.Source
-	counters                     Counters
-	scratch                      scratch
+	// packed holds the cells in packed form (packed.go) once a chunked OPA
+	// on ideal cells has used it; packedLive tells whether it is current,
+	// slicesStale whether it alone is.
+	pk                      *packing
+	packed                  []uint64
+	packedLive, slicesStale bool
+	rowWords, colWords      int
+	minCell, maxCell        int64 // the widest cell range over the slices
+	rounding                *rng.Source
+	counters                Counters
+	scratch                 scratch
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -58,11 +64,7 @@ type scratch struct {
 	rowCols  []int
 	rowMags  []uint64
 	rowSigns []int32
-	// A sparse row's updates and cells of one slice, gathered.
-	gatherMags  []uint64
-	gatherSigns []int32
-	rowCells    []int16
-	clipped     []bool
+	clipped  []bool
 }
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
@@ -142,7 +144,10 @@ func (s *Set) ResetCounters() {
 }
 
 // Cell returns v of slice i at (r, c).
-func (s *Set) Cell(i, r, c int) int32 { return int32(s.slices[i].v[r*s.cols+c]) }
+func (s *Set) Cell(i, r, c int) int32 {
+	s.ensureSlices()
+	return int32(s.slices[i].v[r*s.cols+c])
+}
 
 // Accumulator returns Q at (r, c), in units of 2^-f weight LSB.
 func (s *Set) Accumulator(r, c int) int64 { return s.acc[r*s.cols+c] }
@@ -225,8 +230,15 @@ func (s *Set) codeBuffer() []uint32 {
 }
 
 // writeCodes writes every cell's slices from its biased code U = Q + bias
-// (the accumulators already hold Q).
+// (the accumulators already hold Q). A set whose packed form alone is
+// current keeps working in it.
 func (s *Set) writeCodes(codes []uint32) {
+	s.rowPlanesLive, s.colPlanesLive = false, false
+	if s.slicesStale {
+		s.writePackedCodes(codes)
+		return
+	}
+	s.packedLive = false
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
@@ -254,7 +266,6 @@ func (s *Set) writeCodes(codes []uint32) {
 	if s.hasStuck() {
 		s.recomputeAccumulators()
 	}
-	s.rowPlanesLive, s.colPlanesLive = false, false
 }
 
 func (s *Set) hasStuck() bool { return s.cfg.Device.HasStuck() }
@@ -302,6 +313,7 @@ func (s *Set) ensurePlanes(transposed bool) {
 	if transposed && s.colPlanesLive || !transposed && s.rowPlanesLive {
 		return
 	}
+	s.ensureSlices()
 	for i := range s.slices {
 		sl := &s.slices[i]
 		cb := sl.CellBits

@@ -15,6 +15,7 @@ type SetState struct {
 
 // State returns a copy of the set's state.
 func (s *Set) State() (SetState, error) {
+	s.ensureSlices()
 	st := SetState{Counters: s.counters.clone(), Cells: make([][]int16, len(s.slices))}
 	var err error
 	if st.Rounding, err = s.rounding.MarshalBinary(); err != nil {
@@ -73,6 +74,7 @@ func (s *Set) Restore(st SetState) error {
 		}
 	}
 	s.counters = st.Counters.clone()
+	s.packedLive, s.slicesStale = false, false
 	s.recomputeAccumulators()
 	s.rowPlanesLive, s.colPlanesLive = false, false
 	return nil
