@@ -113,10 +113,7 @@ func (s *Set) ensurePacked() {
 	if s.packedLive {
 		return
 	}
-	if s.pk == nil {
-		s.pk = packingOf(s.cfg.Plan)
-		s.packed = make([]uint64, len(s.acc)*s.pk.words)
-	}
+	s.allocPacked()
 	pk := s.pk
 	for idx := range s.acc {
 		copy(s.packed[idx*pk.words:][:pk.words], pk.bias)
@@ -130,6 +127,14 @@ func (s *Set) ensurePacked() {
 	s.packedLive = true
 }
 
+// allocPacked makes room for the packed form.
+func (s *Set) allocPacked() {
+	if s.pk == nil {
+		s.pk = packingOf(s.cfg.Plan)
+		s.packed = make([]uint64, len(s.acc)*s.pk.words)
+	}
+}
+
 // ensureSlices brings the slices' cell arrays up to date from the packed
 // form when it alone is current.
 func (s *Set) ensureSlices() {
@@ -140,6 +145,9 @@ func (s *Set) ensureSlices() {
 	for i := range s.slices {
 		sl, ln := &s.slices[i], pk.lanes[i]
 		mask := uint64(1)<<(sl.CellBits+1) - 1
+		if sl.v == nil {
+			sl.v = make([]int16, len(s.acc))
+		}
 		for idx := range sl.v {
 			sl.v[idx] = int16(int32(s.packed[idx*pk.words+ln.word]>>ln.shift&mask) - sl.bias)
 		}

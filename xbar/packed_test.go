@@ -83,3 +83,56 @@ func TestPackedOPAEqualsPerSliceWrites(t *testing.T) {
 		}
 	})
 }
+
+// An update set of a unit with read sets starts in packed form and never
+// makes its slices' arrays unless read; what it holds and counts must not
+// differ from a plain set's, from the first state on.
+func TestUpdateOnlySetEqualsPlainSet(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		plan := genWidePlan(t)
+		rows, cols := rapid.IntRange(1, 40).Draw(t, "rows"), rapid.IntRange(1, 40).Draw(t, "cols")
+		cfg := SetConfig{Plan: plan, Size: Size{Rows: 64, Cols: 64}, ADC: DefaultADC,
+			Rounding: rapid.SampledFrom([]fixed.Rounding{fixed.Nearest, fixed.Stochastic}).Draw(t, "rounding"),
+			Seed:     rapid.Uint64().Draw(t, "seed")}
+		plain, err := newSet(cfg, rows, cols, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		updateOnly, err := newSet(cfg, rows, cols, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := func(when string) {
+			a, err := plain.State()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := updateOnly.State()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(a, b); diff != "" || !slices.Equal(plain.acc, updateOnly.acc) {
+				t.Fatalf("%s: states differ (-plain +update-only):\n%s", when, diff)
+			}
+		}
+		if rapid.Bool().Draw(t, "readFresh") {
+			same("fresh")
+		}
+		w := genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "w")
+		plain.Program(w)
+		updateOnly.Program(w)
+		for range rapid.IntRange(1, 5).Draw(t, "steps") {
+			if rapid.IntRange(0, 2).Draw(t, "crs") == 0 {
+				plain.CRS()
+				updateOnly.CRS()
+				continue
+			}
+			x := genCodes(t, rows, math.MinInt16, math.MaxInt16, "x")
+			d := genCodes(t, cols, math.MinInt16, math.MaxInt16, "d")
+			eta := -math.Ldexp(1, rapid.IntRange(-16, 0).Draw(t, "etaExp"))
+			plain.OPA(x, d, eta)
+			updateOnly.OPA(x, d, eta)
+		}
+		same("after the steps")
+	})
+}

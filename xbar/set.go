@@ -29,11 +29,15 @@ type Set struct {
 	pk                      *packing
 	packed                  []uint64
 	packedLive, slicesStale bool
-	rowWords, colWords      int
-	minCell, maxCell        int64 // the widest cell range over the slices
-	rounding                *rng.Source
-	counters                Counters
-	scratch                 scratch
+	// updateOnly marks the update set of a unit with separate read sets:
+	// with ideal cells it works in packed form only, and its slices' cell
+	// arrays are made when something reads them.
+	updateOnly         bool
+	rowWords, colWords int
+	minCell, maxCell   int64 // the widest cell range over the slices
+	rounding           *rng.Source
+	counters           Counters
+	scratch            scratch
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -69,7 +73,11 @@ type scratch struct {
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
 // v = 0 (unprogrammed), except stuck cells, which sit at their stuck level.
-func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
+func NewSet(cfg SetConfig, rows, cols int) (*Set, error) { return newSet(cfg, rows, cols, false) }
+
+// newSet is NewSet; a set that only OPA and CRS write and no product reads
+// (updateOnly) keeps ideal cells in packed form from the start.
+func newSet(cfg SetConfig, rows, cols int, updateOnly bool) (*Set, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -88,6 +96,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 		counters: Counters{SliceSat: make([]int64, len(cfg.Plan.Slices))},
 	}
 	deviceModelled := !cfg.Device.IdealWrites() || cfg.Device.HasStuck() || cfg.Device.ReadNoise > 0
+	s.updateOnly = updateOnly && !deviceModelled
 	s.slices = make([]sliceCells, len(cfg.Plan.Slices))
 	for i, sl := range cfg.Plan.Slices {
 		lo, hi := sl.Range()
@@ -97,7 +106,9 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			Slice: sl, lo: lo, hi: hi, bias: sl.Bias(),
 			cellMask:    1<<sl.CellBits - 1,
 			nominalMask: 1<<sl.NominalBits - 1,
-			v:           make([]int16, rows*cols),
+		}
+		if !s.updateOnly {
+			c.v = make([]int16, rows*cols)
 		}
 		if deviceModelled {
 			c.dev = device.NewCells(cfg.Device, 1<<sl.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
@@ -108,7 +119,19 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			}
 		}
 	}
-	s.recomputeAccumulators()
+	if s.hasStuck() {
+		s.recomputeAccumulators()
+	} else {
+		bias := cfg.Plan.Bias()
+		for idx := range s.acc {
+			s.acc[idx] = -bias // every slice holds 0
+		}
+	}
+	if s.updateOnly {
+		s.allocPacked()
+		s.writePackedCodes(s.codeBuffer()) // U = 0 everywhere
+		s.packedLive, s.slicesStale = true, true
+	}
 	return s, nil
 }
 
@@ -234,8 +257,10 @@ func (s *Set) codeBuffer() []uint32 {
 // current keeps working in it.
 func (s *Set) writeCodes(codes []uint32) {
 	s.rowPlanesLive, s.colPlanesLive = false, false
-	if s.slicesStale {
+	if s.slicesStale || s.updateOnly {
+		s.allocPacked()
 		s.writePackedCodes(codes)
+		s.packedLive, s.slicesStale = true, true
 		return
 	}
 	s.packedLive = false

@@ -38,6 +38,7 @@ func (s *Set) State() (SetState, error) {
 // Restore puts a saved state back. The set must have the configuration and
 // shape it was saved from; cell values outside a slice's range are refused.
 func (s *Set) Restore(st SetState) error {
+	s.ensureSlices()
 	if len(st.Cells) != len(s.slices) || len(st.Counters.SliceSat) != len(s.slices) {
 		return fmt.Errorf("restore: state has %d slices, the set's plan %s has %d", len(st.Cells), s.cfg.Plan, len(s.slices))
 	}
