@@ -30,11 +30,11 @@ type packing struct {
 	// guard and bias hold, per word, the guard bit and the bias of each of
 	// its lanes.
 	guard, bias []uint64
-	// spread[(b*256+v)*words+j] is the part of word j that byte b of a code
-	// (an update magnitude or an offset code U) with value v contributes:
-	// its bits cut at slice boundaries and moved into the slices' lanes.
-	// The contributions of a code's bytes add without carries.
-	spread []uint64
+	// spread[j][b*256+v] is the part of word j that byte b of a code (an
+	// update magnitude or an offset code U) with value v contributes: its
+	// bits cut at slice boundaries and moved into the slices' lanes. The
+	// contributions of a code's bytes add without carries.
+	spread [][]uint64
 	// fieldLow and fieldTop mark, over a code, every slice's nominal bits
 	// but the top one, and the top one: they count non-zero chunks.
 	fieldLow, fieldTop uint64
@@ -76,29 +76,31 @@ func newPacking(p Plan) *packing {
 		pk.fieldTop |= (mask + 1) >> 1 << sl.Offset
 	}
 	codeBytes := (p.Slices[len(p.Slices)-1].Offset + p.Slices[len(p.Slices)-1].NominalBits + 7) / 8
-	pk.spread = make([]uint64, codeBytes*256*pk.words)
+	pk.spread = make([][]uint64, pk.words)
+	for j := range pk.spread {
+		pk.spread[j] = make([]uint64, codeBytes*256)
+	}
 	for b := range codeBytes {
 		for v := range 256 {
 			code := uint64(v) << (8 * b)
 			for i, sl := range p.Slices {
 				chunk := code >> sl.Offset & (1<<sl.NominalBits - 1)
-				pk.spread[(b*256+v)*pk.words+pk.lanes[i].word] += chunk << pk.lanes[i].shift
+				pk.spread[pk.lanes[i].word][b*256+v] += chunk << pk.lanes[i].shift
 			}
 		}
 	}
 	return pk
 }
 
-// deposit adds the spread of code, word by word, into dst (one word per
-// word of a cell).
-func (pk *packing) deposit(dst []uint64, code uint64) {
-	words := pk.words
-	for b := 0; code != 0; b, code = b+1, code>>8 {
-		part := pk.spread[(b*256+int(code&255))*words:][:words]
-		for j, w := range part {
-			dst[j] += w
-		}
+// spreadWord is one word's part of a code: its bytes' parts from that
+// word's table t, summed (the code has no more bytes than t has tables).
+func spreadWord(t []uint64, code uint64) uint64 {
+	w := t[code&255]
+	for b := 256; code > 255; b += 256 {
+		code >>= 8
+		w += t[b+int(code&255)]
 	}
+	return w
 }
 
 // chunks counts the non-zero chunks of an update magnitude g: a slice's
@@ -163,22 +165,20 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int32) {
 	words := pk.words
 	base := r * s.cols
 	acc := s.acc[base : base+s.cols]
-	var add [maxPackedWords]uint64
+	cells := s.packed[base*words : (base+s.cols)*words]
 	var pulses int64
 	for _, c := range columns {
 		g, sign := mags[c], signs[c]
 		pulses += int64(pk.chunks(g))
 		acc[c] += (int64(g) ^ int64(sign)) - int64(sign)
-		cell := s.packed[(base+c)*words:][:words]
-		part := add[:words]
-		clear(part)
-		pk.deposit(part, g)
-		for j, a := range part {
+		for j, t := range pk.spread {
+			a := spreadWord(t, g)
 			if a == 0 {
 				continue
 			}
+			idx := c*words + j
 			guard := pk.guard[j]
-			w := cell[j]
+			w := cells[idx]
 			if sign == 0 {
 				w += a
 				if w&guard != 0 {
@@ -191,14 +191,11 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int32) {
 				}
 				w &^= guard
 			}
-			cell[j] = w
+			cells[idx] = w
 		}
 	}
 	s.counters.OPAPulses += pulses
 }
-
-// maxPackedWords bounds the words of a cell: 32 slices of 9-bit lanes.
-const maxPackedWords = 5
 
 // clampLanes clamps the lanes of word j that left their range after an add
 // (negative: a subtract from lanes with their guard bits set), counts each
@@ -238,9 +235,11 @@ func (s *Set) clampLanes(j int, w uint64, q *int64, negative bool) uint64 {
 func (s *Set) writePackedCodes(codes []uint32) {
 	pk := s.pk
 	words := pk.words
-	for idx, u := range codes {
-		cell := s.packed[idx*words:][:words]
-		copy(cell, pk.bias)
-		pk.deposit(cell, uint64(u))
+	for j, t := range pk.spread {
+		bias := pk.bias[j]
+		packed := s.packed[j:]
+		for idx, u := range codes {
+			packed[idx*words] = bias + spreadWord(t, uint64(u))
+		}
 	}
 }
