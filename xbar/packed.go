@@ -116,6 +116,12 @@ func (s *Set) ensurePacked() {
 		return
 	}
 	s.allocPacked()
+	s.packedLive = true
+	if s.slicesFromAcc {
+		s.writePackedCodes(s.accCodes())
+		s.slicesFromAcc, s.slicesStale = false, true
+		return
+	}
 	pk := s.pk
 	for idx := range s.acc {
 		copy(s.packed[idx*pk.words:][:pk.words], pk.bias)
@@ -126,7 +132,6 @@ func (s *Set) ensurePacked() {
 			s.packed[idx*pk.words+ln.word] += uint64(int32(v)) << ln.shift
 		}
 	}
-	s.packedLive = true
 }
 
 // allocPacked makes room for the packed form.
@@ -137,19 +142,26 @@ func (s *Set) allocPacked() {
 	}
 }
 
-// ensureSlices brings the slices' cell arrays up to date from the packed
-// form when it alone is current.
+// ensureSlices brings the slices' cell arrays up to date (making them on
+// first use) when the accumulators or the packed form alone are current.
 func (s *Set) ensureSlices() {
-	if !s.slicesStale {
+	if !s.slicesFromAcc && !s.slicesStale {
+		return
+	}
+	for i := range s.slices {
+		if sl := &s.slices[i]; sl.v == nil {
+			sl.v = make([]int16, len(s.acc))
+		}
+	}
+	if s.slicesFromAcc {
+		s.writeSlices(s.accCodes())
+		s.slicesFromAcc = false
 		return
 	}
 	pk := s.pk
 	for i := range s.slices {
 		sl, ln := &s.slices[i], pk.lanes[i]
 		mask := uint64(1)<<(sl.CellBits+1) - 1
-		if sl.v == nil {
-			sl.v = make([]int16, len(s.acc))
-		}
 		for idx := range sl.v {
 			sl.v[idx] = int16(int32(s.packed[idx*pk.words+ln.word]>>ln.shift&mask) - sl.bias)
 		}

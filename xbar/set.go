@@ -25,10 +25,13 @@ type Set struct {
 	rowPlanesLive, colPlanesLive bool
 	// packed holds the cells in packed form (packed.go) once a chunked OPA
 	// on ideal cells has used it; packedLive tells whether it is current,
-	// slicesStale whether it alone is.
+	// slicesStale whether it alone is. slicesFromAcc tells that the cells
+	// are the nominal form of the accumulators, not yet written into the
+	// slices' arrays (which are made on first use).
 	pk                      *packing
 	packed                  []uint64
 	packedLive, slicesStale bool
+	slicesFromAcc           bool
 	// updateOnly marks the update set of a unit with separate read sets:
 	// with ideal cells it works in packed form only, and its slices' cell
 	// arrays are made when something reads them.
@@ -107,10 +110,8 @@ func newSet(cfg SetConfig, rows, cols int, updateOnly bool) (*Set, error) {
 			cellMask:    1<<sl.CellBits - 1,
 			nominalMask: 1<<sl.NominalBits - 1,
 		}
-		if !s.updateOnly {
-			c.v = make([]int16, rows*cols)
-		}
 		if deviceModelled {
+			c.v = make([]int16, rows*cols)
 			c.dev = device.NewCells(cfg.Device, 1<<sl.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
 			for idx := range c.v {
 				if level, stuck := c.dev.Stuck(idx); stuck {
@@ -127,10 +128,13 @@ func newSet(cfg SetConfig, rows, cols int, updateOnly bool) (*Set, error) {
 			s.acc[idx] = -bias // every slice holds 0
 		}
 	}
-	if s.updateOnly {
+	switch {
+	case s.updateOnly:
 		s.allocPacked()
 		s.writePackedCodes(s.codeBuffer()) // U = 0 everywhere
 		s.packedLive, s.slicesStale = true, true
+	case !deviceModelled:
+		s.slicesFromAcc = true // every slice holds 0, the nominal form of Q = -bias
 	}
 	return s, nil
 }
@@ -238,12 +242,17 @@ func (s *Set) writeNominal() {
 	// U fits 32 bits once Q is in range (16 + f <= 32); the narrower copy
 	// halves the memory traffic of the per-slice passes, which are most of
 	// a CRS.
+	s.writeCodes(s.accCodes())
+}
+
+// accCodes returns every cell's biased code U = Q + bias, in scratch.
+func (s *Set) accCodes() []uint32 {
 	bias := s.cfg.Plan.Bias()
 	codes := s.codeBuffer()
 	for idx, q := range s.acc {
 		codes[idx] = uint32(q + bias)
 	}
-	s.writeCodes(codes)
+	return codes
 }
 
 // codeBuffer is scratch for one uint32 code per cell.
@@ -252,18 +261,29 @@ func (s *Set) codeBuffer() []uint32 {
 	return s.scratch.codes
 }
 
-// writeCodes writes every cell's slices from its biased code U = Q + bias
-// (the accumulators already hold Q). A set whose packed form alone is
-// current keeps working in it.
+// writeCodes puts every cell in nominal form from its biased code U = Q +
+// bias (the accumulators already hold Q). A set whose packed form alone is
+// current keeps working in it; otherwise, without stuck cells, the slices'
+// arrays are written from the accumulators when next read (a read set is
+// often resolved again before anything reads it).
 func (s *Set) writeCodes(codes []uint32) {
 	s.rowPlanesLive, s.colPlanesLive = false, false
-	if s.slicesStale || s.updateOnly {
+	switch {
+	case s.slicesStale || s.updateOnly:
 		s.allocPacked()
 		s.writePackedCodes(codes)
-		s.packedLive, s.slicesStale = true, true
-		return
+		s.packedLive, s.slicesStale, s.slicesFromAcc = true, true, false
+	case !s.hasStuck():
+		s.packedLive, s.slicesFromAcc = false, true
+	default:
+		s.packedLive = false
+		s.writeSlices(codes)
 	}
-	s.packedLive = false
+}
+
+// writeSlices writes every cell's slices from its biased code; stuck cells
+// keep their level, and then the accumulators are recomputed from the cells.
+func (s *Set) writeSlices(codes []uint32) {
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
