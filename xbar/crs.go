@@ -2,24 +2,21 @@ package xbar
 
 // CRS resolves carries (SPEC 1.4): it reads every cell exactly, saturates
 // each accumulator Q to [-2^(15+f), 2^(15+f)-1] and rewrites the set in
-// nominal form, keeping the fraction bits (one pass clamps and converts,
-// writeCodes writes the slices). It counts a serial read and a
-// serial write of every slice array.
+// nominal form, keeping the fraction bits (one pass clamps; the cells are
+// written from the accumulators when next used). It counts a serial read
+// and a serial write of every slice array.
 func (s *Set) CRS() {
 	s.counters.CRSs++
 	s.counters.SerialReads += int64(len(s.slices))
 	s.counters.SerialWrites += int64(len(s.slices))
 	bias := s.cfg.Plan.Bias()
-	codes := s.codeBuffer()
 	var saturated int64
 	for idx, q := range s.acc {
-		c := min(max(q, -bias), bias-1)
-		if c != q {
+		if c := min(max(q, -bias), bias-1); c != q {
 			saturated++
 			s.acc[idx] = c
 		}
-		codes[idx] = uint32(c + bias)
 	}
 	s.counters.QSat += saturated
-	s.writeCodes(codes)
+	s.writeNominal()
 }

@@ -5,10 +5,10 @@ import (
 	"sync"
 )
 
-// The packed form holds a set of ideal cells as the chunked OPA and CRS
-// want it: every cell's slices side by side in machine words, so that one
-// add writes a chunk into every slice of a word at once (SWAR). Slice i's
-// lane is CellBits_i + 1 bits wide and holds its level v + bias in
+// The packed form holds a set of ideal cells as the chunked OPA wants it:
+// every cell's slices side by side in machine words, so that one add
+// writes a chunk into every slice of a word at once (SWAR). Slice i's lane
+// is CellBits_i + 1 bits wide and holds its level v + bias in
 // [0, 2^CellBits_i - 1]; the lane's top bit is a guard that stays zero in
 // a stored word. Adding a chunk (at most 2^NominalBits_i - 1 <= 2^CellBits_i
 // - 1) cannot carry out of the lane, and the guard bit is set exactly when
@@ -18,9 +18,10 @@ import (
 // the exact per-slice clamp, so the results equal the per-slice path's bit
 // for bit.
 //
-// A set keeps either form current, or both: the slices' cell arrays (which
-// the bit-planes, State and Cell read) are brought up to date from the
-// packed words when next read.
+// A set keeps either form current, or both, or neither when its cells are
+// the nominal form of its accumulators (after Program or CRS): the slices'
+// cell arrays (which the bit-planes, State and Cell read) and the packed
+// words are brought up to date when next used.
 
 // packing is the packed layout of one slice plan. Plans are few, so the
 // layouts are built once each and shared.
@@ -242,8 +243,7 @@ func (s *Set) clampLanes(j int, w uint64, q *int64, negative bool) uint64 {
 	return w
 }
 
-// writePackedCodes is writeCodes for the packed form: every cell's words
-// from its biased code U.
+// writePackedCodes writes every cell's packed words from its biased code U.
 func (s *Set) writePackedCodes(codes []uint32) {
 	pk := s.pk
 	words := pk.words

@@ -26,21 +26,17 @@ type Set struct {
 	// packed holds the cells in packed form (packed.go) once a chunked OPA
 	// on ideal cells has used it; packedLive tells whether it is current,
 	// slicesStale whether it alone is. slicesFromAcc tells that the cells
-	// are the nominal form of the accumulators, not yet written into the
-	// slices' arrays (which are made on first use).
+	// are the nominal form of the accumulators, written into neither the
+	// slices' arrays (which are made on first use) nor the packed words.
 	pk                      *packing
 	packed                  []uint64
 	packedLive, slicesStale bool
 	slicesFromAcc           bool
-	// updateOnly marks the update set of a unit with separate read sets:
-	// with ideal cells it works in packed form only, and its slices' cell
-	// arrays are made when something reads them.
-	updateOnly         bool
-	rowWords, colWords int
-	minCell, maxCell   int64 // the widest cell range over the slices
-	rounding           *rng.Source
-	counters           Counters
-	scratch            scratch
+	rowWords, colWords      int
+	minCell, maxCell        int64 // the widest cell range over the slices
+	rounding                *rng.Source
+	counters                Counters
+	scratch                 scratch
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -76,11 +72,7 @@ type scratch struct {
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
 // v = 0 (unprogrammed), except stuck cells, which sit at their stuck level.
-func NewSet(cfg SetConfig, rows, cols int) (*Set, error) { return newSet(cfg, rows, cols, false) }
-
-// newSet is NewSet; a set that only OPA and CRS write and no product reads
-// (updateOnly) keeps ideal cells in packed form from the start.
-func newSet(cfg SetConfig, rows, cols int, updateOnly bool) (*Set, error) {
+func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -99,7 +91,6 @@ func newSet(cfg SetConfig, rows, cols int, updateOnly bool) (*Set, error) {
 		counters: Counters{SliceSat: make([]int64, len(cfg.Plan.Slices))},
 	}
 	deviceModelled := !cfg.Device.IdealWrites() || cfg.Device.HasStuck() || cfg.Device.ReadNoise > 0
-	s.updateOnly = updateOnly && !deviceModelled
 	s.slices = make([]sliceCells, len(cfg.Plan.Slices))
 	for i, sl := range cfg.Plan.Slices {
 		lo, hi := sl.Range()
@@ -128,14 +119,9 @@ func newSet(cfg SetConfig, rows, cols int, updateOnly bool) (*Set, error) {
 			s.acc[idx] = -bias // every slice holds 0
 		}
 	}
-	switch {
-	case s.updateOnly:
-		s.allocPacked()
-		s.writePackedCodes(s.codeBuffer()) // U = 0 everywhere
-		s.packedLive, s.slicesStale = true, true
-	case !deviceModelled:
-		s.slicesFromAcc = true // every slice holds 0, the nominal form of Q = -bias
-	}
+	// Without a device model every slice holds 0, the nominal form of
+	// Q = -bias; the arrays are made when first used.
+	s.slicesFromAcc = !deviceModelled
 	return s, nil
 }
 
@@ -233,19 +219,27 @@ func (s *Set) ProgramFloat(m []float64) (saturated int, err error) {
 	return saturated, s.Program(codes)
 }
 
-// writeNominal rewrites every cell in nominal form from its accumulator:
-// v_i = (U >> o_i) & (2^nb_i - 1) with U = Q + 2^(15+f). Stuck cells keep
-// their level, and then the accumulators are recomputed from the cells. It
-// invalidates the bit-planes, which are rebuilt when next needed: nearly
-// every cell changes.
+// writeNominal puts every cell in nominal form from its accumulator:
+// v_i = (U >> o_i) & (2^nb_i - 1) with U = Q + 2^(15+f). Without stuck cells
+// the slices' arrays or the packed words are written from the accumulators
+// only when next used: a read set is often resolved again before anything
+// reads it, and an update set's last CRS is not followed by an OPA. Stuck
+// cells keep their level, and then the accumulators are recomputed from the
+// cells. It invalidates the bit-planes, which are rebuilt when next needed:
+// nearly every cell changes.
 func (s *Set) writeNominal() {
-	// U fits 32 bits once Q is in range (16 + f <= 32); the narrower copy
-	// halves the memory traffic of the per-slice passes, which are most of
-	// a CRS.
-	s.writeCodes(s.accCodes())
+	s.rowPlanesLive, s.colPlanesLive = false, false
+	s.packedLive, s.slicesStale = false, false
+	if !s.hasStuck() {
+		s.slicesFromAcc = true
+		return
+	}
+	s.writeSlices(s.accCodes())
 }
 
-// accCodes returns every cell's biased code U = Q + bias, in scratch.
+// accCodes returns every cell's biased code U = Q + bias, in scratch. U
+// fits 32 bits once Q is in range (16 + f <= 32); the narrower copy halves
+// the memory traffic of the per-slice passes.
 func (s *Set) accCodes() []uint32 {
 	bias := s.cfg.Plan.Bias()
 	codes := s.codeBuffer()
@@ -259,26 +253,6 @@ func (s *Set) accCodes() []uint32 {
 func (s *Set) codeBuffer() []uint32 {
 	s.scratch.codes = resize(s.scratch.codes, len(s.acc))
 	return s.scratch.codes
-}
-
-// writeCodes puts every cell in nominal form from its biased code U = Q +
-// bias (the accumulators already hold Q). A set whose packed form alone is
-// current keeps working in it; otherwise, without stuck cells, the slices'
-// arrays are written from the accumulators when next read (a read set is
-// often resolved again before anything reads it).
-func (s *Set) writeCodes(codes []uint32) {
-	s.rowPlanesLive, s.colPlanesLive = false, false
-	switch {
-	case s.slicesStale || s.updateOnly:
-		s.allocPacked()
-		s.writePackedCodes(codes)
-		s.packedLive, s.slicesStale, s.slicesFromAcc = true, true, false
-	case !s.hasStuck():
-		s.packedLive, s.slicesFromAcc = false, true
-	default:
-		s.packedLive = false
-		s.writeSlices(codes)
-	}
 }
 
 // writeSlices writes every cell's slices from its biased code; stuck cells

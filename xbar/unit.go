@@ -103,7 +103,7 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	makeSet := func(role string, index int, plan Plan) (*Set, error) {
 		sc := SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
 			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
-		s, err := newSet(sc, rows, cols, role == RoleUpdate)
+		s, err := NewSet(sc, rows, cols)
 		if err != nil {
 			return nil, fmt.Errorf("%s set: %w", role, err)
 		}
