@@ -18,6 +18,8 @@
 // Sets of ideal cells that OPA writes without live planes (every update set
 // of the accumulate and pipelined variants) keep their cells packed instead:
 // each cell's slices side by side in machine words, so that one add writes
-// an update's chunk into every slice of a word (packed.go); the per-slice
-// arrays are derived from the words when something reads them.
+// an update's chunk into every slice of a word (packed.go). Program and CRS
+// leave the cells as the nominal form of the accumulators; the per-slice
+// arrays and the packed words are written from whichever form is current
+// when something next uses them.
 package xbar

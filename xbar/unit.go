@@ -100,7 +100,7 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames, ", "))
 	}
 	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols)}
-	makeSet := func(role string, index int, plan Plan) (*Set, error) {
+	newSet := func(role string, index int, plan Plan) (*Set, error) {
 		sc := SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
 			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
 		s, err := NewSet(sc, rows, cols)
@@ -113,26 +113,26 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	var err error
 	switch cfg.Variant {
 	case Inplace:
-		if u.update, err = makeSet(RoleInplace, 0, cfg.InplacePlan); err != nil {
+		if u.update, err = newSet(RoleInplace, 0, cfg.InplacePlan); err != nil {
 			return nil, err
 		}
 		u.forward, u.backward = u.update, u.update
 	case Accumulate:
-		if u.forward, err = makeSet(RoleRead, 0, cfg.ReadPlan); err != nil {
+		if u.forward, err = newSet(RoleRead, 0, cfg.ReadPlan); err != nil {
 			return nil, err
 		}
 		u.backward = u.forward
-		if u.update, err = makeSet(RoleUpdate, 1, cfg.UpdatePlan); err != nil {
+		if u.update, err = newSet(RoleUpdate, 1, cfg.UpdatePlan); err != nil {
 			return nil, err
 		}
 	case Pipelined:
-		if u.forward, err = makeSet(RoleForward, 0, cfg.ReadPlan); err != nil {
+		if u.forward, err = newSet(RoleForward, 0, cfg.ReadPlan); err != nil {
 			return nil, err
 		}
-		if u.backward, err = makeSet(RoleBackward, 1, cfg.ReadPlan); err != nil {
+		if u.backward, err = newSet(RoleBackward, 1, cfg.ReadPlan); err != nil {
 			return nil, err
 		}
-		if u.update, err = makeSet(RoleUpdate, 2, cfg.UpdatePlan); err != nil {
+		if u.update, err = newSet(RoleUpdate, 2, cfg.UpdatePlan); err != nil {
 			return nil, err
 		}
 	}
