@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/isa"
@@ -85,11 +87,7 @@ func New(a *arch.Arch, p *program.Program, opt Options) (*Sim, error) {
 	for n := 0; n < s.isa.Nodes; n++ {
 		s.nodes = append(s.nodes, &node{routersUsed: map[int]bool{}})
 	}
-	images := map[[3]int]*program.Weights{}
-	for i := range p.Weights {
-		w := &p.Weights[i]
-		images[[3]int{w.Tile, w.Core, w.Unit}] = w
-	}
+	images := buildUnits(s, p.Weights)
 	for _, tc := range p.Code.Tiles {
 		t := s.newTile(tc)
 		s.tiles = append(s.tiles, t)
@@ -136,7 +134,7 @@ func (s *Sim) newProc(t *tile, core int, insts []isa.Inst) *proc {
 	return p
 }
 
-func (s *Sim) newCore(t *tile, cc isa.CoreCode, images map[[3]int]*program.Weights) (*core, error) {
+func (s *Sim) newCore(t *tile, cc isa.CoreCode, images map[[3]int]*builtUnit) (*core, error) {
 	a := s.isa
 	c := &core{
 		regs:  make([]int16, a.RegisterSpace()),
@@ -146,17 +144,14 @@ func (s *Sim) newCore(t *tile, cc isa.CoreCode, images map[[3]int]*program.Weigh
 	c.proc = s.newProc(t, cc.Core, cc.Insts)
 	c.exec = c.execCore
 	for u := range c.units {
-		w := images[[3]int{t.id, cc.Core, u}]
-		if w == nil {
+		b := images[[3]int{t.id, cc.Core, u}]
+		if b == nil {
 			continue
 		}
-		cfg := s.arch.UnitConfig()
-		cfg.Seed = unitSeed(s.opt.Seed, a, t.id, cc.Core, u)
-		mu, err := newMatrixUnit(cfg, w)
-		if err != nil {
-			return nil, fmt.Errorf("tile %d core %d matrix unit %d: %w", t.id, cc.Core, u, err)
+		if b.err != nil {
+			return nil, fmt.Errorf("tile %d core %d matrix unit %d: %w", t.id, cc.Core, u, b.err)
 		}
-		c.units[u] = mu
+		c.units[u] = b.unit
 	}
 	if err := s.checkCore(t, c); err != nil {
 		return nil, err
@@ -255,6 +250,39 @@ func coreStream(seed uint64, a isa.Arch, tile, core int) *rng.Source {
 // system, so adding a unit does not shift the draws of the others.
 func unitSeed(seed uint64, a isa.Arch, tile, core, unit int) uint64 {
 	return rng.Derive(seed, "matrix-unit", (tile*a.CoresPerTile+core)*a.MatrixUnits+unit).Uint64()
+}
+
+// builtUnit is a matrix unit made from a weight image, or why it could not be.
+type builtUnit struct {
+	unit *matrixUnit
+	err  error
+}
+
+// buildUnits makes and programs the matrix unit of every weight image, by
+// tile, core and unit. Units share nothing and each has its own seed, so
+// they are built on all cores; errors wait for the core that owns the unit,
+// and so are reported in the order a serial build would meet them.
+func buildUnits(s *Sim, images []program.Weights) map[[3]int]*builtUnit {
+	built := make([]builtUnit, len(images))
+	workers := min(runtime.GOMAXPROCS(0), len(images))
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Go(func() {
+			for i := k; i < len(images); i += workers {
+				w := &images[i]
+				cfg := s.arch.UnitConfig()
+				cfg.Seed = unitSeed(s.opt.Seed, s.isa, w.Tile, w.Core, w.Unit)
+				built[i].unit, built[i].err = newMatrixUnit(cfg, w)
+			}
+		})
+	}
+	wg.Wait()
+	byPlace := make(map[[3]int]*builtUnit, len(images))
+	for i := range images {
+		w := &images[i]
+		byPlace[[3]int{w.Tile, w.Core, w.Unit}] = &built[i]
+	}
+	return byPlace
 }
 
 // newMatrixUnit builds a unit from a weight image.

@@ -101,6 +101,7 @@ func BenchmarkNaiveMTVMADC8bit128(b *testing.B) {
 // refOPAChunked is the naive chunked OPA: per cell, an exact big-rational
 // update, then every slice in turn.
 func refOPAChunked(s *Set, x, d []int16, eta float64) {
+	s.ensureSlices()
 	for r, xv := range x {
 		for c, dv := range d {
 			g := bigUpdate(eta, xv, dv, s.cfg.Plan.FractionBits, fixed.Nearest)
@@ -132,6 +133,7 @@ func BenchmarkNaiveOPAChunked128(b *testing.B) {
 
 // refCRS recomputes every accumulator from the slices and rewrites them.
 func refCRS(s *Set) {
+	s.ensureSlices()
 	p := s.cfg.Plan
 	for r := range s.rows {
 		for c := range s.cols {

@@ -2,9 +2,9 @@ package xbar
 
 // CRS resolves carries (docs/numeric-model.md): it reads every cell exactly, saturates
 // each accumulator Q to [-2^(15+f), 2^(15+f)-1] and rewrites the set in
-// nominal form, keeping the fraction bits (one pass clamps and converts,
-// writeCodes writes the slices). It counts a serial read and a
-// serial write of every slice array.
+// nominal form, keeping the fraction bits (one pass clamps; the cells are
+// written from the accumulators when next used). It counts a serial read
+// and a serial write of every slice array.
 func (s *Set) CRS() {
 	s.counters.CRSs++
 	s.counters.SerialReads += int64(len(s.slices))
@@ -16,16 +16,13 @@ func (s *Set) CRS() {
 // rewrites the cells in nominal form.
 func (s *Set) resolve() {
 	bias := s.cfg.Plan.Bias()
-	codes := s.codeBuffer()
 	var saturated int64
 	for idx, q := range s.acc {
-		c := min(max(q, -bias), bias-1)
-		if c != q {
+		if c := min(max(q, -bias), bias-1); c != q {
 			saturated++
 			s.acc[idx] = c
 		}
-		codes[idx] = uint32(c + bias)
 	}
 	s.counters.QSat += saturated
-	s.writeCodes(codes)
+	s.writeNominal()
 }

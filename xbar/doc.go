@@ -15,4 +15,11 @@
 // those come from bit-planes of the cells (one bit of every cell of a line in
 // a machine word) ANDed with the input's bit-planes and counted with popcount.
 // The planes are built on first use and then patched cell by cell on writes.
+// Sets of ideal cells that OPA writes without live planes (every update set
+// of the accumulate and pipelined variants) keep their cells packed instead:
+// each cell's slices side by side in machine words, so that one add writes
+// an update's chunk into every slice of a word (packed.go). Program and CRS
+// leave the cells as the nominal form of the accumulators; the per-slice
+// arrays and the packed words are written from whichever form is current
+// when something next uses them.
 package xbar

@@ -112,7 +112,13 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 	mags := resize(s.scratch.rowMags, cols)
 	signs := resize(s.scratch.rowSigns, cols)
 	s.scratch.rowCols, s.scratch.rowMags, s.scratch.rowSigns = columns, mags, signs
-	ideal := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
+	packed := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
+	if packed {
+		s.ensurePacked()
+	} else {
+		s.ensureSlices()
+		s.packedLive = false
+	}
 	maxD := maxAbs16(d)
 	m, limit, zeroBelow := sc.m, sc.limit, sc.zeroBelow
 	nearest, stochastic := sc.rounding == fixed.Nearest, sc.rounding == fixed.Stochastic
@@ -199,81 +205,12 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 			signs[c] = rowSign ^ int32(dv>>15) // -1 when the update is negative
 			listed++
 		}
-		if ideal {
-			s.addRowIdeal(r, columns[:listed], mags, signs, reach)
+		if packed {
+			s.addRowPacked(r, columns[:listed], mags, signs)
+			s.slicesStale = true
 		} else {
 			s.addRow(r, columns[:listed], mags, signs, reach)
 		}
-	}
-}
-
-// addRowIdeal is addRow for ideal cells without live bit-planes: the same
-// arithmetic, branch-free in one tight loop per slice. The accumulators take
-// the whole update first and give back what saturation removes. A row where
-// most columns get an update is worked in place (zero updates change
-// nothing); a sparse one (most updates of a training step vanish) is gathered
-// into dense scratch rows first and scattered back.
-func (s *Set) addRowIdeal(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
-	base := r * s.cols
-	acc := s.acc[base : base+s.cols]
-	for _, c := range columns {
-		acc[c] += (int64(mags[c]) ^ int64(signs[c])) - int64(signs[c])
-	}
-	n := len(columns)
-	dense := 2*n >= s.cols
-	if !dense {
-		gm, gs := s.scratch.gatherMags[:0], s.scratch.gatherSigns[:0]
-		for _, c := range columns {
-			gm, gs = append(gm, mags[c]), append(gs, signs[c])
-		}
-		s.scratch.gatherMags, s.scratch.gatherSigns = gm, gs
-		mags, signs = gm, gs
-	}
-	for i := range s.slices {
-		sl := &s.slices[i]
-		off := uint(sl.Offset) & 63
-		if reach>>off == 0 {
-			break
-		}
-		v := sl.v[base : base+s.cols]
-		cells := v
-		if !dense {
-			cells = s.scratch.rowCells[:0]
-			for _, c := range columns {
-				cells = append(cells, v[c])
-			}
-			s.scratch.rowCells = cells
-		}
-		cells = cells[:len(mags)]
-		signs := signs[:len(mags)]
-		lo, hi, mask := sl.lo, sl.hi, sl.nominalMask
-		var pulses, sats, lost int64
-		for k, g := range mags {
-			chunk := int32(g >> off & mask)
-			pulses += int64((uint32(chunk) | uint32(-chunk)) >> 31) // chunk != 0
-			sign := signs[k]
-			target := int32(cells[k]) + (chunk ^ sign) - sign
-			nv := min(max(target, lo), hi)
-			cells[k] = int16(nv)
-			if nv != target {
-				sats++
-				removed := int64(target - nv)
-				lost += removed
-				c := k
-				if !dense {
-					c = columns[k]
-				}
-				acc[c] -= removed << off
-			}
-		}
-		if !dense {
-			for k, c := range columns {
-				v[c] = cells[k]
-			}
-		}
-		s.counters.OPAPulses += pulses
-		s.counters.SliceSat[i] += sats
-		s.counters.Lost += lost << off
 	}
 }
 
@@ -306,6 +243,8 @@ func (s *Set) opaBitstream(x, d []int16, sc scaler, draws []uint32) {
 	clipped := resize(s.scratch.clipped, len(s.acc))
 	s.scratch.clipped = clipped
 	perStep := s.cfg.OPAMode == PerStep
+	s.ensureSlices()
+	s.packedLive = false
 	rows, columns := s.scratch.phaseRows[:0], s.scratch.phaseCols[:0]
 	for phase := 0; phase < 4; phase++ {
 		rowNeg, colNeg := phase >= 2, phase%2 == 1

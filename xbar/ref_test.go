@@ -163,3 +163,10 @@ func genPlan(t *rapid.T, maxF int) Plan {
 func genCodes(t *rapid.T, n int, lo, hi int16, label string) []int16 {
 	return rapid.SliceOfN(rapid.Int16Range(lo, hi), n, n).Draw(t, label)
 }
+
+// cells returns slice i's cell values, brought up to date from the packed
+// form when the set works in it.
+func (s *Set) cells(i int) []int16 {
+	s.ensureSlices()
+	return s.slices[i].v
+}

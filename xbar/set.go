@@ -23,11 +23,20 @@ type Set struct {
 	// rowPlanesLive and colPlanesLive tell whether the bit-planes for MVM
 	// (lines are columns) and MTVM (lines are rows) exist and are current.
 	rowPlanesLive, colPlanesLive bool
-	rowWords, colWords           int
-	minCell, maxCell             int64 // the widest cell range over the slices
-	rounding                     *rng.Source
-	counters                     Counters
-	scratch                      scratch
+	// packed holds the cells in packed form (packed.go) once a chunked OPA
+	// on ideal cells has used it; packedLive tells whether it is current,
+	// slicesStale whether it alone is. slicesFromAcc tells that the cells
+	// are the nominal form of the accumulators, written into neither the
+	// slices' arrays (which are made on first use) nor the packed words.
+	pk                      *packing
+	packed                  []uint64
+	packedLive, slicesStale bool
+	slicesFromAcc           bool
+	rowWords, colWords      int
+	minCell, maxCell        int64 // the widest cell range over the slices
+	rounding                *rng.Source
+	counters                Counters
+	scratch                 scratch
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -58,11 +67,7 @@ type scratch struct {
 	rowCols  []int
 	rowMags  []uint64
 	rowSigns []int32
-	// A sparse row's updates and cells of one slice, gathered.
-	gatherMags  []uint64
-	gatherSigns []int32
-	rowCells    []int16
-	clipped     []bool
+	clipped  []bool
 }
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
@@ -95,9 +100,9 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			Slice: sl, lo: lo, hi: hi, bias: sl.Bias(),
 			cellMask:    1<<sl.CellBits - 1,
 			nominalMask: 1<<sl.NominalBits - 1,
-			v:           make([]int16, rows*cols),
 		}
 		if deviceModelled {
+			c.v = make([]int16, rows*cols)
 			c.dev = device.NewCells(cfg.Device, 1<<sl.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
 			for idx := range c.v {
 				if level, stuck := c.dev.Stuck(idx); stuck {
@@ -106,7 +111,17 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			}
 		}
 	}
-	s.recomputeAccumulators()
+	if s.hasStuck() {
+		s.recomputeAccumulators()
+	} else {
+		bias := cfg.Plan.Bias()
+		for idx := range s.acc {
+			s.acc[idx] = -bias // every slice holds 0
+		}
+	}
+	// Without a device model every slice holds 0, the nominal form of
+	// Q = -bias; the arrays are made when first used.
+	s.slicesFromAcc = !deviceModelled
 	return s, nil
 }
 
@@ -142,7 +157,10 @@ func (s *Set) ResetCounters() {
 }
 
 // Cell returns v of slice i at (r, c).
-func (s *Set) Cell(i, r, c int) int32 { return int32(s.slices[i].v[r*s.cols+c]) }
+func (s *Set) Cell(i, r, c int) int32 {
+	s.ensureSlices()
+	return int32(s.slices[i].v[r*s.cols+c])
+}
 
 // Accumulator returns Q at (r, c), in units of 2^-f weight LSB.
 func (s *Set) Accumulator(r, c int) int64 { return s.acc[r*s.cols+c] }
@@ -201,21 +219,34 @@ func (s *Set) ProgramFloat(m []float64) (saturated int, err error) {
 	return saturated, s.Program(codes)
 }
 
-// writeNominal rewrites every cell in nominal form from its accumulator:
-// v_i = (U >> o_i) & (2^nb_i - 1) with U = Q + 2^(15+f). Stuck cells keep
-// their level, and then the accumulators are recomputed from the cells. It
-// invalidates the bit-planes, which are rebuilt when next needed: nearly
-// every cell changes.
+// writeNominal puts every cell in nominal form from its accumulator:
+// v_i = (U >> o_i) & (2^nb_i - 1) with U = Q + 2^(15+f). Without stuck cells
+// the slices' arrays or the packed words are written from the accumulators
+// only when next used: a read set is often resolved again before anything
+// reads it, and an update set's last CRS is not followed by an OPA. Stuck
+// cells keep their level, and then the accumulators are recomputed from the
+// cells. It invalidates the bit-planes, which are rebuilt when next needed:
+// nearly every cell changes.
 func (s *Set) writeNominal() {
-	// U fits 32 bits once Q is in range (16 + f <= 32); the narrower copy
-	// halves the memory traffic of the per-slice passes, which are most of
-	// a CRS.
+	s.rowPlanesLive, s.colPlanesLive = false, false
+	s.packedLive, s.slicesStale = false, false
+	if !s.hasStuck() {
+		s.slicesFromAcc = true
+		return
+	}
+	s.writeSlices(s.accCodes())
+}
+
+// accCodes returns every cell's biased code U = Q + bias, in scratch. U
+// fits 32 bits once Q is in range (16 + f <= 32); the narrower copy halves
+// the memory traffic of the per-slice passes.
+func (s *Set) accCodes() []uint32 {
 	bias := s.cfg.Plan.Bias()
 	codes := s.codeBuffer()
 	for idx, q := range s.acc {
 		codes[idx] = uint32(q + bias)
 	}
-	s.writeCodes(codes)
+	return codes
 }
 
 // codeBuffer is scratch for one uint32 code per cell.
@@ -224,9 +255,9 @@ func (s *Set) codeBuffer() []uint32 {
 	return s.scratch.codes
 }
 
-// writeCodes writes every cell's slices from its biased code U = Q + bias
-// (the accumulators already hold Q).
-func (s *Set) writeCodes(codes []uint32) {
+// writeSlices writes every cell's slices from its biased code; stuck cells
+// keep their level, and then the accumulators are recomputed from the cells.
+func (s *Set) writeSlices(codes []uint32) {
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
@@ -254,7 +285,6 @@ func (s *Set) writeCodes(codes []uint32) {
 	if s.hasStuck() {
 		s.recomputeAccumulators()
 	}
-	s.rowPlanesLive, s.colPlanesLive = false, false
 }
 
 func (s *Set) hasStuck() bool { return s.cfg.Device.HasStuck() }
@@ -302,6 +332,7 @@ func (s *Set) ensurePlanes(transposed bool) {
 	if transposed && s.colPlanesLive || !transposed && s.rowPlanesLive {
 		return
 	}
+	s.ensureSlices()
 	for i := range s.slices {
 		sl := &s.slices[i]
 		cb := sl.CellBits

@@ -15,6 +15,7 @@ type SetState struct {
 
 // State returns a copy of the set's state.
 func (s *Set) State() (SetState, error) {
+	s.ensureSlices()
 	st := SetState{Counters: s.counters.clone(), Cells: make([][]int16, len(s.slices))}
 	var err error
 	if st.Rounding, err = s.rounding.MarshalBinary(); err != nil {
@@ -37,6 +38,7 @@ func (s *Set) State() (SetState, error) {
 // Restore puts a saved state back. The set must have the configuration and
 // shape it was saved from; cell values outside a slice's range are refused.
 func (s *Set) Restore(st SetState) error {
+	s.ensureSlices()
 	if len(st.Cells) != len(s.slices) || len(st.Counters.SliceSat) != len(s.slices) {
 		return fmt.Errorf("restore: state has %d slices, the set's plan %s has %d", len(st.Cells), s.cfg.Plan, len(s.slices))
 	}
@@ -73,6 +75,7 @@ func (s *Set) Restore(st SetState) error {
 		}
 	}
 	s.counters = st.Counters.clone()
+	s.packedLive, s.slicesStale = false, false
 	s.recomputeAccumulators()
 	s.rowPlanesLive, s.colPlanesLive = false, false
 	return nil

@@ -174,7 +174,7 @@ func TestBitstreamEqualsChunkedWithoutSaturation(t *testing.T) {
 		chunked.CRS()
 		bitstream.CRS()
 		for i := range plan.Slices {
-			if !slices.Equal(chunked.slices[i].v, bitstream.slices[i].v) {
+			if !slices.Equal(chunked.cells(i), bitstream.cells(i)) {
 				t.Fatalf("slice %d differs after CRS", i)
 			}
 		}
@@ -198,8 +198,8 @@ func TestCRSKeepsRepresentedWeights(t *testing.T) {
 		for idx, q := range s.acc {
 			u := uint64(q + bias)
 			for i, sl := range s.cfg.Plan.Slices {
-				if want := int16(u >> sl.Offset & (1<<sl.NominalBits - 1)); s.slices[i].v[idx] != want {
-					t.Fatalf("cell %d slice %d holds %d after CRS, nominal form is %d", idx, i, s.slices[i].v[idx], want)
+				if want := int16(u >> sl.Offset & (1<<sl.NominalBits - 1)); s.cells(i)[idx] != want {
+					t.Fatalf("cell %d slice %d holds %d after CRS, nominal form is %d", idx, i, s.cells(i)[idx], want)
 				}
 			}
 		}
