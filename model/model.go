@@ -132,6 +132,25 @@ func (l Layer) FanIn() int {
 	return l.CellRows()
 }
 
+// BiasOnCrossbar reports whether the layer's bias is a row of its cell
+// matrix on the crossbars of crossbarRows rows: only where its inputs leave
+// a spare row in the last row tile, so that the bias never costs a row tile
+// of its own. Otherwise the bias is held outside the crossbars, in the
+// vector unit (docs/training.md, "Biases"). The trainer and the compiler
+// both decide with this function.
+func (l Layer) BiasOnCrossbar(crossbarRows int) bool {
+	return l.Bias && l.FanIn()%crossbarRows != 0
+}
+
+// CrossbarRows is the number of cell-matrix rows that lie on crossbars of
+// crossbarRows rows: the inputs, and the bias row where BiasOnCrossbar.
+func (l Layer) CrossbarRows(crossbarRows int) int {
+	if l.Bias && !l.BiasOnCrossbar(crossbarRows) {
+		return l.FanIn()
+	}
+	return l.CellRows()
+}
+
 // describe names the layer for messages: "layer 3 (dense at mlp.yaml:7:5)".
 func (l Layer) describe(i int) string {
 	if l.Source != "" {
