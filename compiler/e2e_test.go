@@ -302,6 +302,9 @@ func checkBiases(t testing.TB, e *simRun, res *Result, want func(layer int) (rea
 			}
 		}
 	}
+	if len(res.Biases) > 0 && changed == 0 {
+		t.Fatal("training changed no bias held in the vector unit")
+	}
 	return changed
 }
 
