@@ -411,8 +411,17 @@ layers:
   - flatten
   - dense: {out: 6}
 loss: mse
+`, "mlp-vector-bias": `
+input: [64]
+layers:
+  - dense: {out: 40}
+  - relu
+  - dense: {out: 32}
+  - tanh
+  - dense: {out: 10}
+loss: softmax_cross_entropy
 `}
-	for _, name := range []string{"mlp", "cnn"} {
+	for _, name := range []string{"mlp", "cnn", "mlp-vector-bias"} {
 		for _, v := range []string{"inplace", "accumulate"} {
 			t.Run(name+"/"+v, func(t *testing.T) {
 				net := yamlNet(t, nets[name])
@@ -422,6 +431,9 @@ loss: mse
 				cfg.Batch, cfg.LR = 2, 0.25
 				res := trainCheck(t, net, ar, cfg, randomData(net, 3, 4096, 9), 11)
 				t.Logf("%d tiles", len(res.Program.Code.Tiles))
+				if vector := name == "mlp-vector-bias"; vector != (len(res.Biases) > 0) {
+					t.Fatalf("%d biases in the vector unit", len(res.Biases))
+				}
 			})
 		}
 	}
