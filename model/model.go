@@ -80,8 +80,9 @@ func (s Shape) String() string {
 // M = W^T of CellRows x CellCols (docs/compiler.md): a dense layer's rows are
 // its inputs in order; a convolution's rows are its unrolled input patch,
 // row (c*k + i)*k + j for input channel c and kernel offset (i, j); the bias,
-// when present, is one more row (the last) driven by the value 1. Columns
-// are the outputs (channels).
+// when present, is one more row (the last) driven by the value 1, which
+// lies on the crossbars only where BiasOnCrossbar says so. Columns are the
+// outputs (channels).
 type Layer struct {
 	Kind                    Kind
 	In, Out                 int
