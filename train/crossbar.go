@@ -745,7 +745,8 @@ type Events struct {
 	QSat      int64 `json:"q_sat"`
 	WeightSat int64 `json:"weight_sat"`
 	// VectorSat counts saturations in the vector unit: tree sums, error
-	// sums, activation derivatives.
+	// sums, activation derivatives, and the additions and updates of
+	// biases held there.
 	VectorSat int64 `json:"vector_sat"`
 }
 
