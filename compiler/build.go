@@ -40,6 +40,7 @@ type build struct {
 	flags    map[flagKey]int
 	accFlags map[accKey]int
 	outs     map[*core]int // inference results, by core
+	biases   map[*core]int // trained biases held by leads (vecBias.keep), by core
 	loss     model.Loss
 	lossFrom string // why the loss is what it is, for the report
 	err      error  // the first allocation failure during generation

@@ -33,8 +33,21 @@ type Result struct {
 	// Outputs says where an inference program leaves its results.
 	Outputs []OutputRegion
 	// Units maps every crossbar tile of every layer to its matrix unit.
-	Units  []UnitMap
+	Units []UnitMap
+	// Biases says where a training program leaves the biases it holds in
+	// the vector unit rather than on crossbars (docs/training.md).
+	Biases []BiasRegion
 	Report Report
+}
+
+// BiasRegion is where a training program leaves, at its end, the bias of
+// channels [C0, C1) of a layer that holds its bias in the vector unit:
+// the copy products read at Addr, the updated copy at Addr + C1 - C0, in
+// Tile's shared memory (they differ only between CRSs).
+type BiasRegion struct {
+	Layer      int
+	Tile, Addr int
+	C0, C1     int
 }
 
 // OutputRegion is where one group of an inference program's result
@@ -170,7 +183,7 @@ func (b *build) placeAndGenerate(net *model.Network, weights [][]float64, perTil
 // lays out every tile's memory.
 func (b *build) plan(net *model.Network, weights [][]float64, limits map[int]int) error {
 	a := b.a
-	b.mem, b.outs, b.flags, b.accFlags = map[int]*tileMem{}, map[*core]int{}, map[flagKey]int{}, map[accKey]int{}
+	b.mem, b.outs, b.biases, b.flags, b.accFlags = map[int]*tileMem{}, map[*core]int{}, map[*core]int{}, map[flagKey]int{}, map[accKey]int{}
 	stages, err := buildStages(net, weights, a.CrossbarSize, b.training)
 	if err != nil {
 		return err
@@ -468,6 +481,13 @@ func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Re
 		last := b.stages[len(b.stages)-1]
 		for _, g := range last.groups {
 			res.Outputs = append(res.Outputs, OutputRegion{Tile: g.owner.tile, Addr: b.outs[g.owner], C0: g.c0, C1: g.c1, Pixels: last.out.pixels()})
+		}
+	}
+	for _, s := range b.stages {
+		for _, g := range s.groups {
+			if a, ok := b.biases[g.owner]; ok {
+				res.Biases = append(res.Biases, BiasRegion{Layer: s.layer, Tile: g.owner.tile, Addr: a, C0: g.c0, C1: g.c1})
+			}
 		}
 	}
 	res.Report = b.report(net, prog, traffic)

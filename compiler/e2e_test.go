@@ -3,6 +3,7 @@ package compiler
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
@@ -263,7 +264,47 @@ func checkTrain(t testing.TB, net *model.Network, ar *arch.Arch, cfg Config, ds 
 			}
 		}
 	}
+	changed += checkBiases(t, e, res, func(layer int) (read, update, initial []int16) {
+		rl := ref.layers[layer]
+		return rl.biasRead, rl.biasUpdate, untrained.layers[layer].biasUpdate
+	})
 	t.Logf("%d cells changed", changed)
+	return changed
+}
+
+// checkBiases compares the biases a training program held in the vector
+// unit with want's (the layer's read and update copies); it returns the
+// number of update codes that differ from the initial ones.
+func checkBiases(t testing.TB, e *simRun, res *Result, want func(layer int) (read, update, initial []int16)) int {
+	t.Helper()
+	changed := 0
+	for _, br := range res.Biases {
+		mem, ok := e.s.Shared(br.Tile)
+		if !ok {
+			t.Fatalf("no tile %d", br.Tile)
+		}
+		n := br.C1 - br.C0
+		read, update, initial := want(br.Layer)
+		if read == nil {
+			t.Fatalf("layer %d: the program holds its bias in the vector unit, the reference on crossbars", br.Layer+1)
+		}
+		for c := range n {
+			if g, w := mem[br.Addr+c], read[br.C0+c]; g != w {
+				t.Fatalf("layer %d bias %d: the program read %d, want %d", br.Layer+1, br.C0+c, g, w)
+			}
+			if g, w := mem[br.Addr+n+c], update[br.C0+c]; g != w {
+				t.Fatalf("layer %d bias %d: the program's update copy holds %d, want %d", br.Layer+1, br.C0+c, g, w)
+			}
+		}
+		for c := range n {
+			if update[br.C0+c] != initial[br.C0+c] {
+				changed++
+			}
+		}
+	}
+	if len(res.Biases) > 0 && changed == 0 {
+		t.Fatal("training changed no bias held in the vector unit")
+	}
 	return changed
 }
 
@@ -296,6 +337,30 @@ layers:
 loss: mse
 `
 
+// Networks whose layers' inputs fill 128-row crossbars, so that their
+// biases are held in the vector unit (model.Layer.BiasOnCrossbar): a dense
+// layer of 128 inputs, and a convolution of 8 channels x 4 x 4 = 128 rows
+// whose bias is added at every output pixel.
+const (
+	mlpVectorBiasYAML = `
+input: [128]
+layers:
+  - dense: {out: 12}
+  - relu
+  - dense: {out: 5}
+loss: softmax_cross_entropy
+`
+	cnnVectorBiasYAML = `
+input: [8, 6, 5]
+layers:
+  - conv2d: {out: 6, kernel: 4, padding: 1}
+  - tanh
+  - flatten
+  - dense: {out: 5}
+loss: mse
+`
+)
+
 func TestTrainVariants(t *testing.T) {
 	nets := map[string]string{"mlp": `
 input: [20]
@@ -304,8 +369,8 @@ layers:
   - relu
   - dense: {out: 5}
 loss: softmax_cross_entropy
-`, "cnn": cnnYAML}
-	for _, name := range []string{"mlp", "cnn"} {
+`, "cnn": cnnYAML, "mlp-vector-bias": mlpVectorBiasYAML, "cnn-vector-bias": cnnVectorBiasYAML}
+	for _, name := range []string{"mlp", "cnn", "mlp-vector-bias", "cnn-vector-bias"} {
 		for _, v := range []string{"inplace", "accumulate", "pipelined"} {
 			t.Run(name+"/"+v, func(t *testing.T) {
 				net := yamlNet(t, nets[name])
@@ -313,7 +378,10 @@ loss: softmax_cross_entropy
 				cfg := DefaultConfig()
 				must(cfg.Set("variant", v))
 				cfg.Batch, cfg.LR = 2, 0.25
-				trainCheck(t, net, ar, cfg, randomData(net, 5, 4096, 9), 11)
+				res := trainCheck(t, net, ar, cfg, randomData(net, 5, 4096, 9), 11)
+				if vector := strings.HasSuffix(name, "vector-bias"); vector != (len(res.Biases) > 0) {
+					t.Fatalf("%d biases in the vector unit", len(res.Biases))
+				}
 			})
 		}
 	}
@@ -343,8 +411,17 @@ layers:
   - flatten
   - dense: {out: 6}
 loss: mse
+`, "mlp-vector-bias": `
+input: [64]
+layers:
+  - dense: {out: 40}
+  - relu
+  - dense: {out: 32}
+  - tanh
+  - dense: {out: 10}
+loss: softmax_cross_entropy
 `}
-	for _, name := range []string{"mlp", "cnn"} {
+	for _, name := range []string{"mlp", "cnn", "mlp-vector-bias"} {
 		for _, v := range []string{"inplace", "accumulate"} {
 			t.Run(name+"/"+v, func(t *testing.T) {
 				net := yamlNet(t, nets[name])
@@ -354,6 +431,9 @@ loss: mse
 				cfg.Batch, cfg.LR = 2, 0.25
 				res := trainCheck(t, net, ar, cfg, randomData(net, 3, 4096, 9), 11)
 				t.Logf("%d tiles", len(res.Program.Code.Tiles))
+				if vector := name == "mlp-vector-bias"; vector != (len(res.Biases) > 0) {
+					t.Fatalf("%d biases in the vector unit", len(res.Biases))
+				}
 			})
 		}
 	}

@@ -3,9 +3,11 @@ package compiler
 import (
 	"fmt"
 
+	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/onnx"
+	"github.com/panther-xbar/panther/xbar"
 )
 
 // This file generates the cores that own a group of a stage's outputs: a
@@ -163,6 +165,7 @@ func (g *gen) genLead() {
 		e = p.alloc(gr.width(), "errors")
 	}
 	last := s.idx == len(g.b.stages)-1
+	vb := g.vectorBias(e)
 	forward := func() {
 		g.restart(zs...)
 		o.startExample()
@@ -171,6 +174,7 @@ func (g *gen) genLead() {
 				for _, z := range zs {
 					g.get(z, fin.z+z.s.c0-gr.c0)
 				}
+				vb.add(fin.z)
 				fin.forward(p)
 				o.pixel(fin)
 				if last && g.b.training {
@@ -178,9 +182,13 @@ func (g *gen) genLead() {
 					o.loss(fin, e)
 					fin.backward(p, e)
 					g.put(ez, e)
+					vb.learn()
 				}
 			})
 		})
+		if last {
+			vb.resolve(g.fwdEx)
+		}
 	}
 	var backward func()
 	if g.b.training && s.train && !last {
@@ -209,6 +217,7 @@ func (g *gen) genLead() {
 						fin.backward(p, e)
 					}
 					g.put(ez, e)
+					vb.learn()
 					if twoPasses {
 						p.st(ezptr, e, gr.width(), 1, "kept for the OPA pass")
 						p.addK(ezptr, ezptr, gr.width())
@@ -216,6 +225,7 @@ func (g *gen) genLead() {
 				})
 				acc.drop(row, acc.af.win.pw+s.out.W, acc.af.cols)
 			})
+			vb.resolve(g.bwdEx)
 			if twoPasses {
 				g.restart(ez)
 				p.setReg(ezptr, ezstore, "")
@@ -228,6 +238,102 @@ func (g *gen) genLead() {
 		}
 	}
 	g.examples(pass{load: forward}, passOf(backward))
+	vb.keep()
+}
+
+// vecBias is the code of a lead whose stage holds its bias in the vector
+// unit (stage.vecBias): the group's bias codes in data memory, added to
+// every output pixel before the activations, and, when training, updated
+// by every pixel's error at the pre-activation as the trainer does
+// (docs/training.md, "Biases"). Its methods emit nothing for a stage
+// whose bias is on the crossbars.
+type vecBias struct {
+	g            *gen
+	n            int
+	read, update int // registers; the same for inplace
+	err, tmp     int // the error register; scratch
+	eta          int16
+	addr         int // register: where keep stores the bias
+}
+
+// vectorBias loads the bias of the lead's group; e is its error register
+// (-1 where it does not train).
+func (g *gen) vectorBias(e int) *vecBias {
+	c, p, s := g.c, g.p, g.c.st
+	if s.vecBias == nil {
+		return &vecBias{}
+	}
+	gr := c.g
+	vb := &vecBias{g: g, n: gr.width(), err: e}
+	init := g.b.private(c, vb.n, "bias")
+	g.b.tile(c.tile).data(init, s.vecBias[gr.c0:gr.c1])
+	vb.addr = p.alloc(1, "bias address")
+	vb.read = p.alloc(vb.n, "bias")
+	p.setReg(vb.addr, init, "")
+	p.ld(vb.read, vb.addr, vb.n, "the bias, held in the vector unit")
+	vb.update = vb.read
+	if e < 0 {
+		return vb
+	}
+	vb.eta, _, _ = fixed.Q4_12.FromFloat(-g.b.cfg.LR)
+	vb.tmp = p.alloc(vb.n, "bias update")
+	if g.b.cfg.Variant != xbar.Inplace {
+		vb.update = p.alloc(vb.n, "bias being updated")
+		p.cp(vb.update, vb.read, vb.n, "")
+	}
+	// Where the trained bias is left for the host (Result.Biases): the
+	// copy products read, then the updated one.
+	g.b.biases[c] = g.b.private(c, 2*vb.n, "trained bias")
+	p.setReg(vb.addr, g.b.biases[c], "")
+	return vb
+}
+
+// add adds the bias to the pre-activation in register z.
+func (vb *vecBias) add(z int) {
+	if vb.g != nil {
+		vb.g.p.alu(isa.AluAdd, z, z, vb.read, vb.n, "bias")
+	}
+}
+
+// learn updates the bias with one pixel's error at the pre-activation.
+func (vb *vecBias) learn() {
+	if vb.g == nil || vb.err < 0 {
+		return
+	}
+	p := vb.g.p
+	p.alui(isa.AluMul, vb.tmp, vb.err, int(vb.eta), vb.n, "bias update: error times eta")
+	p.alu(isa.AluAdd, vb.update, vb.update, vb.tmp, vb.n, "bias update")
+}
+
+// resolve emits the bias's part of a CRS after the update of the example
+// in register ex, where that example ends an interval between CRSs (see
+// examples): the products read the updated bias from then on.
+func (vb *vecBias) resolve(ex int) {
+	if vb.g == nil || vb.err < 0 || vb.update == vb.read {
+		return
+	}
+	g, p := vb.g, vb.g.p
+	end, skip := p.label(), p.label()
+	p.addK(vb.tmp, ex, 1)
+	p.beq(vb.tmp, p.konst(g.b.examples), end, "the last example?")
+	p.intOp(isa.IntMod, vb.tmp, vb.tmp, p.konst(g.b.period()), "")
+	p.beq(vb.tmp, p.konst(0), end, "the end of an interval between CRSs?")
+	p.jmp(skip)
+	p.mark(end)
+	p.cp(vb.read, vb.update, vb.n, "the bias's carry resolution")
+	p.mark(skip)
+}
+
+// keep stores the trained bias, read copy then update copy, at the end of
+// a training program.
+func (vb *vecBias) keep() {
+	if vb.g == nil || vb.err < 0 {
+		return
+	}
+	p := vb.g.p
+	p.st(vb.addr, vb.read, vb.n, 1, "the trained bias (read copy)")
+	p.addK(vb.addr, vb.addr, vb.n)
+	p.st(vb.addr, vb.update, vb.n, 1, "the trained bias (update copy)")
 }
 
 // passOf is the backward pass that runs body, or none.

@@ -2,8 +2,10 @@ package compiler
 
 import (
 	"math"
+	"slices"
 
 	"github.com/panther-xbar/panther/alu"
+	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -33,6 +35,10 @@ type refLayer struct {
 	errs           []int16 // masked errors at the output, pixel-major
 	argmax         []int32
 	inSize, outLen int
+	// A bias held in the vector unit (model.Layer.BiasOnCrossbar is
+	// false): the copy products read and the one updates go to (the same
+	// slice for inplace).
+	biasRead, biasUpdate []int16
 }
 
 func newRefNet(net *model.Network, weights [][]float64, uc xbar.UnitConfig, cfg Config) (*refNet, error) {
@@ -43,9 +49,16 @@ func newRefNet(net *model.Network, weights [][]float64, uc xbar.UnitConfig, cfg 
 			if r.first < 0 {
 				r.first = i
 			}
-			rl.rows, rl.cols = l.CellRows(), l.CellCols()
+			rl.rows, rl.cols = l.CrossbarRows(uc.Size.Rows), l.CellCols()
 			rl.rowB, rl.colB = xbar.TileBounds(rl.rows, uc.Size.Rows), xbar.TileBounds(rl.cols, uc.Size.Cols)
 			m, _ := codes(weights[i])
+			if l.Bias && !l.BiasOnCrossbar(uc.Size.Rows) {
+				rl.biasUpdate = slices.Clone(m[l.FanIn()*rl.cols:])
+				rl.biasRead = rl.biasUpdate
+				if uc.Variant != xbar.Inplace {
+					rl.biasRead = slices.Clone(rl.biasUpdate)
+				}
+			}
 			for a := 0; a+1 < len(rl.rowB); a++ {
 				for b := 0; b+1 < len(rl.colB); b++ {
 					u, err := xbar.NewUnit(uc, rl.rowB[a+1]-rl.rowB[a], rl.colB[b+1]-rl.colB[b])
@@ -126,7 +139,7 @@ func (rl *refLayer) patch(in []int16, p int) []int16 {
 			}
 		}
 	}
-	if rl.l.Bias {
+	if rl.rows > patch {
 		x[patch] = alu.One
 	}
 	return x
@@ -156,6 +169,11 @@ func (r *refNet) forward(x []int16) []int16 {
 					_, err := xbar.TreeSum(parts, flags, sum, sf)
 					must(err)
 					for k := range sum {
+						if rl.biasRead != nil {
+							var sat bool
+							sum[k], sat = alu.Add(sum[k], rl.biasRead[c0+k])
+							sf[k] = sf[k] || sat
+						}
 						out[(c0+k)*rl.pixels+p], rl.flags[(c0+k)*rl.pixels+p] = sum[k], sf[k]
 					}
 				}
@@ -333,9 +351,16 @@ func (r *refNet) update() {
 			continue
 		}
 		nc := len(rl.colB) - 1
+		eta, _, _ := fixed.Q4_12.FromFloat(r.eta)
 		for p := range rl.pixels {
 			x := rl.patch(rl.inAct, p)
 			e := rl.errs[p*rl.cols : (p+1)*rl.cols]
+			for c, d := range e {
+				if rl.biasUpdate != nil {
+					u, _ := alu.Mul(d, eta)
+					rl.biasUpdate[c], _ = alu.Add(rl.biasUpdate[c], u)
+				}
+			}
 			for t, u := range rl.units {
 				a, b := t/nc, t%nc
 				must(u.OPA(x[rl.rowB[a]:rl.rowB[a+1]], e[rl.colB[b]:rl.colB[b+1]], r.eta))
@@ -355,6 +380,7 @@ func (r *refNet) train(ds Dataset) {
 				for _, u := range rl.units {
 					u.CRS()
 				}
+				copy(rl.biasRead, rl.biasUpdate)
 			}
 		}
 	}

@@ -60,8 +60,11 @@ type LayerReport struct {
 	Rows        int    `json:"rows,omitempty"` // cell matrix, bias row included
 	Cols        int    `json:"cols,omitempty"`
 	MatrixUnits int    `json:"matrix_units"`
-	Cores       int    `json:"cores"`
-	Tiles       []int  `json:"tiles"`
+	// VectorBias: the bias row is held in the vector unit, on no crossbar
+	// (its inputs fill whole row tiles; docs/compiler.md, "Biases").
+	VectorBias bool  `json:"vector_bias,omitempty"`
+	Cores      int   `json:"cores"`
+	Tiles      []int `json:"tiles"`
 }
 
 // CoreEntry is one core's program.
@@ -158,7 +161,7 @@ func (b *build) report(net *model.Network, p *program.Program, traffic Traffic) 
 		}
 		lr := LayerReport{Layer: s.layer + 1, Kind: string(s.spec.Kind)}
 		if s.kind == stMatrix {
-			lr.Rows, lr.Cols, lr.MatrixUnits = s.rows, s.cols, s.rowTiles()*s.colTiles()
+			lr.Rows, lr.Cols, lr.MatrixUnits, lr.VectorBias = s.rows, s.cols, s.rowTiles()*s.colTiles(), s.vecBias != nil
 		}
 		for _, c := range b.cores {
 			if c.st == s {
@@ -214,6 +217,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		m := "-"
 		if l.Rows > 0 {
 			m = fmt.Sprintf("%d x %d", l.Rows, l.Cols)
+		}
+		if l.VectorBias {
+			m += ", bias in the vector unit"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\n", l.Layer, l.Kind, m, l.MatrixUnits, l.Cores, tileRange(l.Tiles))
 	}

@@ -57,10 +57,13 @@ type stage struct {
 	fr    frame // how the input map is read (see frame.go)
 
 	// Matrix stages: the cell matrix M in codes (rows in model order, bias
-	// last) and its crossbar tiles.
+	// last) and its crossbar tiles. bias says whether the bias is a row of
+	// the crossbars; vecBias is a bias the leads add instead, or nil
+	// (model.Layer.BiasOnCrossbar decides).
 	m          []int16
 	rows, cols int
 	bias       bool
+	vecBias    []int16
 	rowB, colB []int // tile boundaries, one more than tiles
 
 	// train: the stage's output error is needed (it trains, or a stage
@@ -102,7 +105,7 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 		case model.Flatten:
 			flat = len(l.InShape) == 3
 		case model.Dense, model.Conv2D:
-			s := &stage{kind: stMatrix, layer: i, spec: l, in: cur, out: shapeOf(l.OutShape), bias: l.Bias}
+			s := &stage{kind: stMatrix, layer: i, spec: l, in: cur, out: shapeOf(l.OutShape), bias: l.BiasOnCrossbar(size)}
 			switch {
 			case l.Kind == model.Conv2D:
 				s.win = window{l.Kernel, l.Kernel, l.Stride, l.Stride, l.Padding, l.Padding}
@@ -113,7 +116,7 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 				s.win = window{1, 1, 1, 1, 0, 0}
 			}
 			s.rows, s.cols = l.CellRows(), l.CellCols()
-			if s.rows != s.in.C*s.win.offsets()+boolInt(s.bias) {
+			if s.rows != s.in.C*s.win.offsets()+boolInt(l.Bias) {
 				return nil, fmt.Errorf("%s: cell matrix of %d rows does not match its %dx%d window over %d channels", s.name(), s.rows, s.win.kh, s.win.kw, s.in.C)
 			}
 			if i >= len(weights) || len(weights[i]) != s.rows*s.cols {
@@ -124,7 +127,10 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 			if sat > 0 {
 				return nil, fmt.Errorf("%s: %d weights lie outside Q4.12's range [-8, 8)", s.name(), sat)
 			}
-			s.rowB, s.colB = xbar.TileBounds(s.rows, size), xbar.TileBounds(s.cols, size)
+			if l.Bias && !s.bias {
+				s.vecBias = s.m[l.FanIn()*s.cols:]
+			}
+			s.rowB, s.colB = xbar.TileBounds(l.CrossbarRows(size), size), xbar.TileBounds(s.cols, size)
 			stages = append(stages, s)
 			flat = false
 		case model.MaxPool, model.AvgPool:

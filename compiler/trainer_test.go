@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
@@ -48,8 +49,8 @@ layers:
   - flatten
   - dense: {out: 5}
 loss: softmax_cross_entropy
-`}
-	for _, name := range []string{"mlp", "mlp-ce", "cnn", "cnn-avgpad"} {
+`, "mlp-vector-bias": mlpVectorBiasYAML, "cnn-vector-bias": cnnVectorBiasYAML}
+	for _, name := range []string{"mlp", "mlp-ce", "cnn", "cnn-avgpad", "mlp-vector-bias", "cnn-vector-bias"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
 			t.Run(name+"/"+v.String(), func(t *testing.T) {
 				net := yamlNet(t, nets[name])
@@ -72,7 +73,7 @@ loss: softmax_cross_entropy
 				if _, err := train.Run(context.Background(), tc, set, set, train.Options{Checkpoint: dir}); err != nil {
 					t.Fatal(err)
 				}
-				units := trainerUnits(t, dir)
+				units, biases := trainerState(t, dir)
 
 				// The same examples in the trainer's order.
 				perm := rng.Derive(seed, "order", 0).Perm(examples)
@@ -99,17 +100,31 @@ loss: softmax_cross_entropy
 				for i, l := range net.Layers {
 					if l.Trainable() {
 						first[i] = n
-						n += (l.CellRows() + 127) / 128 * ((l.CellCols() + 127) / 128)
+						n += (l.CrossbarRows(128) + 127) / 128 * ((l.CellCols() + 127) / 128)
 					}
 				}
 				if n != len(units) {
 					t.Fatalf("the trainer has %d units, the network %d crossbar tiles", len(units), n)
 				}
-				changed := 0
+				// The trainer's biases outside the crossbars, layer by layer:
+				// read codes, then update codes (its checkpoint's layout).
+				vector := map[int][]int16{}
+				for i, l := range net.Layers {
+					if l.Bias && !l.BiasOnCrossbar(128) {
+						vector[i], biases = biases[0], biases[1:]
+					}
+				}
+				if len(biases) != 0 || len(vector) > 0 != strings.HasSuffix(name, "vector-bias") {
+					t.Fatalf("%d biases outside the crossbars left over, %d layers hold one", len(biases), len(vector))
+				}
+				changed := checkBiases(t, e, res, func(layer int) (read, update, initial []int16) {
+					b := vector[layer]
+					return b[:len(b)/2], b[len(b)/2:], make([]int16, len(b)/2) // biases start at 0
+				})
 				for _, um := range res.Units {
 					l := net.Layers[um.Layer]
 					initial := initialUnit(t, ar, res, um)
-					want, err := xbar.NewUnit(tc.Unit, min(128, l.CellRows()-128*um.RowTile), um.Col1-um.Col0)
+					want, err := xbar.NewUnit(tc.Unit, min(128, l.CrossbarRows(128)-128*um.RowTile), um.Col1-um.Col0)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -141,20 +156,24 @@ loss: softmax_cross_entropy
 	}
 }
 
-// trainerUnits reads the crossbar states of the trainer's checkpoint: the
-// gob value after its header line (gob matches fields by name; only Units
-// is read, and the checksum line after the value is not).
-func trainerUnits(t *testing.T, dir string) []xbar.UnitState {
+// trainerState reads the crossbar states and the biases outside the
+// crossbars of the trainer's checkpoint: the gob value after its header
+// line (gob matches fields by name; only Units and Biases are read, and
+// the checksum line after the value is not).
+func trainerState(t *testing.T, dir string) ([]xbar.UnitState, [][]int16) {
 	b, err := os.ReadFile(filepath.Join(dir, train.CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, payload, _ := bytes.Cut(b, []byte("\n"))
-	var cp struct{ Units []xbar.UnitState }
+	var cp struct {
+		Units  []xbar.UnitState
+		Biases [][]int16
+	}
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&cp); err != nil {
 		t.Fatal(err)
 	}
-	return cp.Units
+	return cp.Units, cp.Biases
 }
 
 // initialUnit is the matrix unit of um as the program loads it.

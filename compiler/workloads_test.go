@@ -30,7 +30,12 @@ func compileWorkload(t *testing.T, net *model.Network, a isa.Arch, cfg Config) *
 	return res
 }
 
+// TestWorkloadMLPs also checks the matrix units against PUMA's mapping of
+// the same MLPs (64 x 128-row tiles for 1024 inputs, no tile for a bias
+// alone: model.Layer.BiasOnCrossbar): 44 for 1024-256-512-512-10 and 118
+// for 1024-512-1024-768-10.
 func TestWorkloadMLPs(t *testing.T) {
+	units := map[string]int{"mlp-l4": 44, "mlp-big": 118}
 	for _, name := range []string{"mlp-l4", "mlp-big"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate} {
 			t.Run(fmt.Sprintf("%s/%v", name, v), func(t *testing.T) {
@@ -42,8 +47,25 @@ func TestWorkloadMLPs(t *testing.T) {
 				cfg.Variant = v
 				res := compileWorkload(t, net, arch.Default().ISA(), cfg)
 				t.Logf("%d tiles, %d matrix units", len(res.Program.Code.Tiles), res.Report.MatrixUnits)
+				if res.Report.MatrixUnits != units[name] {
+					t.Fatalf("%d matrix units, want %d", res.Report.MatrixUnits, units[name])
+				}
 			})
 		}
+	}
+}
+
+// TestWorkloadFC1024 maps a fully connected 1024 x 1024 layer with a bias
+// onto 64 matrix units, as PUMA maps it: its inputs fill 8 row tiles, and
+// the bias is added in the vector unit rather than on a ninth.
+func TestWorkloadFC1024(t *testing.T) {
+	net := yamlNet(t, "name: fc1024\ninput: [1024]\nlayers:\n  - dense: {out: 1024}\n")
+	res, err := Compile(Model{Net: net}, arch.Default().ISA(), Options{Infer: true, Data: &Dataset{Inputs: [][]int16{make([]int16, 1024)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.MatrixUnits != 64 {
+		t.Fatalf("%d matrix units, want 64", res.Report.MatrixUnits)
 	}
 }
 

@@ -80,8 +80,9 @@ func (s Shape) String() string {
 // M = W^T of CellRows x CellCols (docs/compiler.md): a dense layer's rows are
 // its inputs in order; a convolution's rows are its unrolled input patch,
 // row (c*k + i)*k + j for input channel c and kernel offset (i, j); the bias,
-// when present, is one more row (the last) driven by the value 1. Columns
-// are the outputs (channels).
+// when present, is one more row (the last) driven by the value 1, which
+// lies on the crossbars only where BiasOnCrossbar says so. Columns are the
+// outputs (channels).
 type Layer struct {
 	Kind                    Kind
 	In, Out                 int
@@ -128,6 +129,25 @@ func (l Layer) CellCols() int {
 func (l Layer) FanIn() int {
 	if l.Bias {
 		return l.CellRows() - 1
+	}
+	return l.CellRows()
+}
+
+// BiasOnCrossbar reports whether the layer's bias is a row of its cell
+// matrix on the crossbars of crossbarRows rows: only where its inputs leave
+// a spare row in the last row tile, so that the bias never costs a row tile
+// of its own. Otherwise the bias is held outside the crossbars, in the
+// vector unit (docs/training.md, "Biases"). The trainer and the compiler
+// both decide with this function.
+func (l Layer) BiasOnCrossbar(crossbarRows int) bool {
+	return l.Bias && l.FanIn()%crossbarRows != 0
+}
+
+// CrossbarRows is the number of cell-matrix rows that lie on crossbars of
+// crossbarRows rows: the inputs, and the bias row where BiasOnCrossbar.
+func (l Layer) CrossbarRows(crossbarRows int) int {
+	if l.Bias && !l.BiasOnCrossbar(crossbarRows) {
+		return l.FanIn()
 	}
 	return l.CellRows()
 }

@@ -149,3 +149,31 @@ func FuzzReadYAML(f *testing.F) {
 		}
 	})
 }
+
+// TestBiasOnCrossbar pins where a bias goes: a crossbar row wherever the
+// inputs leave a spare row in their last row tile, the vector unit where
+// they fill whole row tiles, so that a bias never takes a tile of its own.
+func TestBiasOnCrossbar(t *testing.T) {
+	for _, c := range []struct {
+		l          Layer
+		size       int
+		onCrossbar bool
+		rows       int
+	}{
+		{Layer{Kind: Dense, In: 784, Out: 256, Bias: true}, 128, true, 785},
+		{Layer{Kind: Dense, In: 1024, Out: 256, Bias: true}, 128, false, 1024},
+		{Layer{Kind: Dense, In: 128, Out: 10, Bias: true}, 128, false, 128},
+		{Layer{Kind: Dense, In: 127, Out: 10, Bias: true}, 128, true, 128},
+		{Layer{Kind: Dense, In: 1024, Out: 10}, 128, false, 1024},
+		{Layer{Kind: Dense, In: 64, Out: 10, Bias: true}, 32, false, 64},
+		{Layer{Kind: Conv2D, In: 128, Out: 64, Kernel: 3, Bias: true}, 128, false, 1152},
+		{Layer{Kind: Conv2D, In: 64, Out: 64, Kernel: 3, Bias: true}, 128, true, 577},
+	} {
+		if got := c.l.BiasOnCrossbar(c.size); got != c.onCrossbar {
+			t.Errorf("%+v on %d rows: BiasOnCrossbar %v, want %v", c.l, c.size, got, c.onCrossbar)
+		}
+		if got := c.l.CrossbarRows(c.size); got != c.rows {
+			t.Errorf("%+v on %d rows: CrossbarRows %d, want %d", c.l, c.size, got, c.rows)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/panther-xbar/panther/internal/atomicfile"
@@ -38,7 +39,10 @@ type checkpoint struct {
 	Identity []byte // the configuration's JSON, to say what differs
 	State    runState
 	Units    []xbar.UnitState
-	Float    [][]float32 // per layer; nil where a layer has no weights
+	// Biases holds, for each layer with a bias outside the crossbars in
+	// layer order, its read codes followed by its update codes.
+	Biases [][]int16
+	Float  [][]float32 // per layer; nil where a layer has no weights
 }
 
 func saveCheckpoint(dir string, cfg Config, st *runState, xn *crossbarNet, fn *floatNet[float32]) error {
@@ -53,6 +57,9 @@ func saveCheckpoint(dir string, cfg Config, st *runState, xn *crossbarNet, fn *f
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		cp.Units = append(cp.Units, us)
+	}
+	for _, b := range xn.vectorBiases() {
+		cp.Biases = append(cp.Biases, slices.Concat(b.read, b.update))
 	}
 	if fn != nil {
 		for _, l := range fn.layers {
@@ -148,6 +155,17 @@ func (r *runner) restore(path string, cp *checkpoint) error {
 		if err := u.Restore(cp.Units[i]); err != nil {
 			return fmt.Errorf("checkpoint %s: unit %d: %w", path, i, err)
 		}
+	}
+	bs := r.xn.vectorBiases()
+	if len(cp.Biases) != len(bs) {
+		return fmt.Errorf("checkpoint %s holds %d biases outside the crossbars, the model has %d", path, len(cp.Biases), len(bs))
+	}
+	for i, b := range bs {
+		if len(cp.Biases[i]) != 2*len(b.update) {
+			return fmt.Errorf("checkpoint %s: bias %d holds %d codes, want %d", path, i+1, len(cp.Biases[i]), 2*len(b.update))
+		}
+		copy(b.read, cp.Biases[i])
+		copy(b.update, cp.Biases[i][len(b.update):])
 	}
 	if fn := r.fn; fn != nil {
 		if len(cp.Float) != len(fn.layers) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -44,8 +45,61 @@ type xlayer struct {
 	outLen int
 	prod   product // trainable layers
 	tiles  tileGrid
-	pool   pooling // pooling layers
+	bias   *vectorBias // a bias held outside the crossbars, or nil
+	pool   pooling     // pooling layers
 }
+
+// vectorBias is a layer's bias held in the vector unit rather than as a
+// crossbar row (model.Layer.BiasOnCrossbar is false): Q4.12 codes added to
+// the layer's tree-summed outputs with saturation. Each example's error
+// d at the layer's output updates it, pixel by pixel in raster order, as
+// update[c] = sat16(update[c] + mul(d[c], eta)) with mul the vector unit's
+// rounded, saturating Q4.12 product and eta = -lr as a Q4.12 code. Where
+// the variant has read sets (accumulate, pipelined) the products read the
+// copy read, which a CRS sets to update; inplace reads update itself.
+type vectorBias struct {
+	read, update []int16
+	eta          int16
+}
+
+func newVectorBias(codes []int16, eta float64, variant xbar.Variant) *vectorBias {
+	b := &vectorBias{update: slices.Clone(codes)}
+	b.eta, _, _ = fixed.Q4_12.FromFloat(eta)
+	b.read = b.update
+	if variant != xbar.Inplace {
+		b.read = slices.Clone(codes)
+	}
+	return b
+}
+
+// add adds the bias to a layer's outputs (channel-major, pixels per
+// channel), ORing a saturation into the output's flag; it returns the
+// saturations.
+func (b *vectorBias) add(out []int16, flags []bool, pixels int) (events int64) {
+	for k := range out {
+		var sat bool
+		if out[k], sat = alu.Add(out[k], b.read[k/pixels]); sat {
+			flags[k] = true
+			events++
+		}
+	}
+	return events
+}
+
+// learn applies one example's errors (pixel-major, cols per pixel).
+func (b *vectorBias) learn(errs []int16) (events int64) {
+	cols := len(b.update)
+	for k, d := range errs {
+		u, s1 := alu.Mul(d, b.eta)
+		var s2 bool
+		b.update[k%cols], s2 = alu.Add(b.update[k%cols], u)
+		events += int64(b2i(s1) + b2i(s2))
+	}
+	return events
+}
+
+// resolve is the bias's part of a CRS.
+func (b *vectorBias) resolve() { copy(b.read, b.update) }
 
 // tileGrid cuts a cell matrix into crossbar tiles of at most size x size.
 type tileGrid struct {
@@ -93,12 +147,16 @@ func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 			if n.first < 0 {
 				n.first = i
 			}
-			xl.prod = newProduct(l)
+			xl.prod = newProduct(l, l.BiasOnCrossbar(size.Rows))
 			xl.tiles = tileGrid{rowStart: xbar.TileBounds(xl.prod.rows, size.Rows), colStart: xbar.TileBounds(xl.prod.cols, size.Cols)}
 			maxRows = max(maxRows, xl.prod.rows, xl.prod.cols)
 			maxTiles = max(maxTiles, xl.tiles.rowTiles(), xl.tiles.colTiles())
-			if err := xl.tiles.build(cfg, i, cfg.initialCodes(l, i)); err != nil {
+			m := cfg.initialCodes(l, i)
+			if err := xl.tiles.build(cfg, i, m); err != nil {
 				return nil, fmt.Errorf("layer %d (%s): %w", i+1, l.Kind, err)
+			}
+			if l.Bias && !xl.prod.bias {
+				xl.bias = newVectorBias(m[l.FanIn()*l.CellCols():], n.eta, cfg.Unit.Variant)
 			}
 		case l.Kind == model.MaxPool || l.Kind == model.AvgPool:
 			xl.pool = newPooling(l)
@@ -206,7 +264,8 @@ func (g *tileGrid) build(cfg Config, layer int, m []int16) error {
 
 // forward runs the products of a trainable layer: for each pixel, each
 // column block's row tiles through MVM, then their tree sum, into out (CHW)
-// with the saturation flags.
+// with the saturation flags, and then adds a bias held outside the
+// crossbars.
 func (l *xlayer) forward(w *workspace, in, out []int16, outFlags []bool) (events int64, err error) {
 	pr, g := &l.prod, &l.tiles
 	nr, nc := g.rowTiles(), g.colTiles()
@@ -236,6 +295,9 @@ func (l *xlayer) forward(w *workspace, in, out []int16, outFlags []bool) (events
 				}
 			}
 		}
+	}
+	if l.bias != nil {
+		events += l.bias.add(out, outFlags, pr.pixels)
 	}
 	return events, nil
 }
@@ -431,6 +493,9 @@ func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
 				}
 				errs[(k%P)*cols+k/P] = v
 			}
+			if l.bias != nil {
+				n.vectorSats += l.bias.learn(errs)
+			}
 			if i == n.first {
 				return nil
 			}
@@ -602,7 +667,12 @@ func (n *crossbarNet) weights() ([][]float64, error) {
 			continue
 		}
 		cols := g.colStart[len(g.colStart)-1]
-		m := make([]float64, g.rowStart[len(g.rowStart)-1]*cols)
+		m := make([]float64, l.spec.CellRows()*cols)
+		if l.bias != nil {
+			for c, v := range l.bias.read {
+				m[l.prod.patch*cols+c] = fixed.Q4_12.Float(v)
+			}
+		}
 		for t, u := range g.units {
 			r0, r1 := g.rowStart[t/g.colTiles()], g.rowStart[t/g.colTiles()+1]
 			c0, c1 := g.colStart[t%g.colTiles()], g.colStart[t%g.colTiles()+1]
@@ -630,9 +700,23 @@ func (n *crossbarNet) units() []*xbar.Unit {
 	return us
 }
 
+// vectorBiases lists the biases held outside the crossbars, layer by layer.
+func (n *crossbarNet) vectorBiases() []*vectorBias {
+	var bs []*vectorBias
+	for _, l := range n.layers {
+		if l.bias != nil {
+			bs = append(bs, l.bias)
+		}
+	}
+	return bs
+}
+
 // crs resolves every unit. Units are independent, so they are spread over
 // the available cores.
 func (n *crossbarNet) crs() {
+	for _, b := range n.vectorBiases() {
+		b.resolve()
+	}
 	us := n.units()
 	workers := min(runtime.GOMAXPROCS(0), len(us))
 	var wg sync.WaitGroup
@@ -661,7 +745,8 @@ type Events struct {
 	QSat      int64 `json:"q_sat"`
 	WeightSat int64 `json:"weight_sat"`
 	// VectorSat counts saturations in the vector unit: tree sums, error
-	// sums, activation derivatives.
+	// sums, activation derivatives, and the additions and updates of
+	// biases held there.
 	VectorSat int64 `json:"vector_sat"`
 }
 

@@ -68,7 +68,7 @@ func newFloatNet[T floating](net *model.Network, cfg Config) *floatNet[T] {
 			if n.first < 0 {
 				n.first = i
 			}
-			fl.prod = newProduct(l)
+			fl.prod = newProduct(l, l.Bias)
 			maxRows = max(maxRows, fl.prod.rows, fl.prod.cols)
 			codes := cfg.initialCodes(l, i)
 			fl.m = make([]T, len(codes))

@@ -11,7 +11,7 @@ import (
 // pixel p is gathered from the layer's input, multiplied, and the result is
 // the layer's output at p for every column (output channel).
 type product struct {
-	rows, cols int // cell matrix, bias row included
+	rows, cols int // the rows multiplied, bias row included where it is one
 	bias       bool
 	patch      int // rows without the bias row
 	pixels     int
@@ -20,8 +20,11 @@ type product struct {
 	gather []int32
 }
 
-func newProduct(l model.Layer) product {
-	p := product{rows: l.CellRows(), cols: l.CellCols(), bias: l.Bias, patch: l.FanIn(), pixels: 1}
+// newProduct makes the products of layer l; biasRow says whether its bias
+// is a row of the product (with input one) or, where the layer has one but
+// biasRow is false, is added outside it.
+func newProduct(l model.Layer, biasRow bool) product {
+	p := product{rows: l.FanIn() + b2i(biasRow), cols: l.CellCols(), bias: biasRow, patch: l.FanIn(), pixels: 1}
 	if l.Kind != model.Conv2D {
 		return p
 	}

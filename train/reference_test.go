@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,6 +52,10 @@ type refTile struct {
 type refLayer struct {
 	spec  model.Layer
 	tiles [][]refTile // [row tile][column tile]
+	// A layer whose inputs fill whole crossbar row tiles holds its bias in
+	// the vector unit: the codes products read, and those updates go to
+	// (one slice for inplace).
+	biasRead, biasUpdate []int16
 }
 
 type refNet struct {
@@ -79,11 +84,20 @@ func newRefNet(t *testing.T, cfg Config) *refNet {
 			}
 			layerSeed := rng.Derive(cfg.Seed, "layer", li).Uint64()
 			S := cfg.Unit.Size.Rows
+			xrows := rows
+			if l.Bias && fanIn%S == 0 {
+				xrows = fanIn
+				rl.biasUpdate = make([]int16, cols) // the bias starts at 0
+				rl.biasRead = rl.biasUpdate
+				if cfg.Unit.Variant != xbar.Inplace {
+					rl.biasRead = make([]int16, cols)
+				}
+			}
 			k := 0
-			for r0 := 0; r0 < rows; r0 += S {
+			for r0 := 0; r0 < xrows; r0 += S {
 				var row []refTile
 				for c0 := 0; c0 < cols; c0 += S {
-					r1, c1 := min(r0+S, rows), min(c0+S, cols)
+					r1, c1 := min(r0+S, xrows), min(c0+S, cols)
 					uc := cfg.Unit
 					uc.Seed = rng.Derive(layerSeed, "tile", k).Uint64()
 					k++
@@ -190,7 +204,13 @@ func (n *refNet) forward(t *testing.T, pixels []uint8) *refExample {
 							t.Fatal(err)
 						}
 						for c := tl.c0; c < tl.c1; c++ {
-							out[c*P+p], flags[c*P+p] = sum[c-tl.c0], sf[c-tl.c0]
+							v, f := sum[c-tl.c0], sf[c-tl.c0]
+							if rl.biasRead != nil {
+								var sat bool
+								v, sat = alu.Add(v, rl.biasRead[c])
+								f = f || sat
+							}
+							out[c*P+p], flags[c*P+p] = v, f
 						}
 					}
 				}
@@ -407,6 +427,13 @@ func (n *refNet) update(t *testing.T, ex *refExample) {
 						}
 					}
 				}
+				if rl.biasUpdate != nil {
+					eta, _, _ := fixed.Q4_12.FromFloat(-n.cfg.LR)
+					for c, d := range dcol {
+						g, _ := alu.Mul(d, eta)
+						rl.biasUpdate[c], _ = alu.Add(rl.biasUpdate[c], g)
+					}
+				}
 			}
 		}
 	}
@@ -414,6 +441,7 @@ func (n *refNet) update(t *testing.T, ex *refExample) {
 
 func (n *refNet) crs() {
 	for _, rl := range n.layers {
+		copy(rl.biasRead, rl.biasUpdate)
 		for _, row := range rl.tiles {
 			for _, tl := range row {
 				tl.u.CRS()
@@ -486,6 +514,20 @@ layers:
   - dense: {out: 5}
 loss: mse
 `,
+		// Inputs that fill whole 32-row tiles: these biases are held in
+		// the vector unit (a dense layer of 32 inputs, a convolution of
+		// 8 x 2 x 2 = 32 rows).
+		"vector-bias": `
+input: [8, 4, 4]
+layers:
+  - conv2d: {out: 4, kernel: 2}
+  - tanh
+  - flatten
+  - dense: {out: 32}
+  - relu
+  - dense: {out: 5}
+loss: softmax_cross_entropy
+`,
 	}
 	out := map[string]*model.Network{}
 	for name, text := range nets {
@@ -555,9 +597,27 @@ func TestMatchesReferenceLoop(t *testing.T) {
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("trainer differs from the reference loop (-want +got):\n%s", diff)
 				}
+				var gotB, wantB [][]int16
+				for _, b := range r.xn.vectorBiases() {
+					gotB = append(gotB, b.read, b.update)
+				}
+				for _, rl := range ref.layers {
+					if rl.biasUpdate != nil {
+						wantB = append(wantB, rl.biasRead, rl.biasUpdate)
+					}
+				}
+				if diff := cmp.Diff(wantB, gotB); diff != "" {
+					t.Errorf("biases in the vector unit differ from the reference loop (-want +got):\n%s", diff)
+				}
+				if (name == "vector-bias") != (len(wantB) == 4) {
+					t.Errorf("%d biases in the vector unit", len(wantB)/2)
+				}
+				if len(wantB) > 0 && !slices.ContainsFunc(wantB, func(b []int16) bool { return slices.ContainsFunc(b, func(v int16) bool { return v != 0 }) }) {
+					t.Errorf("training changed no bias in the vector unit")
+				}
 				ev := r.xn.events()
 				if ev.OPAPulses == 0 {
-					t.Errorf("no OPA pulses: the test trains nothing")
+					t.Errorf("no OPA pulses: the test trains nothing (%+v)", ev)
 				}
 			})
 		}

@@ -334,6 +334,9 @@ func TestExportedWeights(t *testing.T) {
 				if err := l.tiles.build(cfg, i, codes); err != nil {
 					t.Fatal(err)
 				}
+				if l.bias != nil { // the bias row, held in the vector unit
+					l.bias = newVectorBias(codes[l.prod.patch*l.prod.cols:], fresh.eta, variant)
+				}
 				fresh.layers[i] = l
 			}
 			if !changed {
