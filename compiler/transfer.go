@@ -44,8 +44,23 @@ type message struct {
 // messages lists the program's transfers, in a fixed order: record
 // streams, then maps, each example, pass and chunk in the order the
 // receiving core reads them. A message into the sender's own tile is a
-// copy through the tile's control unit.
+// copy through the tile's control unit. A chunk that no one width x vec
+// transfer moves is two messages (see splitWords), as it is two sends
+// and two receives.
 func (b *build) messages() []message {
+	var out []message
+	for _, msg := range b.chunkMessages() {
+		for _, part := range splitWords(msg.words) {
+			m := msg
+			m.from, m.to, m.words = msg.from+part.off, msg.to+part.off, part.width*part.vec
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// chunkMessages lists the transfers of whole chunks (see messages).
+func (b *build) chunkMessages() []message {
 	var out []message
 	for si, s := range b.streams {
 		for _, c := range s.remote() {
@@ -85,12 +100,24 @@ func (b *build) messages() []message {
 	return out
 }
 
-// schedule runs b's programs and returns the order in which their
-// messages were delivered, as indices into b.messages(); it records
-// the traffic in b.traffic. When the
-// program cannot finish it also lists the streams (by id) whose writers
-// wait for room in a full ring.
-func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
+// event is one transfer instruction the schedule placed: the send of
+// message msg (at its sender's control unit) or its receive (at its
+// receiver's).
+type event struct {
+	msg     int // index into b.messages()
+	receive bool
+}
+
+// schedule runs b's programs and returns the order in which the control
+// units sent and received their messages (indices into b.messages()); it
+// records the traffic in b.traffic. A send and its receive are separate
+// instructions on two control units, as in the simulator: the sender is
+// busy while it reads and serialises the message, the message then flies,
+// and the receiver stores it once it has arrived, meanwhile free for its
+// other transfers. One message per sender and receiver is in flight. When
+// the program cannot finish it also lists the streams (by id) whose
+// writers wait for room in a full ring.
+func (b *build) schedule(code map[int]*isa.TileCode) ([]event, []int, error) {
 	msgs := b.messages()
 	b.traffic = Traffic{}
 	m := newMachine(b.a)
@@ -113,7 +140,7 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 	}
 	head := make([]int, len(queues))
 	type use struct{ tile, slot, gen int }
-	left := map[use]int{} // messages of a slot's use not yet delivered
+	left := map[use]int{} // messages of a slot's use not yet sent
 	for _, msg := range msgs {
 		if msg.slot >= 0 {
 			left[use{msg.src, msg.slot, msg.gen}]++
@@ -122,35 +149,57 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 	ready := func(msg message) bool {
 		return msg.slot < 0 || msg.gen == 0 || left[use{msg.src, msg.slot, msg.gen - 1}] == 0
 	}
-	// can returns queue q's head if it can go now.
-	can := func(q int) (message, bool) {
+	// inFlight holds, per sender and receiver, the message sent and not
+	// yet received.
+	type flight struct {
+		msg    int
+		data   []int16
+		arrive int64
+	}
+	inFlight := map[[2]int]*flight{}
+	// canSend returns queue q's head if it can be sent now: its words are
+	// valid, no message of its sender to its receiver is in flight, and its
+	// target is free, so that the receive never waits for room (the
+	// target's ring is written by this queue alone).
+	canSend := func(q int) (message, bool) {
 		if head[q] == len(queues[q]) {
 			return message{}, false
 		}
 		msg := msgs[queues[q][head[q]]]
-		return msg, ready(msg) && m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
+		return msg, inFlight[[2]int{msg.src, msg.dst}] == nil && ready(msg) &&
+			m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
 	}
-	// when is the clock at which queue q's head would arrive: its words
-	// valid at the sender, its target free, both control units through
-	// with their previous transfers.
-	when := func(msg message) int64 {
-		src, dst := m.tile(msg.src), m.tile(msg.dst)
-		return max(src.latest(msg.from, msg.from+msg.words), dst.latest(msg.to, msg.to+msg.words), src.clock, dst.clock) +
-			int64(msgCycles+msg.words/16)
+	// The clock at which a send starts (its words valid, its control unit
+	// through with its previous transfer) and a receive (the message
+	// arrived, its target freed, the control unit free).
+	sendAt := func(msg message) int64 {
+		src := m.tile(msg.src)
+		return max(src.latest(msg.from, msg.from+msg.words), src.clock)
 	}
-	var order []int
+	receiveAt := func(f *flight) int64 {
+		msg := msgs[f.msg]
+		dst := m.tile(msg.dst)
+		return max(dst.clock, f.arrive, dst.latest(msg.to, msg.to+msg.words))
+	}
+	var order []event
 	type cand struct {
-		q  int
-		at int64
+		q    int    // the queue whose head is sent, or -1
+		link [2]int // else the sender and receiver of the message received
+		at   int64
 	}
-	// Each call delivers, earliest first, the messages due within a
-	// window of the earliest: one call per message would cost a scan of
-	// every queue per message.
+	// Each call runs, earliest first, the transfers due within a window of
+	// the earliest: one call per transfer would cost a scan of every queue
+	// per transfer.
 	m.server = func() bool {
 		var cs []cand
+		for _, link := range slices.SortedFunc(maps.Keys(inFlight), func(x, y [2]int) int {
+			return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+		}) {
+			cs = append(cs, cand{q: -1, link: link, at: receiveAt(inFlight[link])})
+		}
 		for q := range queues {
-			if msg, ok := can(q); ok {
-				cs = append(cs, cand{q, when(msg)})
+			if msg, ok := canSend(q); ok {
+				cs = append(cs, cand{q: q, at: sendAt(msg)})
 			}
 		}
 		if len(cs) == 0 {
@@ -158,21 +207,36 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 		}
 		slices.SortStableFunc(cs, func(x, y cand) int { return cmp.Compare(x.at, y.at) })
 		for _, c := range cs {
-			msg, ok := can(c.q)
-			if !ok || c.at > cs[0].at+deliveryWindow {
+			if c.at > cs[0].at+deliveryWindow {
+				break
+			}
+			if c.q < 0 {
+				f := inFlight[c.link]
+				msg := msgs[f.msg]
+				dst := m.tile(msg.dst)
+				at := receiveAt(f)
+				dst.clock = at + msgStoreCycles(msg.words)
+				dst.fill(f.data, msg.to, msg.count, dst.clock)
+				delete(inFlight, c.link)
+				order = append(order, event{f.msg, true})
 				continue
 			}
-			at := when(msg)
-			src, dst := m.tile(msg.src), m.tile(msg.dst)
-			buf := make([]int16, msg.words)
-			src.consume(buf, msg.from, msg.from+msg.words, at)
-			dst.fill(buf, msg.to, msg.count, at)
-			src.clock, dst.clock = at, at
+			msg, ok := canSend(c.q)
+			if !ok {
+				continue
+			}
+			src := m.tile(msg.src)
+			at := sendAt(msg)
+			f := &flight{msg: queues[c.q][head[c.q]], data: make([]int16, msg.words)}
+			src.consume(f.data, msg.from, msg.from+msg.words, at)
+			src.clock = at + msgSendCycles(msg.words)
+			f.arrive = src.clock + msgFlightCycles
+			inFlight[[2]int{msg.src, msg.dst}] = f
 			b.traffic.count(b.a, msg)
 			if msg.slot >= 0 {
 				left[use{msg.src, msg.slot, msg.gen}]--
 			}
-			order = append(order, queues[c.q][head[c.q]])
+			order = append(order, event{f.msg, false})
 			head[c.q]++
 		}
 		return true
@@ -192,8 +256,8 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 		}
 		return nil, b.fullRings(m), fmt.Errorf("the transfers between tiles cannot be ordered: %w\npending transfers:%s", err, strings.Join(pend, ""))
 	}
-	if len(order) != len(msgs) {
-		return nil, nil, fmt.Errorf("internal error: %d of %d transfers between tiles never happen", len(msgs)-len(order), len(msgs))
+	if len(order) != 2*len(msgs) {
+		return nil, nil, fmt.Errorf("internal error: %d of %d transfers between tiles never happen", len(msgs)-len(order)/2, len(msgs))
 	}
 	b.traffic.SharedLoadWords, b.traffic.SharedStoreWords = m.loaded, m.stored
 	return order, nil, nil
@@ -225,13 +289,19 @@ func (b *build) fullRings(m *machine) []int {
 	return ids
 }
 
-// deliveryWindow is how much later than the earliest a message may be due
-// to go in the same round of the schedule.
+// deliveryWindow is how much later than the earliest a transfer may be
+// due to go in the same round of the schedule.
 const deliveryWindow = 200
 
-// msgCycles is a message's nominal latency besides its words, for the
-// machine's clock: about a router's.
-const msgCycles = 40
+// Nominal transfer times for the clock, the default presets' (see
+// docs/simulator.md): a send reads its words through the 256-bit port
+// (16 words an access) and serialises them into 32-bit flits (2 words a
+// flit); the message then crosses about two routers (about 31 cycles
+// each); a receive writes its words through the port.
+const msgFlightCycles = 62
+
+func msgSendCycles(words int) int64  { return int64((words+15)/16 + (words+1)/2) }
+func msgStoreCycles(words int) int64 { return int64((words+15)/16 + 1) }
 
 // ctlProg is a tile control unit's program.
 type ctlProg struct {
@@ -241,7 +311,7 @@ type ctlProg struct {
 
 // transfers writes every tile's sends and receives in the order found by
 // schedule.
-func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
+func (b *build) transfers(order []event) (map[int]*ctlProg, error) {
 	msgs := b.messages()
 	out := map[int]*ctlProg{}
 	prog := func(t int) *ctlProg {
@@ -250,15 +320,18 @@ func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
 		}
 		return out[t]
 	}
-	for _, i := range order {
-		msg := msgs[i]
-		for _, part := range splitWords(msg.words) {
-			s, r := prog(msg.src), prog(msg.dst)
-			s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from + part.off, Tile: msg.dst, Width: part.width, Vec: part.vec, TargetAddr: msg.to + part.off})
-			s.notes = append(s.notes, "send "+msg.what)
-			r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to + part.off, Tile: msg.src, Width: part.width, Counter: msg.count, Vec: part.vec})
+	for _, ev := range order {
+		msg := msgs[ev.msg]
+		w, v, _ := transfer(msg.words) // one transfer: see messages
+		if ev.receive {
+			r := prog(msg.dst)
+			r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to, Tile: msg.src, Width: w, Counter: msg.count, Vec: v})
 			r.notes = append(r.notes, "receive "+msg.what)
+			continue
 		}
+		s := prog(msg.src)
+		s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from, Tile: msg.dst, Width: w, Vec: v, TargetAddr: msg.to})
+		s.notes = append(s.notes, "send "+msg.what)
 	}
 	for _, t := range slices.Sorted(maps.Keys(out)) {
 		p := out[t]
