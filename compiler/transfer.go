@@ -16,11 +16,12 @@ import (
 // tile's list must be one in which the whole program can run. The compiler
 // finds it by running its own programs, every example, on its machine
 // (control flow and shared memory, with a clock of nominal operation times),
-// delivering messages once their words are valid at the sender and free at
-// the receiver, those the clock says arrive earliest first, and keeping the
-// order in which that happened. Cores run the examples overlapped (see
-// pipeline.go), so the order is the whole program's, not one example's
-// repeated.
+// sending messages once their words are valid at the sender and their
+// target free at the receiver, receiving them once they have arrived, the
+// transfers the clock says can start earliest first, and keeping the order
+// in which each control unit did them. Cores run the examples overlapped
+// (see pipeline.go), so the order is the whole program's, not one
+// example's repeated.
 
 // message is one transfer of one pass of one example: words from a ring
 // or store at the sender into a ring at the receiver, which then expects
@@ -230,7 +231,10 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]event, []int, error) {
 			f := &flight{msg: queues[c.q][head[c.q]], data: make([]int16, msg.words)}
 			src.consume(f.data, msg.from, msg.from+msg.words, at)
 			src.clock = at + msgSendCycles(msg.words)
-			f.arrive = src.clock + msgFlightCycles
+			f.arrive = src.clock
+			if msg.src != msg.dst { // a tile's own loop-back passes no router
+				f.arrive += msgFlightCycles
+			}
 			inFlight[[2]int{msg.src, msg.dst}] = f
 			b.traffic.count(b.a, msg)
 			if msg.slot >= 0 {
