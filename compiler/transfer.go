@@ -140,52 +140,109 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]event, []int, error) {
 		queues[q] = append(queues[q], i)
 	}
 	head := make([]int, len(queues))
+	// Every message of a queue has one sender and one receiver: their
+	// tiles, and the link between them, numbered in (sender, receiver)
+	// order.
+	qSrc, qDst, qLink := make([]*mtile, len(queues)), make([]*mtile, len(queues)), make([]int, len(queues))
+	linkOf := map[[2]int]int{}
+	for _, q := range queues {
+		linkOf[[2]int{msgs[q[0]].src, msgs[q[0]].dst}] = 0
+	}
+	for i, k := range slices.SortedFunc(maps.Keys(linkOf), func(x, y [2]int) int {
+		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	}) {
+		linkOf[k] = i
+	}
+	for q, ms := range queues {
+		msg := msgs[ms[0]]
+		qSrc[q], qDst[q], qLink[q] = m.tile(msg.src), m.tile(msg.dst), linkOf[[2]int{msg.src, msg.dst}]
+	}
+	// A store slot's uses: left counts the messages of each not yet sent;
+	// useOf and prevOf give each message's use and the slot's use before
+	// it (-1: none, or not a store's).
 	type use struct{ tile, slot, gen int }
-	left := map[use]int{} // messages of a slot's use not yet sent
-	for _, msg := range msgs {
+	useID := map[use]int{}
+	useOf, prevOf := make([]int, len(msgs)), make([]int, len(msgs))
+	id := func(u use) int {
+		i, ok := useID[u]
+		if !ok {
+			i = len(useID)
+			useID[u] = i
+		}
+		return i
+	}
+	for i, msg := range msgs {
+		useOf[i], prevOf[i] = -1, -1
 		if msg.slot >= 0 {
-			left[use{msg.src, msg.slot, msg.gen}]++
+			useOf[i] = id(use{msg.src, msg.slot, msg.gen})
+			if msg.gen > 0 {
+				prevOf[i] = id(use{msg.src, msg.slot, msg.gen - 1})
+			}
 		}
 	}
-	ready := func(msg message) bool {
-		return msg.slot < 0 || msg.gen == 0 || left[use{msg.src, msg.slot, msg.gen - 1}] == 0
+	left := make([]int, len(useID))
+	for _, u := range useOf {
+		if u >= 0 {
+			left[u]++
+		}
 	}
-	// inFlight holds, per sender and receiver, the message sent and not
-	// yet received.
+	ready := func(i int) bool { return prevOf[i] < 0 || left[prevOf[i]] == 0 }
+	// inFlight holds, per link, the message sent and not yet received.
 	type flight struct {
 		msg    int
 		data   []int16
 		arrive int64
 	}
-	inFlight := map[[2]int]*flight{}
-	// canSend returns queue q's head if it can be sent now: its words are
-	// valid, no message of its sender to its receiver is in flight, and its
+	inFlight := make([]*flight, len(linkOf))
+	// canSend returns queue q's head if it can be sent now: no message of
+	// its sender to its receiver is in flight, its words are valid, and its
 	// target is free, so that the receive never waits for room (the
 	// target's ring is written by this queue alone).
-	canSend := func(q int) (message, bool) {
-		if head[q] == len(queues[q]) {
-			return message{}, false
+	// Each queue remembers the word that last held its head up (at the
+	// sender: not valid; at the receiver: not free), which most often still
+	// does: every round asks every queue.
+	stuck := make([]int, len(queues))
+	for q := range stuck {
+		stuck[q] = -1
+	}
+	canSend := func(q int) (int, bool) {
+		if head[q] == len(queues[q]) || inFlight[qLink[q]] != nil {
+			return 0, false
 		}
-		msg := msgs[queues[q][head[q]]]
-		return msg, inFlight[[2]int{msg.src, msg.dst}] == nil && ready(msg) &&
-			m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
+		i := queues[q][head[q]]
+		if !ready(i) {
+			return 0, false
+		}
+		msg, src, dst := &msgs[i], qSrc[q], qDst[q]
+		if w := stuck[q]; w >= 0 && (w < len(src.mem) && src.readers[w] == 0 || w >= len(src.mem) && dst.readers[w-len(src.mem)] != 0) {
+			return 0, false
+		}
+		if w := src.firstInvalid(msg.from, msg.from+msg.words); w >= 0 {
+			stuck[q] = w
+			return 0, false
+		}
+		if w := dst.firstUsed(msg.to, msg.to+msg.words); w >= 0 {
+			stuck[q] = len(src.mem) + w
+			return 0, false
+		}
+		return i, true
 	}
 	// The clock at which a send starts (its words valid, its control unit
 	// through with its previous transfer) and a receive (the message
 	// arrived, its target freed, the control unit free).
-	sendAt := func(msg message) int64 {
-		src := m.tile(msg.src)
-		return max(src.latest(msg.from, msg.from+msg.words), src.clock)
+	sendAt := func(q, i int) int64 {
+		msg := &msgs[i]
+		return max(qSrc[q].latest(msg.from, msg.from+msg.words), qSrc[q].clock)
 	}
 	receiveAt := func(f *flight) int64 {
-		msg := msgs[f.msg]
+		msg := &msgs[f.msg]
 		dst := m.tile(msg.dst)
 		return max(dst.clock, f.arrive, dst.latest(msg.to, msg.to+msg.words))
 	}
 	var order []event
 	type cand struct {
-		q    int    // the queue whose head is sent, or -1
-		link [2]int // else the sender and receiver of the message received
+		q    int // the queue whose head is sent, or -1
+		link int // else the link whose message is received
 		at   int64
 	}
 	// Each call runs, earliest first, the transfers due within a window of
@@ -193,14 +250,14 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]event, []int, error) {
 	// per transfer.
 	m.server = func() bool {
 		var cs []cand
-		for _, link := range slices.SortedFunc(maps.Keys(inFlight), func(x, y [2]int) int {
-			return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
-		}) {
-			cs = append(cs, cand{q: -1, link: link, at: receiveAt(inFlight[link])})
+		for link, f := range inFlight {
+			if f != nil {
+				cs = append(cs, cand{q: -1, link: link, at: receiveAt(f)})
+			}
 		}
 		for q := range queues {
-			if msg, ok := canSend(q); ok {
-				cs = append(cs, cand{q: q, at: sendAt(msg)})
+			if i, ok := canSend(q); ok {
+				cs = append(cs, cand{q: q, at: sendAt(q, i)})
 			}
 		}
 		if len(cs) == 0 {
@@ -213,42 +270,43 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]event, []int, error) {
 			}
 			if c.q < 0 {
 				f := inFlight[c.link]
-				msg := msgs[f.msg]
+				msg := &msgs[f.msg]
 				dst := m.tile(msg.dst)
 				at := receiveAt(f)
 				dst.clock = at + msgStoreCycles(msg.words)
 				dst.fill(f.data, msg.to, msg.count, dst.clock)
-				delete(inFlight, c.link)
+				inFlight[c.link] = nil
 				order = append(order, event{f.msg, true})
 				continue
 			}
-			msg, ok := canSend(c.q)
+			i, ok := canSend(c.q)
 			if !ok {
 				continue
 			}
-			src := m.tile(msg.src)
-			at := sendAt(msg)
-			f := &flight{msg: queues[c.q][head[c.q]], data: make([]int16, msg.words)}
+			msg, src := &msgs[i], qSrc[c.q]
+			at := sendAt(c.q, i)
+			f := &flight{msg: i, data: make([]int16, msg.words)}
 			src.consume(f.data, msg.from, msg.from+msg.words, at)
 			src.clock = at + msgSendCycles(msg.words)
 			f.arrive = src.clock
 			if msg.src != msg.dst { // a tile's own loop-back passes no router
 				f.arrive += msgFlightCycles
 			}
-			inFlight[[2]int{msg.src, msg.dst}] = f
-			b.traffic.count(b.a, msg)
-			if msg.slot >= 0 {
-				left[use{msg.src, msg.slot, msg.gen}]--
+			inFlight[qLink[c.q]] = f
+			b.traffic.count(b.a, *msg)
+			if u := useOf[i]; u >= 0 {
+				left[u]--
 			}
-			order = append(order, event{f.msg, false})
+			order = append(order, event{i, false})
 			head[c.q]++
+			stuck[c.q] = -1
 		}
 		return true
 	}
 	if err := m.run(1 << 40); err != nil {
 		var pend []string
 		for q := range queues {
-			if head[q] == len(queues[q]) || !ready(msgs[queues[q][head[q]]]) {
+			if head[q] == len(queues[q]) || !ready(queues[q][head[q]]) {
 				continue
 			}
 			msg := msgs[queues[q][head[q]]]
