@@ -35,7 +35,7 @@ type message struct {
 	ring     int // that ring's base
 	// A store's slot holds one example after another, and its readers'
 	// messages take different paths: every message of the slot's use
-	// before (its generation, counted from 0) must be delivered before a
+	// before (its generation, counted from 0) must be sent before a
 	// message of the next. Record streams have one reader per send ring
 	// and keep their order anyway (slot -1).
 	slot, gen int
