@@ -431,7 +431,7 @@ func (b *build) generate() (map[int]*isa.TileCode, *Result, error) {
 
 // assemble adds the tiles' transfers and the weight images and checks the
 // whole program.
-func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Result, order []int, traffic Traffic) (*Result, error) {
+func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Result, order []event, traffic Traffic) (*Result, error) {
 	ctl, err := b.transfers(order)
 	if err != nil {
 		return nil, err

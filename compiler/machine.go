@@ -152,22 +152,28 @@ func (m *machine) deadlock() error {
 	return fmt.Errorf("%s", b.String())
 }
 
-func (t *mtile) valid(lo, hi int) bool {
+func (t *mtile) valid(lo, hi int) bool { return t.firstInvalid(lo, hi) < 0 }
+
+func (t *mtile) free(lo, hi int) bool { return t.firstUsed(lo, hi) < 0 }
+
+// firstInvalid is the first word of [lo, hi) that is not valid, or -1.
+func (t *mtile) firstInvalid(lo, hi int) int {
 	for i := lo; i < hi; i++ {
 		if t.readers[i] == 0 {
-			return false
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
-func (t *mtile) free(lo, hi int) bool {
+// firstUsed is the first word of [lo, hi) that is not free, or -1.
+func (t *mtile) firstUsed(lo, hi int) int {
 	for i := lo; i < hi; i++ {
 		if t.readers[i] != 0 {
-			return false
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
 func (t *mtile) consume(dst []int16, lo, hi int, now int64) {

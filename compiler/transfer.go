@@ -16,11 +16,12 @@ import (
 // tile's list must be one in which the whole program can run. The compiler
 // finds it by running its own programs, every example, on its machine
 // (control flow and shared memory, with a clock of nominal operation times),
-// delivering messages once their words are valid at the sender and free at
-// the receiver, those the clock says arrive earliest first, and keeping the
-// order in which that happened. Cores run the examples overlapped (see
-// pipeline.go), so the order is the whole program's, not one example's
-// repeated.
+// sending messages once their words are valid at the sender and their
+// target free at the receiver, receiving them once they have arrived, the
+// transfers the clock says can start earliest first, and keeping the order
+// in which each control unit did them. Cores run the examples overlapped
+// (see pipeline.go), so the order is the whole program's, not one
+// example's repeated.
 
 // message is one transfer of one pass of one example: words from a ring
 // or store at the sender into a ring at the receiver, which then expects
@@ -34,7 +35,7 @@ type message struct {
 	ring     int // that ring's base
 	// A store's slot holds one example after another, and its readers'
 	// messages take different paths: every message of the slot's use
-	// before (its generation, counted from 0) must be delivered before a
+	// before (its generation, counted from 0) must be sent before a
 	// message of the next. Record streams have one reader per send ring
 	// and keep their order anyway (slot -1).
 	slot, gen int
@@ -44,8 +45,23 @@ type message struct {
 // messages lists the program's transfers, in a fixed order: record
 // streams, then maps, each example, pass and chunk in the order the
 // receiving core reads them. A message into the sender's own tile is a
-// copy through the tile's control unit.
+// copy through the tile's control unit. A chunk that no one width x vec
+// transfer moves is two messages (see splitWords), as it is two sends
+// and two receives.
 func (b *build) messages() []message {
+	var out []message
+	for _, msg := range b.chunkMessages() {
+		for _, part := range splitWords(msg.words) {
+			m := msg
+			m.from, m.to, m.words = msg.from+part.off, msg.to+part.off, part.width*part.vec
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// chunkMessages lists the transfers of whole chunks (see messages).
+func (b *build) chunkMessages() []message {
 	var out []message
 	for si, s := range b.streams {
 		for _, c := range s.remote() {
@@ -85,12 +101,24 @@ func (b *build) messages() []message {
 	return out
 }
 
-// schedule runs b's programs and returns the order in which their
-// messages were delivered, as indices into b.messages(); it records
-// the traffic in b.traffic. When the
-// program cannot finish it also lists the streams (by id) whose writers
-// wait for room in a full ring.
-func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
+// event is one transfer instruction the schedule placed: the send of
+// message msg (at its sender's control unit) or its receive (at its
+// receiver's).
+type event struct {
+	msg     int // index into b.messages()
+	receive bool
+}
+
+// schedule runs b's programs and returns the order in which the control
+// units sent and received their messages (indices into b.messages()); it
+// records the traffic in b.traffic. A send and its receive are separate
+// instructions on two control units, as in the simulator: the sender is
+// busy while it reads and serialises the message, the message then flies,
+// and the receiver stores it once it has arrived, meanwhile free for its
+// other transfers. One message per sender and receiver is in flight. When
+// the program cannot finish it also lists the streams (by id) whose
+// writers wait for room in a full ring.
+func (b *build) schedule(code map[int]*isa.TileCode) ([]event, []int, error) {
 	msgs := b.messages()
 	b.traffic = Traffic{}
 	m := newMachine(b.a)
@@ -112,45 +140,124 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 		queues[q] = append(queues[q], i)
 	}
 	head := make([]int, len(queues))
+	// Every message of a queue has one sender and one receiver: their
+	// tiles, and the link between them, numbered in (sender, receiver)
+	// order.
+	qSrc, qDst, qLink := make([]*mtile, len(queues)), make([]*mtile, len(queues)), make([]int, len(queues))
+	linkOf := map[[2]int]int{}
+	for _, q := range queues {
+		linkOf[[2]int{msgs[q[0]].src, msgs[q[0]].dst}] = 0
+	}
+	for i, k := range slices.SortedFunc(maps.Keys(linkOf), func(x, y [2]int) int {
+		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	}) {
+		linkOf[k] = i
+	}
+	for q, ms := range queues {
+		msg := msgs[ms[0]]
+		qSrc[q], qDst[q], qLink[q] = m.tile(msg.src), m.tile(msg.dst), linkOf[[2]int{msg.src, msg.dst}]
+	}
+	// A store slot's uses: left counts the messages of each not yet sent;
+	// useOf and prevOf give each message's use and the slot's use before
+	// it (-1: none, or not a store's).
 	type use struct{ tile, slot, gen int }
-	left := map[use]int{} // messages of a slot's use not yet delivered
-	for _, msg := range msgs {
+	useID := map[use]int{}
+	useOf, prevOf := make([]int, len(msgs)), make([]int, len(msgs))
+	id := func(u use) int {
+		i, ok := useID[u]
+		if !ok {
+			i = len(useID)
+			useID[u] = i
+		}
+		return i
+	}
+	for i, msg := range msgs {
+		useOf[i], prevOf[i] = -1, -1
 		if msg.slot >= 0 {
-			left[use{msg.src, msg.slot, msg.gen}]++
+			useOf[i] = id(use{msg.src, msg.slot, msg.gen})
+			if msg.gen > 0 {
+				prevOf[i] = id(use{msg.src, msg.slot, msg.gen - 1})
+			}
 		}
 	}
-	ready := func(msg message) bool {
-		return msg.slot < 0 || msg.gen == 0 || left[use{msg.src, msg.slot, msg.gen - 1}] == 0
-	}
-	// can returns queue q's head if it can go now.
-	can := func(q int) (message, bool) {
-		if head[q] == len(queues[q]) {
-			return message{}, false
+	left := make([]int, len(useID))
+	for _, u := range useOf {
+		if u >= 0 {
+			left[u]++
 		}
-		msg := msgs[queues[q][head[q]]]
-		return msg, ready(msg) && m.tile(msg.src).valid(msg.from, msg.from+msg.words) && m.tile(msg.dst).free(msg.to, msg.to+msg.words)
 	}
-	// when is the clock at which queue q's head would arrive: its words
-	// valid at the sender, its target free, both control units through
-	// with their previous transfers.
-	when := func(msg message) int64 {
-		src, dst := m.tile(msg.src), m.tile(msg.dst)
-		return max(src.latest(msg.from, msg.from+msg.words), dst.latest(msg.to, msg.to+msg.words), src.clock, dst.clock) +
-			int64(msgCycles+msg.words/16)
+	ready := func(i int) bool { return prevOf[i] < 0 || left[prevOf[i]] == 0 }
+	// inFlight holds, per link, the message sent and not yet received.
+	type flight struct {
+		msg    int
+		data   []int16
+		arrive int64
 	}
-	var order []int
+	inFlight := make([]*flight, len(linkOf))
+	// canSend returns queue q's head if it can be sent now: no message of
+	// its sender to its receiver is in flight, its words are valid, and its
+	// target is free, so that the receive never waits for room (the
+	// target's ring is written by this queue alone).
+	// Each queue remembers the word that last held its head up (at the
+	// sender: not valid; at the receiver: not free), which most often still
+	// does: every round asks every queue.
+	stuck := make([]int, len(queues))
+	for q := range stuck {
+		stuck[q] = -1
+	}
+	canSend := func(q int) (int, bool) {
+		if head[q] == len(queues[q]) || inFlight[qLink[q]] != nil {
+			return 0, false
+		}
+		i := queues[q][head[q]]
+		if !ready(i) {
+			return 0, false
+		}
+		msg, src, dst := &msgs[i], qSrc[q], qDst[q]
+		if w := stuck[q]; w >= 0 && (w < len(src.mem) && src.readers[w] == 0 || w >= len(src.mem) && dst.readers[w-len(src.mem)] != 0) {
+			return 0, false
+		}
+		if w := src.firstInvalid(msg.from, msg.from+msg.words); w >= 0 {
+			stuck[q] = w
+			return 0, false
+		}
+		if w := dst.firstUsed(msg.to, msg.to+msg.words); w >= 0 {
+			stuck[q] = len(src.mem) + w
+			return 0, false
+		}
+		return i, true
+	}
+	// The clock at which a send starts (its words valid, its control unit
+	// through with its previous transfer) and a receive (the message
+	// arrived, its target freed, the control unit free).
+	sendAt := func(q, i int) int64 {
+		msg := &msgs[i]
+		return max(qSrc[q].latest(msg.from, msg.from+msg.words), qSrc[q].clock)
+	}
+	receiveAt := func(f *flight) int64 {
+		msg := &msgs[f.msg]
+		dst := m.tile(msg.dst)
+		return max(dst.clock, f.arrive, dst.latest(msg.to, msg.to+msg.words))
+	}
+	var order []event
 	type cand struct {
-		q  int
-		at int64
+		q    int // the queue whose head is sent, or -1
+		link int // else the link whose message is received
+		at   int64
 	}
-	// Each call delivers, earliest first, the messages due within a
-	// window of the earliest: one call per message would cost a scan of
-	// every queue per message.
+	// Each call runs, earliest first, the transfers due within a window of
+	// the earliest: one call per transfer would cost a scan of every queue
+	// per transfer.
 	m.server = func() bool {
 		var cs []cand
+		for link, f := range inFlight {
+			if f != nil {
+				cs = append(cs, cand{q: -1, link: link, at: receiveAt(f)})
+			}
+		}
 		for q := range queues {
-			if msg, ok := can(q); ok {
-				cs = append(cs, cand{q, when(msg)})
+			if i, ok := canSend(q); ok {
+				cs = append(cs, cand{q: q, at: sendAt(q, i)})
 			}
 		}
 		if len(cs) == 0 {
@@ -158,29 +265,48 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 		}
 		slices.SortStableFunc(cs, func(x, y cand) int { return cmp.Compare(x.at, y.at) })
 		for _, c := range cs {
-			msg, ok := can(c.q)
-			if !ok || c.at > cs[0].at+deliveryWindow {
+			if c.at > cs[0].at+deliveryWindow {
+				break
+			}
+			if c.q < 0 {
+				f := inFlight[c.link]
+				msg := &msgs[f.msg]
+				dst := m.tile(msg.dst)
+				at := receiveAt(f)
+				dst.clock = at + msgStoreCycles(msg.words)
+				dst.fill(f.data, msg.to, msg.count, dst.clock)
+				inFlight[c.link] = nil
+				order = append(order, event{f.msg, true})
 				continue
 			}
-			at := when(msg)
-			src, dst := m.tile(msg.src), m.tile(msg.dst)
-			buf := make([]int16, msg.words)
-			src.consume(buf, msg.from, msg.from+msg.words, at)
-			dst.fill(buf, msg.to, msg.count, at)
-			src.clock, dst.clock = at, at
-			b.traffic.count(b.a, msg)
-			if msg.slot >= 0 {
-				left[use{msg.src, msg.slot, msg.gen}]--
+			i, ok := canSend(c.q)
+			if !ok {
+				continue
 			}
-			order = append(order, queues[c.q][head[c.q]])
+			msg, src := &msgs[i], qSrc[c.q]
+			at := sendAt(c.q, i)
+			f := &flight{msg: i, data: make([]int16, msg.words)}
+			src.consume(f.data, msg.from, msg.from+msg.words, at)
+			src.clock = at + msgSendCycles(msg.words)
+			f.arrive = src.clock
+			if msg.src != msg.dst { // a tile's own loop-back passes no router
+				f.arrive += msgFlightCycles
+			}
+			inFlight[qLink[c.q]] = f
+			b.traffic.count(b.a, *msg)
+			if u := useOf[i]; u >= 0 {
+				left[u]--
+			}
+			order = append(order, event{i, false})
 			head[c.q]++
+			stuck[c.q] = -1
 		}
 		return true
 	}
 	if err := m.run(1 << 40); err != nil {
 		var pend []string
 		for q := range queues {
-			if head[q] == len(queues[q]) || !ready(msgs[queues[q][head[q]]]) {
+			if head[q] == len(queues[q]) || !ready(queues[q][head[q]]) {
 				continue
 			}
 			msg := msgs[queues[q][head[q]]]
@@ -192,8 +318,8 @@ func (b *build) schedule(code map[int]*isa.TileCode) ([]int, []int, error) {
 		}
 		return nil, b.fullRings(m), fmt.Errorf("the transfers between tiles cannot be ordered: %w\npending transfers:%s", err, strings.Join(pend, ""))
 	}
-	if len(order) != len(msgs) {
-		return nil, nil, fmt.Errorf("internal error: %d of %d transfers between tiles never happen", len(msgs)-len(order), len(msgs))
+	if len(order) != 2*len(msgs) {
+		return nil, nil, fmt.Errorf("internal error: %d of %d transfers between tiles never happen", len(msgs)-len(order)/2, len(msgs))
 	}
 	b.traffic.SharedLoadWords, b.traffic.SharedStoreWords = m.loaded, m.stored
 	return order, nil, nil
@@ -225,13 +351,19 @@ func (b *build) fullRings(m *machine) []int {
 	return ids
 }
 
-// deliveryWindow is how much later than the earliest a message may be due
-// to go in the same round of the schedule.
+// deliveryWindow is how much later than the earliest a transfer may be
+// due to go in the same round of the schedule.
 const deliveryWindow = 200
 
-// msgCycles is a message's nominal latency besides its words, for the
-// machine's clock: about a router's.
-const msgCycles = 40
+// Nominal transfer times for the clock, the default presets' (see
+// docs/simulator.md): a send reads its words through the 256-bit port
+// (16 words an access) and serialises them into 32-bit flits (2 words a
+// flit); the message then crosses about two routers (about 31 cycles
+// each); a receive writes its words through the port.
+const msgFlightCycles = 62
+
+func msgSendCycles(words int) int64  { return int64((words+15)/16 + (words+1)/2) }
+func msgStoreCycles(words int) int64 { return int64((words+15)/16 + 1) }
 
 // ctlProg is a tile control unit's program.
 type ctlProg struct {
@@ -241,7 +373,7 @@ type ctlProg struct {
 
 // transfers writes every tile's sends and receives in the order found by
 // schedule.
-func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
+func (b *build) transfers(order []event) (map[int]*ctlProg, error) {
 	msgs := b.messages()
 	out := map[int]*ctlProg{}
 	prog := func(t int) *ctlProg {
@@ -250,15 +382,18 @@ func (b *build) transfers(order []int) (map[int]*ctlProg, error) {
 		}
 		return out[t]
 	}
-	for _, i := range order {
-		msg := msgs[i]
-		for _, part := range splitWords(msg.words) {
-			s, r := prog(msg.src), prog(msg.dst)
-			s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from + part.off, Tile: msg.dst, Width: part.width, Vec: part.vec, TargetAddr: msg.to + part.off})
-			s.notes = append(s.notes, "send "+msg.what)
-			r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to + part.off, Tile: msg.src, Width: part.width, Counter: msg.count, Vec: part.vec})
+	for _, ev := range order {
+		msg := msgs[ev.msg]
+		w, v, _ := transfer(msg.words) // one transfer: see messages
+		if ev.receive {
+			r := prog(msg.dst)
+			r.insts = append(r.insts, isa.Inst{Op: isa.OpReceive, Addr: msg.to, Tile: msg.src, Width: w, Counter: msg.count, Vec: v})
 			r.notes = append(r.notes, "receive "+msg.what)
+			continue
 		}
+		s := prog(msg.src)
+		s.insts = append(s.insts, isa.Inst{Op: isa.OpSend, Addr: msg.from, Tile: msg.dst, Width: w, Vec: v, TargetAddr: msg.to})
+		s.notes = append(s.notes, "send "+msg.what)
 	}
 	for _, t := range slices.Sorted(maps.Keys(out)) {
 		p := out[t]
