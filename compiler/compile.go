@@ -184,7 +184,7 @@ func (b *build) placeAndGenerate(net *model.Network, weights [][]float64, perTil
 func (b *build) plan(net *model.Network, weights [][]float64, limits map[int]int) error {
 	a := b.a
 	b.mem, b.outs, b.biases, b.flags, b.accFlags = map[int]*tileMem{}, map[*core]int{}, map[*core]int{}, map[flagKey]int{}, map[accKey]int{}
-	stages, err := buildStages(net, weights, a.CrossbarSize, b.training)
+	stages, err := buildStages(net, weights, a.CrossbarSize, b.cfg.Bias, b.training)
 	if err != nil {
 		return err
 	}
@@ -496,11 +496,11 @@ func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Re
 
 // meta records how the program was built.
 func (b *build) meta(net *model.Network) program.Meta {
-	opts := map[string]string{"mode": "infer", "examples": strconv.Itoa(b.examples)}
+	c := b.cfg
+	opts := map[string]string{"mode": "infer", "examples": strconv.Itoa(b.examples), "bias": c.Bias.String()}
 	if b.training {
-		c := b.cfg
 		opts = map[string]string{
-			"mode": "train", "variant": c.Variant.String(), "batch": strconv.Itoa(c.Batch),
+			"mode": "train", "variant": c.Variant.String(), "batch": strconv.Itoa(c.Batch), "bias": c.Bias.String(),
 			"lr": strconv.FormatFloat(c.LR, 'g', -1, 64), "loss": string(b.loss),
 			"crs_interval": strconv.Itoa(c.CRSInterval), "examples": strconv.Itoa(b.examples),
 			"seed": strconv.FormatUint(c.Seed, 10), "data": c.Data,

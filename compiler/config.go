@@ -27,6 +27,7 @@ import (
 //	lr: 0.01                 # learning rate per example: OPA eta = -lr
 //	loss: mse                # overrides the model's loss
 //	crs_interval: 1          # a CRS after every this many batches, and at the end
+//	bias: auto               # or crossbar: every bias a crossbar row (docs/training.md, "Biases")
 //	examples: 8              # examples the program streams
 //	seed: 1                  # synthetic data and initial weights
 //	data: synthetic          # or a CSV file (train.csv: label, then the values in [0, 255]), or a dataset (mnist, ...)
@@ -46,9 +47,12 @@ type Config struct {
 	LR          float64
 	Loss        model.Loss // "" keeps the model's loss
 	CRSInterval int
-	Examples    int
-	Seed        uint64
-	Data        string // "synthetic", a CSV path (ending in .csv) or a model/data dataset
+	// Bias says where the layers' biases lie, as the trainer's
+	// train.Config.Bias does.
+	Bias     model.BiasPlacement
+	Examples int
+	Seed     uint64
+	Data     string // "synthetic", a CSV path (ending in .csv) or a model/data dataset
 	// Crossbar settings recorded in the program's metadata, by key
 	// (update_plan, inplace_plan, read_plan, adc, device).
 	Crossbar map[string]string
@@ -82,6 +86,9 @@ func (c Config) Validate() error {
 	}
 	if c.Loss != "" && !slices.Contains(model.Losses, c.Loss) {
 		bad("loss %q: want softmax_cross_entropy or mse", c.Loss)
+	}
+	if c.Bias > model.BiasCrossbar {
+		bad("bias %v: want auto or crossbar", c.Bias)
 	}
 	if c.CRSInterval < 1 {
 		bad("crs_interval = %d: want at least 1 (batches between CRSs)", c.CRSInterval)
@@ -138,7 +145,7 @@ func (c Config) CRSAfter(e int) bool {
 }
 
 // configKeys lists the keys of the YAML form, in documentation order.
-var configKeys = append([]string{"variant", "batch", "lr", "loss", "crs_interval", "examples", "seed", "data"}, crossbarKeys...)
+var configKeys = append([]string{"variant", "batch", "lr", "loss", "crs_interval", "bias", "examples", "seed", "data"}, crossbarKeys...)
 
 // ReadConfig reads a training configuration from YAML over base (the
 // defaults, or settings such as the architecture's variant); name labels
@@ -246,6 +253,8 @@ func (c *Config) Set(key, value string) error {
 		}
 	case "crs_interval":
 		c.CRSInterval, err = num(1, MaxExamples)
+	case "bias":
+		c.Bias, err = model.ParseBiasPlacement(value)
 	case "examples":
 		c.Examples, err = num(1, MaxExamples)
 	case "seed":

@@ -17,6 +17,7 @@ batch: 3
 lr: 0.125
 loss: mse
 crs_interval: 2
+bias: crossbar
 examples: 10
 seed: 42
 data: synthetic
@@ -30,7 +31,7 @@ func TestReadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Variant != xbar.Inplace || c.Batch != 3 || c.LR != 0.125 || c.Loss != model.MSE || c.CRSInterval != 2 ||
+	if c.Variant != xbar.Inplace || c.Batch != 3 || c.LR != 0.125 || c.Loss != model.MSE || c.CRSInterval != 2 || c.Bias != model.BiasCrossbar ||
 		c.Examples != 10 || c.Seed != 42 || c.Data != "synthetic" || c.Crossbar["adc"] != "8" || c.Crossbar["update_plan"] != "2x12/6x8,5x4/f8" {
 		t.Fatalf("got %+v", c)
 	}
@@ -108,6 +109,7 @@ func TestReadConfigErrors(t *testing.T) {
 		{"device: quantum\n", `train.yaml:1:9: device "quantum"`},
 		{"batch: 2\n---\nbatch: 3\n", "more than one YAML document"},
 		{"batch: : :\n", "train.yaml: "},
+		{"bias: vector\n", `train.yaml:1:7: bias "vector": want one of auto, crossbar`},
 		{"batch: 2\ndata: cifar\n", `train.yaml:2:7: data: "cifar" is not synthetic, a CSV file (a path ending in .csv) or a dataset: unknown dataset "cifar"`},
 		{"data: train.txt\n", `train.yaml:1:7: data: "train.txt" is not synthetic`},
 	}

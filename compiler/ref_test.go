@@ -49,10 +49,10 @@ func newRefNet(net *model.Network, weights [][]float64, uc xbar.UnitConfig, cfg 
 			if r.first < 0 {
 				r.first = i
 			}
-			rl.rows, rl.cols = l.CrossbarRows(uc.Size.Rows), l.CellCols()
+			rl.rows, rl.cols = l.CrossbarRows(uc.Size.Rows, cfg.Bias), l.CellCols()
 			rl.rowB, rl.colB = xbar.TileBounds(rl.rows, uc.Size.Rows), xbar.TileBounds(rl.cols, uc.Size.Cols)
 			m, _ := codes(weights[i])
-			if l.Bias && !l.BiasOnCrossbar(uc.Size.Rows) {
+			if l.Bias && !l.BiasOnCrossbar(uc.Size.Rows, cfg.Bias) {
 				rl.biasUpdate = slices.Clone(m[l.FanIn()*rl.cols:])
 				rl.biasRead = rl.biasUpdate
 				if uc.Variant != xbar.Inplace {

@@ -89,8 +89,8 @@ func (s *stage) name() string {
 }
 
 // buildStages turns the layers into stages. weights are the cell matrices
-// (real values) of the trainable layers.
-func buildStages(net *model.Network, weights [][]float64, size int, training bool) ([]*stage, error) {
+// (real values) of the trainable layers; bias places their biases.
+func buildStages(net *model.Network, weights [][]float64, size int, bias model.BiasPlacement, training bool) ([]*stage, error) {
 	var stages []*stage
 	cur := shapeOf(net.Input)
 	flat := false
@@ -105,7 +105,7 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 		case model.Flatten:
 			flat = len(l.InShape) == 3
 		case model.Dense, model.Conv2D:
-			s := &stage{kind: stMatrix, layer: i, spec: l, in: cur, out: shapeOf(l.OutShape), bias: l.BiasOnCrossbar(size)}
+			s := &stage{kind: stMatrix, layer: i, spec: l, in: cur, out: shapeOf(l.OutShape), bias: l.BiasOnCrossbar(size, bias)}
 			switch {
 			case l.Kind == model.Conv2D:
 				s.win = window{l.Kernel, l.Kernel, l.Stride, l.Stride, l.Padding, l.Padding}
@@ -130,7 +130,7 @@ func buildStages(net *model.Network, weights [][]float64, size int, training boo
 			if l.Bias && !s.bias {
 				s.vecBias = s.m[l.FanIn()*s.cols:]
 			}
-			s.rowB, s.colB = xbar.TileBounds(l.CrossbarRows(size), size), xbar.TileBounds(s.cols, size)
+			s.rowB, s.colB = xbar.TileBounds(l.CrossbarRows(size, bias), size), xbar.TileBounds(s.cols, size)
 			stages = append(stages, s)
 			flat = false
 		case model.MaxPool, model.AvgPool:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/program"
 	"github.com/panther-xbar/panther/rng"
@@ -22,7 +23,9 @@ import (
 // network compiled and run, on the same examples in the same order, and
 // compares every crossbar cell: they must be bit-identical, with MSE and
 // with softmax cross-entropy (both compute the gradient with the vector
-// unit's log_softmax and log_softmax_d), and through padded average pooling.
+// unit's log_softmax and log_softmax_d), through padded average pooling,
+// and with biases in the vector unit or (mlp-bias-crossbar: the same
+// network with every bias a crossbar row) not.
 func TestMatchesTrainer(t *testing.T) {
 	nets := map[string]string{"mlp": `
 input: [20]
@@ -49,14 +52,18 @@ layers:
   - flatten
   - dense: {out: 5}
 loss: softmax_cross_entropy
-`, "mlp-vector-bias": mlpVectorBiasYAML, "cnn-vector-bias": cnnVectorBiasYAML}
-	for _, name := range []string{"mlp", "mlp-ce", "cnn", "cnn-avgpad", "mlp-vector-bias", "cnn-vector-bias"} {
+`, "mlp-vector-bias": mlpVectorBiasYAML, "cnn-vector-bias": cnnVectorBiasYAML, "mlp-bias-crossbar": mlpVectorBiasYAML}
+	for _, name := range []string{"mlp", "mlp-ce", "cnn", "cnn-avgpad", "mlp-vector-bias", "cnn-vector-bias", "mlp-bias-crossbar"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
 			t.Run(name+"/"+v.String(), func(t *testing.T) {
 				net := yamlNet(t, nets[name])
 				ar := arch.Default()
 				ar.Crossbar.Variant = v
 				const seed, examples = 3, 5
+				bias := model.BiasAuto
+				if strings.HasSuffix(name, "-bias-crossbar") {
+					bias = model.BiasCrossbar
+				}
 				// The trainer's dataset: pixels and labels from a seed.
 				src := rng.New(17)
 				set := &data.Set{Name: "synthetic", Shape: net.Input}
@@ -68,7 +75,7 @@ loss: softmax_cross_entropy
 				}
 				tc := train.DefaultConfig()
 				tc.Model, tc.Dataset, tc.Unit = net, "synthetic", ar.UnitConfig()
-				tc.Epochs, tc.Batch, tc.LR, tc.CRSInterval, tc.Seed, tc.FP32 = 1, 2, 0.25, 2, seed, false
+				tc.Epochs, tc.Batch, tc.LR, tc.CRSInterval, tc.Seed, tc.FP32, tc.Bias = 1, 2, 0.25, 2, seed, false, bias
 				dir := t.TempDir()
 				if _, err := train.Run(context.Background(), tc, set, set, train.Options{Checkpoint: dir}); err != nil {
 					t.Fatal(err)
@@ -87,7 +94,7 @@ loss: softmax_cross_entropy
 					ds.Labels = append(ds.Labels, int(set.Labels[k]))
 				}
 				cfg := DefaultConfig()
-				cfg.Variant, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Examples, cfg.Seed = v, 2, 0.25, 2, examples, seed
+				cfg.Variant, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Examples, cfg.Seed, cfg.Bias = v, 2, 0.25, 2, examples, seed, bias
 				res, err := Compile(Model{Net: net}, ar.ISA(), Options{Train: cfg, Data: &ds})
 				if err != nil {
 					t.Fatal(err)
@@ -100,7 +107,7 @@ loss: softmax_cross_entropy
 				for i, l := range net.Layers {
 					if l.Trainable() {
 						first[i] = n
-						n += (l.CrossbarRows(128) + 127) / 128 * ((l.CellCols() + 127) / 128)
+						n += (l.CrossbarRows(128, bias) + 127) / 128 * ((l.CellCols() + 127) / 128)
 					}
 				}
 				if n != len(units) {
@@ -110,7 +117,7 @@ loss: softmax_cross_entropy
 				// read codes, then update codes (its checkpoint's layout).
 				vector := map[int][]int16{}
 				for i, l := range net.Layers {
-					if l.Bias && !l.BiasOnCrossbar(128) {
+					if l.Bias && !l.BiasOnCrossbar(128, bias) {
 						vector[i], biases = biases[0], biases[1:]
 					}
 				}
@@ -124,7 +131,7 @@ loss: softmax_cross_entropy
 				for _, um := range res.Units {
 					l := net.Layers[um.Layer]
 					initial := initialUnit(t, ar, res, um)
-					want, err := xbar.NewUnit(tc.Unit, min(128, l.CrossbarRows(128)-128*um.RowTile), um.Col1-um.Col0)
+					want, err := xbar.NewUnit(tc.Unit, min(128, l.CrossbarRows(128, bias)-128*um.RowTile), um.Col1-um.Col0)
 					if err != nil {
 						t.Fatal(err)
 					}

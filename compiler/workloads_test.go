@@ -33,24 +33,31 @@ func compileWorkload(t *testing.T, net *model.Network, a isa.Arch, cfg Config) *
 // TestWorkloadMLPs also checks the matrix units against PUMA's mapping of
 // the same MLPs (64 x 128-row tiles for 1024 inputs, no tile for a bias
 // alone: model.Layer.BiasOnCrossbar): 44 for 1024-256-512-512-10 and 118
-// for 1024-512-1024-768-10.
+// for 1024-512-1024-768-10. With every bias a crossbar row (bias:
+// crossbar) each layer of 256, 512, 768 or 1024 inputs takes one more row
+// tile per column tile: 55 and 137.
 func TestWorkloadMLPs(t *testing.T) {
-	units := map[string]int{"mlp-l4": 44, "mlp-big": 118}
+	units := map[string]map[model.BiasPlacement]int{
+		"mlp-l4":  {model.BiasAuto: 44, model.BiasCrossbar: 55},
+		"mlp-big": {model.BiasAuto: 118, model.BiasCrossbar: 137},
+	}
 	for _, name := range []string{"mlp-l4", "mlp-big"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate} {
-			t.Run(fmt.Sprintf("%s/%v", name, v), func(t *testing.T) {
-				net, err := model.Preset(name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cfg := DefaultConfig()
-				cfg.Variant = v
-				res := compileWorkload(t, net, arch.Default().ISA(), cfg)
-				t.Logf("%d tiles, %d matrix units", len(res.Program.Code.Tiles), res.Report.MatrixUnits)
-				if res.Report.MatrixUnits != units[name] {
-					t.Fatalf("%d matrix units, want %d", res.Report.MatrixUnits, units[name])
-				}
-			})
+			for _, bias := range []model.BiasPlacement{model.BiasAuto, model.BiasCrossbar} {
+				t.Run(fmt.Sprintf("%s/%v/%v", name, v, bias), func(t *testing.T) {
+					net, err := model.Preset(name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cfg := DefaultConfig()
+					cfg.Variant, cfg.Bias = v, bias
+					res := compileWorkload(t, net, arch.Default().ISA(), cfg)
+					t.Logf("%d tiles, %d matrix units", len(res.Program.Code.Tiles), res.Report.MatrixUnits)
+					if res.Report.MatrixUnits != units[name][bias] {
+						t.Fatalf("%d matrix units, want %d", res.Report.MatrixUnits, units[name][bias])
+					}
+				})
+			}
 		}
 	}
 }

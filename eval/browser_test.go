@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/sim"
 )
 
@@ -49,8 +50,8 @@ func TestHTMLReportInBrowser(t *testing.T) {
 		t.Skip("no headless browser: install Debian's chromium (apt-get install chromium) to check the report's layout")
 	}
 	o := fakeOptions()
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, stage func(string)) (Measure, error) {
-		m, err := fake(ctx, w, a, b, k, stage)
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+		m, err := fake(ctx, w, a, b, k, bias, stage)
 		// Every class of the simulator, so that the legend is full.
 		m.ByClass = nil
 		for _, n := range []string{"mvm", "mtvm", "opa", "crs", "vector", "memory", "network", "control", "leakage"} {

@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/sim"
 )
 
 // fake stands in for compile-and-simulate: each design's time and energy
 // are fixed multiples of the batch, so the ratios are known by hand.
-func fake(_ context.Context, w Workload, a *arch.Arch, batch, batches int, _ func(string)) (Measure, error) {
+func fake(_ context.Context, w Workload, a *arch.Arch, batch, batches int, _ model.BiasPlacement, _ func(string)) (Measure, error) {
 	scale := map[string]float64{"panther": 1, "serial": 3, "digital": 8}[a.Name]
 	b := float64(batch * batches)
 	return Measure{TimeNS: 1000 * b * scale, EnergyPJ: 5e5 * b * scale * scale,
@@ -468,9 +469,9 @@ func TestVaryPlan(t *testing.T) {
 	var seen []string
 	o := fakeOptions()
 	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{1}, []string{"panther"}, v
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ func(string)) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ model.BiasPlacement, _ func(string)) (Measure, error) {
 		seen = append(seen, a.Crossbar.UpdatePlan.String())
-		return fake(ctx, w, a, b, k, nil)
+		return fake(ctx, w, a, b, k, model.BiasAuto, nil)
 	}
 	if _, err := Run(context.Background(), o); err != nil {
 		t.Fatal(err)
@@ -480,6 +481,32 @@ func TestVaryPlan(t *testing.T) {
 	}
 	if _, err := ParseVary("update_plan=2x"); err == nil || !strings.Contains(err.Error(), "vary update_plan") {
 		t.Errorf("bad plan: %v", err)
+	}
+}
+
+// bias=auto,crossbar compiles each point with that placement of the
+// biases, and a name that is neither is refused with both.
+func TestVaryBias(t *testing.T) {
+	v, err := ParseVary("bias=auto,crossbar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []model.BiasPlacement
+	o := fakeOptions()
+	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{2}, []string{"panther", "serial"}, v
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, bias model.BiasPlacement, _ func(string)) (Measure, error) {
+		got = append(got, bias)
+		return fake(ctx, w, a, b, k, bias, nil)
+	}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	want := []model.BiasPlacement{model.BiasAuto, model.BiasAuto, model.BiasCrossbar, model.BiasCrossbar}
+	if !slices.Equal(got, want) {
+		t.Fatalf("bias placements %v, want %v", got, want)
+	}
+	if _, err := ParseVary("bias=auto,vector"); err == nil || !strings.Contains(err.Error(), "want one of auto, crossbar") {
+		t.Errorf("bias=vector: %v", err)
 	}
 }
 
@@ -493,9 +520,9 @@ func TestVaryCRSInterval(t *testing.T) {
 	var got []int
 	o := fakeOptions()
 	o.Workloads, o.Batches, o.Designs, o.Vary = []string{"mlp-l4"}, []int{2}, []string{"panther"}, v
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ func(string)) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ model.BiasPlacement, _ func(string)) (Measure, error) {
 		got = append(got, k)
-		return fake(ctx, w, a, b, k, nil)
+		return fake(ctx, w, a, b, k, model.BiasAuto, nil)
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {
@@ -525,7 +552,7 @@ func TestVaryCRSInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stages []string
-	one, err := simulate(context.Background(), w, a, 2, 1, func(s string) { stages = append(stages, s) })
+	one, err := simulate(context.Background(), w, a, 2, 1, model.BiasAuto, func(s string) { stages = append(stages, s) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +560,7 @@ func TestVaryCRSInterval(t *testing.T) {
 	if len(stages) < 2 || stages[0] != "compiling" || stages[1] != "simulating" {
 		t.Errorf("stages %q: want compiling, then simulating", stages)
 	}
-	four, err := simulate(context.Background(), w, a, 2, 4, func(string) {})
+	four, err := simulate(context.Background(), w, a, 2, 4, model.BiasAuto, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -589,11 +616,11 @@ func TestCRSIntervalSkips(t *testing.T) {
 	o := fakeOptions()
 	o.Vary, _ = ParseVary("crs_interval=1,2")
 	o.Batches = []int{1}
-	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ func(string)) (Measure, error) {
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, _ model.BiasPlacement, _ func(string)) (Measure, error) {
 		if w.Name == "mlp-l4" && k > 1 {
 			return Measure{}, errors.New("tile 0 needs more than its shared memory")
 		}
-		return fake(ctx, w, a, b, k, nil)
+		return fake(ctx, w, a, b, k, model.BiasAuto, nil)
 	}
 	res, err := Run(context.Background(), o)
 	if err != nil {

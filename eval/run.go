@@ -10,6 +10,7 @@ import (
 
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/compiler"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/sim"
 )
 
@@ -45,7 +46,7 @@ type Options struct {
 	// is measured.
 	Progress func(Progress) `json:"-"`
 	// simulate replaces compile-and-simulate in tests.
-	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, stage func(string)) (Measure, error)
+	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error)
 }
 
 // Progress is where Run stands. A point is one workload, batch size,
@@ -363,7 +364,7 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
 	}
 	start := time.Now()
-	m, err = o.simulate(ctx, w, a, b, batches, stage)
+	m, err = o.simulate(ctx, w, a, b, batches, o.Vary.bias(v), stage)
 	if err != nil && batches > 1 && ctx.Err() == nil {
 		// Several batches in one program may not fit where one does.
 		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err), nil
@@ -402,14 +403,14 @@ func (m Measure) perStep(steps int) Measure {
 }
 
 // simulate compiles w's training program for batches steps of batch
-// examples, with one CRS after the last (the CRS interval), on a (with a's
-// own variant and instruction set) and simulates it, telling stage which it
-// is doing.
-func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, stage func(string)) (Measure, error) {
+// examples, with one CRS after the last (the CRS interval) and the biases
+// placed by bias, on a (with a's own variant and instruction set) and
+// simulates it, telling stage which it is doing.
+func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
 	stage("compiling")
 	cfg := compiler.DefaultConfig()
 	cfg.Variant, cfg.NoCRS = a.Crossbar.Variant, !a.HasCRS()
-	cfg.Batch, cfg.Examples, cfg.CRSInterval = batch, batch*batches, batches
+	cfg.Batch, cfg.Examples, cfg.CRSInterval, cfg.Bias = batch, batch*batches, batches, bias
 	res, err := compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg})
 	if err != nil {
 		return Measure{}, err

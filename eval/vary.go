@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/xbar"
 )
 
@@ -33,6 +34,7 @@ var varyKeys = map[string]string{
 	"digital_mvm_ns":       "ops.mvm.latency_ns of designs with digital matrix units: one product (digital; docs/constants.md: 897 ns)",
 	"digital_unit_leak_mw": "components.crossbar.leak_mw of designs with digital matrix units (digital; docs/constants.md: 40.24 mW per unit)",
 	"crs_interval":         "batches between carry resolutions: one program runs that many batches with one CRS at the end, and the step is its mean (default 1)",
+	"bias":                 "where biases lie: auto (in the vector unit where a layer's inputs fill their last crossbar row tile; the default) or crossbar (every bias a crossbar row; docs/training.md, Biases)",
 	"inplace_plan":         "crossbar.inplace_plan: the slice plan of inplace designs with an in-crossbar OPA (docs/numeric-model.md: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
 	"read_plan":            "crossbar.read_plan: the read set's slices of accumulate and pipelined designs (2x8); values separated by ';'",
 	"update_plan":          "crossbar.update_plan: the update set's slices of accumulate and pipelined designs (2x12/6x8,5x4/f8); values separated by ';'",
@@ -124,6 +126,10 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 		if _, err := parseInterval(x); err != nil {
 			return fmt.Errorf("vary %s: %w", v.Key, err)
 		}
+	case "bias":
+		if _, err := model.ParseBiasPlacement(x); err != nil {
+			return fmt.Errorf("vary %s: %w", v.Key, err)
+		}
 	case "inplace_plan", "read_plan", "update_plan":
 		p, err := xbar.ParsePlan(x)
 		if err != nil {
@@ -168,6 +174,16 @@ func (v Vary) batchesPerCRS(x string) int {
 		return 1 // validate has refused it
 	}
 	return k
+}
+
+// bias is the placement of the biases for value x: x under bias, else the
+// default.
+func (v Vary) bias(x string) model.BiasPlacement {
+	if v.Key != "bias" {
+		return model.BiasAuto
+	}
+	p, _ := model.ParseBiasPlacement(x) // validate has refused a bad one
+	return p
 }
 
 // check applies every value to every simulated design's preset and

@@ -20,7 +20,7 @@ func TestParseVaryRefusesNonFinitePowers(t *testing.T) {
 // FuzzParseVary: --vary never panics; what it accepts names a known key,
 // has values, and every power is finite and >= 0.
 func FuzzParseVary(f *testing.F) {
-	for _, s := range []string{"opa_power_mw=2, 8", "update_plan=2x12/6x8,5x4/f8; 4x6/8x6/f8", "crs_interval=1,4",
+	for _, s := range []string{"opa_power_mw=2, 8", "update_plan=2x12/6x8,5x4/f8; 4x6/8x6/f8", "crs_interval=1,4", "bias=auto,crossbar",
 		"opa_per_bit=true,false", "read_plan=2x8", "x=1", "=", "opa_power_mw=", "opa_power_mw=NaN"} {
 		f.Add(s)
 	}

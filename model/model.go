@@ -12,6 +12,8 @@ package model
 import (
 	"fmt"
 	"strings"
+
+	"github.com/panther-xbar/panther/internal/enum"
 )
 
 // Kind names a layer type.
@@ -133,20 +135,47 @@ func (l Layer) FanIn() int {
 	return l.CellRows()
 }
 
+// BiasPlacement says where the biases of layers lie (docs/training.md,
+// "Biases"). The zero value is BiasAuto.
+type BiasPlacement uint8
+
+const (
+	// BiasAuto makes a bias a row of its layer's cell matrix on the
+	// crossbars only where the layer's inputs leave a spare row in their
+	// last row tile, so that a bias never costs a row tile of its own;
+	// otherwise the bias is held outside the crossbars, in the vector unit.
+	BiasAuto BiasPlacement = iota
+	// BiasCrossbar makes every bias a crossbar row.
+	BiasCrossbar
+)
+
+var biasPlacementNames = enum.Names[BiasPlacement]{BiasAuto: "auto", BiasCrossbar: "crossbar"}
+
+func (p BiasPlacement) String() string { return biasPlacementNames.String("bias", p) }
+
+// ParseBiasPlacement reads a bias placement: auto or crossbar.
+func ParseBiasPlacement(s string) (BiasPlacement, error) { return biasPlacementNames.Parse("bias", s) }
+
+func (p BiasPlacement) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+func (p *BiasPlacement) UnmarshalText(b []byte) error {
+	v, err := ParseBiasPlacement(string(b))
+	*p = v
+	return err
+}
+
 // BiasOnCrossbar reports whether the layer's bias is a row of its cell
-// matrix on the crossbars of crossbarRows rows: only where its inputs leave
-// a spare row in the last row tile, so that the bias never costs a row tile
-// of its own. Otherwise the bias is held outside the crossbars, in the
-// vector unit (docs/training.md, "Biases"). The trainer and the compiler
-// both decide with this function.
-func (l Layer) BiasOnCrossbar(crossbarRows int) bool {
-	return l.Bias && l.FanIn()%crossbarRows != 0
+// matrix on the crossbars of crossbarRows rows under placement p. The
+// trainer and the compiler both decide with this function.
+func (l Layer) BiasOnCrossbar(crossbarRows int, p BiasPlacement) bool {
+	return l.Bias && (p == BiasCrossbar || l.FanIn()%crossbarRows != 0)
 }
 
 // CrossbarRows is the number of cell-matrix rows that lie on crossbars of
-// crossbarRows rows: the inputs, and the bias row where BiasOnCrossbar.
-func (l Layer) CrossbarRows(crossbarRows int) int {
-	if l.Bias && !l.BiasOnCrossbar(crossbarRows) {
+// crossbarRows rows under placement p: the inputs, and the bias row where
+// BiasOnCrossbar.
+func (l Layer) CrossbarRows(crossbarRows int, p BiasPlacement) int {
+	if l.Bias && !l.BiasOnCrossbar(crossbarRows, p) {
 		return l.FanIn()
 	}
 	return l.CellRows()

@@ -150,9 +150,10 @@ func FuzzReadYAML(f *testing.F) {
 	})
 }
 
-// TestBiasOnCrossbar pins where a bias goes: a crossbar row wherever the
-// inputs leave a spare row in their last row tile, the vector unit where
-// they fill whole row tiles, so that a bias never takes a tile of its own.
+// TestBiasOnCrossbar pins where a bias goes: under BiasAuto a crossbar row
+// wherever the inputs leave a spare row in their last row tile, the vector
+// unit where they fill whole row tiles, so that a bias never takes a tile
+// of its own; under BiasCrossbar always a crossbar row.
 func TestBiasOnCrossbar(t *testing.T) {
 	for _, c := range []struct {
 		l          Layer
@@ -169,11 +170,32 @@ func TestBiasOnCrossbar(t *testing.T) {
 		{Layer{Kind: Conv2D, In: 128, Out: 64, Kernel: 3, Bias: true}, 128, false, 1152},
 		{Layer{Kind: Conv2D, In: 64, Out: 64, Kernel: 3, Bias: true}, 128, true, 577},
 	} {
-		if got := c.l.BiasOnCrossbar(c.size); got != c.onCrossbar {
-			t.Errorf("%+v on %d rows: BiasOnCrossbar %v, want %v", c.l, c.size, got, c.onCrossbar)
+		if got := c.l.BiasOnCrossbar(c.size, BiasAuto); got != c.onCrossbar {
+			t.Errorf("%+v on %d rows: BiasOnCrossbar auto %v, want %v", c.l, c.size, got, c.onCrossbar)
 		}
-		if got := c.l.CrossbarRows(c.size); got != c.rows {
-			t.Errorf("%+v on %d rows: CrossbarRows %d, want %d", c.l, c.size, got, c.rows)
+		if got := c.l.CrossbarRows(c.size, BiasAuto); got != c.rows {
+			t.Errorf("%+v on %d rows: CrossbarRows auto %d, want %d", c.l, c.size, got, c.rows)
 		}
+		// Every bias a row: the whole cell matrix lies on the crossbars.
+		if got := c.l.BiasOnCrossbar(c.size, BiasCrossbar); got != c.l.Bias {
+			t.Errorf("%+v on %d rows: BiasOnCrossbar crossbar %v, want %v", c.l, c.size, got, c.l.Bias)
+		}
+		if got := c.l.CrossbarRows(c.size, BiasCrossbar); got != c.l.CellRows() {
+			t.Errorf("%+v on %d rows: CrossbarRows crossbar %d, want %d", c.l, c.size, got, c.l.CellRows())
+		}
+	}
+}
+
+// TestParseBiasPlacement: the names round-trip, and an unknown one is
+// refused with the allowed ones.
+func TestParseBiasPlacement(t *testing.T) {
+	for _, p := range []BiasPlacement{BiasAuto, BiasCrossbar} {
+		got, err := ParseBiasPlacement(p.String())
+		if err != nil || got != p {
+			t.Errorf("ParseBiasPlacement(%q) = %v, %v; want %v", p.String(), got, err, p)
+		}
+	}
+	if _, err := ParseBiasPlacement("vector"); err == nil || !strings.Contains(err.Error(), "auto, crossbar") {
+		t.Errorf("ParseBiasPlacement(vector): %v; want an error listing auto, crossbar", err)
 	}
 }

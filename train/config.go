@@ -29,9 +29,14 @@ type Config struct {
 	Dataset string         `json:"dataset"`
 	// Unit configures every crossbar tile (variant, plans, ADC, device,
 	// rounding, OPA mode, tile size); its Seed is replaced per tile.
-	Unit   xbar.UnitConfig `json:"unit"`
-	Epochs int             `json:"epochs"`
-	Batch  int             `json:"batch"`
+	Unit xbar.UnitConfig `json:"unit"`
+	// Bias says where the layers' biases lie: model.BiasAuto (the
+	// default; left out of the JSON form, so that the identity of such a
+	// run is the one it had before the setting existed) or
+	// model.BiasCrossbar.
+	Bias   model.BiasPlacement `json:"bias,omitempty"`
+	Epochs int                 `json:"epochs"`
+	Batch  int                 `json:"batch"`
 	// LR is the crossbar learning rate per example: each example's OPA
 	// adds -LR times its own gradient (SPEC 1.0).
 	LR float64 `json:"lr"`
@@ -93,6 +98,9 @@ func (c Config) Validate() error {
 	// configuration's identity either way.
 	if !(c.FP32LR > 0) || math.IsInf(c.FP32LR, 0) {
 		bad("fp32 lr = %v: want a positive number", c.FP32LR)
+	}
+	if c.Bias > model.BiasCrossbar {
+		bad("bias = %v: want auto or crossbar", c.Bias)
 	}
 	if c.CRSInterval < 1 {
 		bad("crs interval = %d: want at least 1 (batches between CRSs)", c.CRSInterval)
@@ -199,6 +207,11 @@ func differences(a, b []byte) []string {
 	for k, v := range ma {
 		if !bytes.Equal(v, mb[k]) {
 			out = append(out, k)
+		}
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			out = append(out, k) // a setting one form leaves out
 		}
 	}
 	sort.Strings(out)

@@ -147,7 +147,7 @@ func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 			if n.first < 0 {
 				n.first = i
 			}
-			xl.prod = newProduct(l, l.BiasOnCrossbar(size.Rows))
+			xl.prod = newProduct(l, l.BiasOnCrossbar(size.Rows, cfg.Bias))
 			xl.tiles = tileGrid{rowStart: xbar.TileBounds(xl.prod.rows, size.Rows), colStart: xbar.TileBounds(xl.prod.cols, size.Cols)}
 			maxRows = max(maxRows, xl.prod.rows, xl.prod.cols)
 			maxTiles = max(maxTiles, xl.tiles.rowTiles(), xl.tiles.colTiles())

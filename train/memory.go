@@ -98,7 +98,7 @@ func EstimateMemory(cfg Config, train, test *data.Set, checkpoint bool) Memory {
 		switch {
 		case l.Trainable():
 			flags += out
-			rows, cols := l.CrossbarRows(u.Size.Rows), l.CellCols()
+			rows, cols := l.CrossbarRows(u.Size.Rows, cfg.Bias), l.CellCols()
 			n := int64(rows) * int64(cols)
 			cells += n
 			maxLayer = max(maxLayer, n)

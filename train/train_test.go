@@ -156,9 +156,11 @@ func TestCheckpointOfAnotherConfiguration(t *testing.T) {
 	if _, err := runTo(t, cfg, train, test, Options{Checkpoint: dir}, context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cfg.LR, cfg.Batch = 0.02, 2
+	// The bias placement is named though the default leaves it out of the
+	// checkpoint's identity.
+	cfg.LR, cfg.Batch, cfg.Bias = 0.02, 2, model.BiasCrossbar
 	_, err := newRunner(cfg, train, test, Options{Checkpoint: dir})
-	if err == nil || !strings.Contains(err.Error(), "belongs to a different configuration (differs in: batch, lr)") {
+	if err == nil || !strings.Contains(err.Error(), "belongs to a different configuration (differs in: batch, bias, lr)") {
 		t.Errorf("checkpoint of another configuration: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, CheckpointFile), []byte("garbage"), 0o644)

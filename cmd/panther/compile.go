@@ -27,8 +27,8 @@ file (.onnx), a YAML model (.yaml) or a model preset (` + "`panther train --help
 A training program streams the configured examples through the forward pass, the loss, the
 backward pass (MTVM on the same crossbars) and the weight updates (OPA), with CRS as the
 variant requires. --train reads the training configuration (YAML: variant, batch, lr, loss,
-crs_interval, examples, seed, data, and the crossbar settings recorded for the run); the flags
-below override its keys. Without a variant the architecture's is used.
+crs_interval, bias, examples, seed, data, and the crossbar settings recorded for the run); the
+flags below override its keys. Without a variant the architecture's is used.
 
 data is synthetic, a CSV file (a path ending in .csv: label, then the values 0..255), or a
 dataset (mnist, fashion-mnist, idx:..., csv:TRAIN.csv,TEST.csv) whose training set is used.

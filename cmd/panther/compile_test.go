@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/panther-xbar/panther/program"
 )
 
 // TestCompileNamesTheLoss: panther compile prints the loss and where it
@@ -34,5 +36,35 @@ func TestCompileNamesTheLoss(t *testing.T) {
 		if err != nil || !strings.Contains(string(js), c.json) {
 			t.Errorf("the JSON report does not say %q (%v):\n%s", c.json, err, js)
 		}
+	}
+}
+
+// TestCompileBias: --bias crossbar makes every bias of mlp-l4 a crossbar
+// row (55 matrix units), the default holds those of inputs that fill their
+// last row tile in the vector unit (44); the program records the setting.
+func TestCompileBias(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		flags       []string
+		units, meta string
+	}{
+		{nil, `"matrix_units": 44,`, "auto"},
+		{[]string{"--bias", "crossbar"}, `"matrix_units": 55,`, "crossbar"},
+	} {
+		prog := filepath.Join(dir, "m.prog")
+		args := []string{"compile", "mlp-l4", "--infer", "--examples", "1", "-o", prog, "--report", filepath.Join(dir, "r.json")}
+		if _, err := runPanther(t, append(args, c.flags...)...); err != nil {
+			t.Fatal(err)
+		}
+		js, err := os.ReadFile(filepath.Join(dir, "r.json"))
+		if err != nil || !strings.Contains(string(js), c.units) {
+			t.Errorf("panther compile %v: the report does not say %s (%v)", c.flags, c.units, err)
+		}
+		if p, err := program.ReadFile(prog); err != nil || p.Meta.Options["bias"] != c.meta {
+			t.Errorf("panther compile %v: the program's options do not say bias %s (%v)", c.flags, c.meta, err)
+		}
+	}
+	if _, err := runPanther(t, "compile", "mlp-l4", "--infer", "--bias", "vector", "-o", filepath.Join(dir, "m.prog")); err == nil || !strings.Contains(err.Error(), "want one of auto, crossbar") {
+		t.Errorf("--bias vector: %v", err)
 	}
 }

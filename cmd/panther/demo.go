@@ -64,7 +64,7 @@ energy do not depend on the trained values.`,
 			if err != nil {
 				return err
 			}
-			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed, newProgress(stderr))
+			inf, err := infer(ctx, a, m, ds, 32, cfg.Seed, cfg.Bias, newProgress(stderr))
 			if err != nil {
 				return err
 			}

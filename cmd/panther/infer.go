@@ -31,6 +31,7 @@ func init() {
 		examples, perProgram                                    int
 		seed                                                    uint64
 		useTest                                                 bool
+		bias                                                    model.BiasPlacement
 	)
 	cmd := &cobra.Command{
 		Use:   "infer MODEL [--weights FILE] [--data NAME | --input X.npy] [--test] [--examples N] [--arch NAME|FILE] [-o OUT.csv|.npy|.f32]",
@@ -43,7 +44,8 @@ little-endian float32). It prints the time and energy of the runs and, for label
 the share whose largest output is their label.
 
 --weights reads the weights.json that panther train writes (the crossbar trainer's weights);
-otherwise they are the model's (ONNX initializers) or drawn from --seed.
+otherwise they are the model's (ONNX initializers) or drawn from --seed. --bias places the
+biases as panther train --bias does: give the run's to compute as its crossbars did.
 
 The examples are --data, labelled images: mnist, fashion-mnist, a CSV file (label, then the
 pixels 0..255, one example per line), any dataset panther train reads (its training set, or its
@@ -103,7 +105,7 @@ several programs, one after another.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			inf, err := infer(ctx, a, m, ds, perProgram, seed, newProgress(cmd.ErrOrStderr()))
+			inf, err := infer(ctx, a, m, ds, perProgram, seed, bias, newProgress(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -134,6 +136,7 @@ several programs, one after another.`,
 	f.IntVar(&examples, "examples", 0, "run the first N examples (0: all)")
 	f.IntVar(&perProgram, "per-program", 32, "examples one program holds")
 	f.Uint64Var(&seed, "seed", 1, "seed of drawn weights, synthetic data and the machine's random streams")
+	f.TextVar(&bias, "bias", bias, "where biases lie, as panther train --bias: auto or crossbar (every bias a crossbar row)")
 	f.StringVarP(&out, "output", "o", "runs/infer/outputs.csv", "file for the outputs: .csv, .npy or .f32")
 	f.StringVar(&jsonOut, "json", "", "also write the simulator's reports (one per program) as JSON")
 	root.AddCommand(cmd)
@@ -244,7 +247,7 @@ type inference struct {
 // examples a program; where that many do not fit the machine, it halves
 // the number until they do (or one example does not, which is the error).
 // prog shows the examples done.
-func infer(ctx context.Context, a *arch.Arch, m compiler.Model, ds compiler.Dataset, perProgram int, seed uint64, prog *progress) (*inference, error) {
+func infer(ctx context.Context, a *arch.Arch, m compiler.Model, ds compiler.Dataset, perProgram int, seed uint64, bias model.BiasPlacement, prog *progress) (*inference, error) {
 	if perProgram < 1 || perProgram > compiler.MaxExamples {
 		return nil, fmt.Errorf("--per-program %d: want 1 to %d", perProgram, compiler.MaxExamples)
 	}
@@ -253,11 +256,11 @@ func infer(ctx context.Context, a *arch.Arch, m compiler.Model, ds compiler.Data
 	defer prog.wait()
 	defer bar.done()
 	for lo := 0; lo < len(ds.Inputs); {
-		res, err := compileInference(a, m, ds, lo, min(lo+perProgram, len(ds.Inputs)), seed)
+		res, err := compileInference(a, m, ds, lo, min(lo+perProgram, len(ds.Inputs)), seed, bias)
 		for err != nil && perProgram > 1 {
 			// The examples live in shared memory: fewer may fit.
 			perProgram = (perProgram + 1) / 2
-			res, err = compileInference(a, m, ds, lo, min(lo+perProgram, len(ds.Inputs)), seed)
+			res, err = compileInference(a, m, ds, lo, min(lo+perProgram, len(ds.Inputs)), seed, bias)
 		}
 		if err != nil {
 			return nil, err
@@ -287,13 +290,13 @@ func infer(ctx context.Context, a *arch.Arch, m compiler.Model, ds compiler.Data
 }
 
 // compileInference compiles examples lo..hi-1 of ds for inference.
-func compileInference(a *arch.Arch, m compiler.Model, ds compiler.Dataset, lo, hi int, seed uint64) (*compiler.Result, error) {
+func compileInference(a *arch.Arch, m compiler.Model, ds compiler.Dataset, lo, hi int, seed uint64, bias model.BiasPlacement) (*compiler.Result, error) {
 	part := compiler.Dataset{Inputs: ds.Inputs[lo:hi]}
 	if ds.Labels != nil {
 		part.Labels = ds.Labels[lo:hi]
 	}
 	cfg := compiler.DefaultConfig()
-	cfg.Examples, cfg.Seed = hi-lo, seed
+	cfg.Examples, cfg.Seed, cfg.Bias = hi-lo, seed, bias
 	res, err := compiler.Compile(m, a.ISA(), compiler.Options{Infer: true, Train: cfg, Data: &part})
 	if err != nil {
 		return nil, fmt.Errorf("a program of %d example(s): %w", hi-lo, err)

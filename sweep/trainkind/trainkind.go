@@ -51,6 +51,8 @@ func keys() []sweep.Key {
 		{Name: "opa_mode", Help: "OPA mode: chunked, bitstream or per_step", Default: u.OPAMode,
 			Parse: enum(func(s string) (string, error) { v, err := xbar.ParseOPAMode(s); return v.String(), err })},
 		{Name: "tile", Help: "crossbar rows and columns", Default: strconv.Itoa(u.Tile), Parse: parseInt(1)},
+		{Name: "bias", Help: "where biases lie: auto or crossbar (every bias a crossbar row)", Default: c.Bias.String(),
+			Parse: enum(func(s string) (string, error) { v, err := model.ParseBiasPlacement(s); return v.String(), err })},
 		{Name: "crs_interval", Help: "batches between carry resolutions", Default: strconv.Itoa(c.CRSInterval), Parse: parseInt(1)},
 		{Name: "batch", Help: "examples per batch", Default: strconv.Itoa(c.Batch), Parse: parseInt(1)},
 		{Name: "lr", Help: "crossbar learning rate per example", Default: fmt.Sprint(c.LR), Parse: parseFloat},
@@ -162,6 +164,9 @@ func config(p sweep.Params) (train.Config, error) {
 		o.DeviceParams[d] = flt(d)
 	}
 	if c.Unit, err = o.Parse(); err != nil {
+		return c, err
+	}
+	if c.Bias, err = model.ParseBiasPlacement(str("bias")); err != nil {
 		return c, err
 	}
 	c.Dataset, c.CRSInterval, c.Batch, c.LR, c.Epochs = str("dataset"), num("crs_interval"), num("batch"), flt("lr"), num("epochs")

@@ -3,6 +3,10 @@ package trainkind
 import (
 	"fmt"
 	"testing"
+
+	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/sweep"
+	"github.com/panther-xbar/panther/train"
 )
 
 // FuzzKeyParsers feeds one text to the parser of every key (but model, whose
@@ -30,4 +34,27 @@ func FuzzKeyParsers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestBiasKey: a point's bias reaches the trainer's configuration, and the
+// default is the trainer's.
+func TestBiasKey(t *testing.T) {
+	for text, want := range map[string]model.BiasPlacement{"": train.DefaultConfig().Bias, "crossbar": model.BiasCrossbar, "auto": model.BiasAuto} {
+		p := sweep.Params{}
+		for _, k := range keys() {
+			s := k.Default
+			if k.Name == "bias" && text != "" {
+				s = text
+			}
+			v, err := k.Parse(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p[k.Name] = v
+		}
+		c, err := config(p)
+		if err != nil || c.Bias != want {
+			t.Errorf("bias %q: %v, %v; want %v", text, c.Bias, err, want)
+		}
+	}
 }
