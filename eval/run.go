@@ -127,6 +127,9 @@ type Measure struct {
 	// vector and control, leakage), shown beside panther's.
 	ByOperation []sim.Share `json:"energy_by_operation,omitempty"`
 	Source      string      `json:"source"` // "simulated" or the GPU model's card
+	// ADCCost says which resolution the ADC was charged at (designs with
+	// analog MVM).
+	ADCCost string `json:"adc_cost,omitempty"`
 	// Wall is how long compiling and simulating took on this machine.
 	WallSeconds float64 `json:"wall_seconds"`
 	// EpochExamples is the training set one epoch goes through.
@@ -289,7 +292,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res.Rows = Compare(ms)
-	res.Notes = append(notes(o), skipped...)
+	res.Notes = append(append(notes(o), adcNotes(ms)...), skipped...)
 	return res, nil
 }
 
@@ -325,6 +328,9 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 	m = m.perStep(batches)
 	m.WallSeconds = time.Since(start).Seconds()
 	m.Source = "simulated"
+	if a.Ops.MVM.Mechanism == arch.MVMAnalog {
+		m.ADCCost = a.ADCCostNote()
+	}
 	return m, "", nil
 }
 
@@ -375,6 +381,29 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int)
 		return Measure{}, fmt.Errorf("simulation stopped: %s", rep.Stopped)
 	}
 	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass, ByOperation: rep.ByOperation}, nil
+}
+
+// adcNotes says, once per distinct cost, which ADC cost the measurements
+// used and on which designs.
+func adcNotes(ms []Measure) []string {
+	var costs []string
+	designs := map[string][]string{}
+	for _, m := range ms {
+		if m.ADCCost == "" {
+			continue
+		}
+		if _, seen := designs[m.ADCCost]; !seen {
+			costs = append(costs, m.ADCCost)
+		}
+		if !slices.Contains(designs[m.ADCCost], m.Design) {
+			designs[m.ADCCost] = append(designs[m.ADCCost], m.Design)
+		}
+	}
+	var n []string
+	for _, c := range costs {
+		n = append(n, fmt.Sprintf("%s: %s.", strings.Join(designs[c], ", "), c))
+	}
+	return n
 }
 
 func notes(o Options) []string {
