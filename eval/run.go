@@ -316,8 +316,7 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 	if w.MaxBatch > 0 && b*batches > w.MaxBatch {
 		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
 	}
-	start := time.Now()
-	m, err = o.simulate(ctx, w, a, b, batches)
+	m, err = measureStep(ctx, o.simulate, w, a, b, batches)
 	if err != nil && batches > 1 && ctx.Err() == nil {
 		// Several batches in one program may not fit where one does.
 		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err), nil
@@ -325,13 +324,33 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 	if err != nil {
 		return Measure{}, "", fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
 	}
+	return m, "", nil
+}
+
+// MeasureStep compiles and simulates one training step of m on a, as Run
+// measures its simulated designs: batch examples per step, crsInterval
+// steps in one program with one CRS after the last (where a has a CRS),
+// and the step is their mean. It fills the time, energy, energy by class
+// and operation, ADC cost and wall time; workload, design and epoch are
+// the caller's.
+func MeasureStep(ctx context.Context, m compiler.Model, a *arch.Arch, batch, crsInterval int) (Measure, error) {
+	return measureStep(ctx, simulate, Workload{model: m}, a, batch, crsInterval)
+}
+
+func measureStep(ctx context.Context, simulate func(context.Context, Workload, *arch.Arch, int, int) (Measure, error),
+	w Workload, a *arch.Arch, batch, batches int) (Measure, error) {
+	start := time.Now()
+	m, err := simulate(ctx, w, a, batch, batches)
+	if err != nil {
+		return Measure{}, err
+	}
 	m = m.perStep(batches)
 	m.WallSeconds = time.Since(start).Seconds()
 	m.Source = "simulated"
 	if a.Ops.MVM.Mechanism == arch.MVMAnalog {
 		m.ADCCost = a.ADCCostNote()
 	}
-	return m, "", nil
+	return m, nil
 }
 
 func wallNote(s float64) string {
