@@ -144,7 +144,7 @@ func TestValidateOptions(t *testing.T) {
 		{func(o *Options) { o.Designs = []string{"serial"} }, "must include panther"},
 		{func(o *Options) { o.Designs = append(o.Designs, "tpu") }, `design "tpu"`},
 		{func(o *Options) { o.GPU = "a100" }, `gpu "a100"`},
-		{func(o *Options) { o.Vary = Vary{Key: "adc_volts", Values: []string{"8"}} }, `vary key "adc_bits"`},
+		{func(o *Options) { o.Vary = Vary{Key: "adc_volts", Values: []string{"8"}} }, `vary key "adc_volts"`},
 		{func(o *Options) { o.Vary = Vary{Key: "opa_power_mw", Values: []string{"-1"}} }, "is not a finite number >= 0"},
 	} {
 		o := DefaultOptions()
