@@ -127,6 +127,9 @@ type Measure struct {
 	// vector and control, leakage), shown beside panther's.
 	ByOperation []sim.Share `json:"energy_by_operation,omitempty"`
 	Source      string      `json:"source"` // "simulated" or the GPU model's card
+	// AreaMM2 is the area of the tiles the program uses, their routers and
+	// node links (simulated designs).
+	AreaMM2 float64 `json:"area_mm2,omitempty"`
 	// ADCCost says which resolution the ADC was charged at (designs with
 	// analog MVM).
 	ADCCost string `json:"adc_cost,omitempty"`
@@ -399,7 +402,7 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int)
 	if rep.Partial {
 		return Measure{}, fmt.Errorf("simulation stopped: %s", rep.Stopped)
 	}
-	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass, ByOperation: rep.ByOperation}, nil
+	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass, ByOperation: rep.ByOperation, AreaMM2: rep.Area.UsedMM2}, nil
 }
 
 // adcNotes says, once per distinct cost, which ADC cost the measurements

@@ -14,7 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/panther-xbar/panther/sweep"
-	_ "github.com/panther-xbar/panther/sweep/trainkind" // registers kind: train
+	_ "github.com/panther-xbar/panther/sweep/codesignkind" // registers kind: codesign
+	_ "github.com/panther-xbar/panther/sweep/trainkind"    // registers kind: train
 )
 
 func init() {
