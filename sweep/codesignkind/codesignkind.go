@@ -80,20 +80,22 @@ func (r *runner) Check(p sweep.Params) error {
 	return err
 }
 
-// Run trains the point (the train kind's metrics) and simulates one step
-// (step_*, epoch_*, energy_*_pj by operation per step, area_mm2).
+// Run simulates one step of the point (step_*, epoch_*, energy_*_pj by
+// operation per step, area_mm2) and trains it (the train kind's metrics).
 func (r *runner) Run(ctx context.Context, p sweep.Params) (sweep.Metrics, error) {
 	c, a, err := check(p)
 	if err != nil {
 		return nil, err
 	}
-	m, res, err := r.trainer.Train(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+	// The step first: a network whose program does not fit fails before
+	// the longer training.
 	step, err := eval.MeasureStep(ctx, compiler.Model{Net: c.Model}, a, c.Batch, c.CRSInterval)
 	if err != nil {
 		return nil, fmt.Errorf("simulating a step on %s: %w", a.Name, err)
+	}
+	m, res, err := r.trainer.Train(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	step.Batch, step.EpochExamples = c.Batch, res.TrainExamples
 	if v, _ := p["epoch_examples"].(int64); v > 0 {
