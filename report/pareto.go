@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -28,7 +29,7 @@ type FrontPanel struct {
 
 // Fronts draws one panel per FrontPanel, side by side in rows of two:
 // every point as a grey dot, the front's points joined in order of cost,
-// marked and labelled with their settings. Points without a finite cost and
+// marked and numbered, the legend giving each number's settings. Points without a finite cost and
 // value are left out and counted in the panel's title. SVG for .svg, PNG
 // otherwise.
 func Fronts(path, title, costLabel, valueLabel string, panels []FrontPanel) error {
@@ -95,16 +96,24 @@ func Fronts(path, title, costLabel, valueLabel string, panels []FrontPanel) erro
 			}
 			l.Color, pts.Color = color.RGBA{R: 200, A: 255}, color.RGBA{R: 200, A: 255}
 			p.Add(l, pts)
-			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: line, Labels: text})
+			// The front's points carry numbers; the legend gives each
+			// number's settings (long labels beside the points would
+			// squeeze the panel).
+			nums := make([]string, len(text))
+			for k, t := range text {
+				nums[k] = strconv.Itoa(k + 1)
+				p.Legend.Add(nums[k] + ": " + t)
+			}
+			lb, err := plotter.NewLabels(plotter.XYLabels{XYs: line, Labels: nums})
 			if err != nil {
 				return fmt.Errorf("pareto plot %s: %w", path, err)
 			}
 			for k := range lb.TextStyle {
-				lb.TextStyle[k].Font.Size = vg.Points(6)
-				lb.TextStyle[k].XAlign, lb.TextStyle[k].YAlign = draw.XLeft, draw.YBottom
+				lb.TextStyle[k].XAlign, lb.TextStyle[k].YAlign = draw.XRight, draw.YBottom
 			}
-			lb.Offset = vg.Point{X: 2, Y: 2}
+			lb.Offset = vg.Point{X: -3, Y: 2}
 			p.Add(lb)
+			p.Legend.TextStyle.Font.Size = vg.Points(7)
 		}
 		p.Add(plotter.NewGrid())
 		plots[i/cols] = append(plots[i/cols], p)
