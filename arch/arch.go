@@ -33,6 +33,9 @@ type Arch struct {
 	Ops         Ops        `yaml:"ops" json:"ops"`
 	Components  Components `yaml:"components" json:"components"`
 	Network     Network    `yaml:"network" json:"network"`
+	// adcCosted marks a copy whose ADC figures Costed has scaled to its
+	// resolution.
+	adcCosted bool
 }
 
 // Structure is the hierarchy of nodes, tiles, cores and matrix units.

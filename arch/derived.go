@@ -47,8 +47,10 @@ type Area struct {
 	Node      []AreaItem `json:"node"`       // per node, tiles excluded
 }
 
-// Area computes the area of a core, a tile, a node and the system.
+// Area computes the area of a core, a tile, a node and the system, the
+// ADC's at its resolution (Costed).
 func (a *Arch) Area() Area {
+	a = a.Costed()
 	var ar Area
 	for id := range NumComponents {
 		c := a.Components.Get(id)

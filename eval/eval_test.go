@@ -150,7 +150,7 @@ func TestValidateOptions(t *testing.T) {
 		{func(o *Options) { o.Designs = []string{"serial"} }, "must include panther"},
 		{func(o *Options) { o.Designs = append(o.Designs, "tpu") }, `design "tpu"`},
 		{func(o *Options) { o.GPU = "a100" }, `gpu "a100"`},
-		{func(o *Options) { o.Vary = Vary{Key: "adc_bits", Values: []string{"8"}} }, `vary key "adc_bits"`},
+		{func(o *Options) { o.Vary = Vary{Key: "adc_volts", Values: []string{"8"}} }, `vary key "adc_volts"`},
 		{func(o *Options) { o.Vary = Vary{Key: "opa_power_mw", Values: []string{"-1"}} }, "is not a finite number >= 0"},
 	} {
 		o := DefaultOptions()
@@ -204,6 +204,7 @@ func TestVaryConstantKeys(t *testing.T) {
 		get     func(a *arch.Arch) float64
 	}{
 		{"adc_pj", []string{"panther", "serial", "cmos-op", "digital"}, func(a *arch.Arch) float64 { return a.Components.ADC.AccessPJ() }},
+		{"adc_bits", []string{"panther", "serial", "cmos-op"}, func(a *arch.Arch) float64 { return float64(a.Crossbar.ADC.Bits) }},
 		{"serial_update_ns", []string{"serial"}, func(a *arch.Arch) float64 { return a.Ops.Update.LatencyNS }},
 		{"sram_write_pj", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.EnergyPJ }},
 		{"sram_write_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.LatencyNS }},
@@ -402,6 +403,45 @@ func TestSimulatedStep(t *testing.T) {
 	again, err := Run(context.Background(), o)
 	if err != nil || again.Rows[1].EnergyPJ != s.EnergyPJ || again.Rows[1].TimeNS != s.TimeNS {
 		t.Errorf("not deterministic: %v", err)
+	}
+}
+
+// The ADC's bits set its energy: the ADC operation's energy scales as
+// arch.ADCScale says (x2 per bit up to the corner), the 8-bit figures are
+// the preset's, and the report names the cost of every row.
+func TestADCBitsEnergy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and simulates")
+	}
+	o := Options{Workloads: []string{"vgg-g"}, Batches: []int{1}, Designs: []string{"panther"}}
+	plain, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Vary, err = ParseVary("adc_bits=6,8,10"); err != nil {
+		t.Fatal(err)
+	}
+	varied, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adc := slices.Index(sim.Operations, "adc")
+	at := func(r Row) float64 { return r.ByOperation[adc].PJ }
+	six, eight, ten := varied.Rows[0], varied.Rows[1], varied.Rows[2]
+	if eight.EnergyPJ != plain.Rows[0].EnergyPJ || eight.TimeNS != plain.Rows[0].TimeNS {
+		t.Errorf("8 bits: %g pJ %g ns, the preset %g pJ %g ns", eight.EnergyPJ, eight.TimeNS, plain.Rows[0].EnergyPJ, plain.Rows[0].TimeNS)
+	}
+	if at(eight) <= 0 || !near(at(six), at(eight)/4) || !near(at(ten), 4*at(eight)) {
+		t.Errorf("ADC energy at 6, 8, 10 bits: %g %g %g pJ, want x1/4, x1, x4", at(six), at(eight), at(ten))
+	}
+	if !(six.EnergyPJ < eight.EnergyPJ && eight.EnergyPJ < ten.EnergyPJ) {
+		t.Errorf("total energy at 6, 8, 10 bits: %g %g %g pJ", six.EnergyPJ, eight.EnergyPJ, ten.EnergyPJ)
+	}
+	if !strings.Contains(six.ADCCost, "6-bit converter") || !strings.Contains(plain.Rows[0].ADCCost, "8-bit converter, 1.8 pJ") {
+		t.Errorf("ADC cost notes %q, %q", six.ADCCost, plain.Rows[0].ADCCost)
+	}
+	if !slices.ContainsFunc(varied.Notes, func(n string) bool { return strings.Contains(n, "panther: ADC cost: 10-bit converter") }) {
+		t.Errorf("notes do not say the 10-bit cost: %q", varied.Notes)
 	}
 }
 

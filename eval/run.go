@@ -141,6 +141,12 @@ type Measure struct {
 	// vector and control, leakage), shown beside panther's.
 	ByOperation []sim.Share `json:"energy_by_operation,omitempty"`
 	Source      string      `json:"source"` // "simulated" or the GPU model's card
+	// AreaMM2 is the area of the tiles the program uses, their routers and
+	// node links (simulated designs).
+	AreaMM2 float64 `json:"area_mm2,omitempty"`
+	// ADCCost says which resolution the ADC was charged at (designs with
+	// analog MVM).
+	ADCCost string `json:"adc_cost,omitempty"`
 	// Wall is how long compiling and simulating took on this machine.
 	WallSeconds float64 `json:"wall_seconds"`
 	// EpochExamples is the training set one epoch goes through.
@@ -281,7 +287,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res.Rows = Compare(ms)
-	res.Notes = append(notes(o), skipped...)
+	res.Notes = append(append(notes(o), adcNotes(ms)...), skipped...)
 	return res, nil
 }
 
@@ -363,8 +369,7 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 	if w.MaxBatch > 0 && b*batches > w.MaxBatch {
 		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
 	}
-	start := time.Now()
-	m, err = o.simulate(ctx, w, a, b, batches, o.Vary.bias(v), stage)
+	m, err = measureStep(ctx, o.simulate, w, a, b, batches, o.Vary.bias(v), stage)
 	if err != nil && batches > 1 && ctx.Err() == nil {
 		// Several batches in one program may not fit where one does.
 		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err), nil
@@ -372,10 +377,33 @@ func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v s
 	if err != nil {
 		return Measure{}, "", fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
 	}
+	return m, "", nil
+}
+
+// MeasureStep compiles and simulates one training step of m on a, as Run
+// measures its simulated designs: batch examples per step, crsInterval
+// steps in one program with one CRS after the last (where a has a CRS),
+// and the step is their mean. It fills the time, energy, energy by class
+// and operation, ADC cost and wall time; workload, design and epoch are
+// the caller's. bias places the layers' biases as the trainer does.
+func MeasureStep(ctx context.Context, m compiler.Model, a *arch.Arch, batch, crsInterval int, bias model.BiasPlacement) (Measure, error) {
+	return measureStep(ctx, simulate, Workload{model: m}, a, batch, crsInterval, bias, func(string) {})
+}
+
+func measureStep(ctx context.Context, simulate func(context.Context, Workload, *arch.Arch, int, int, model.BiasPlacement, func(string)) (Measure, error),
+	w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+	start := time.Now()
+	m, err := simulate(ctx, w, a, batch, batches, bias, stage)
+	if err != nil {
+		return Measure{}, err
+	}
 	m = m.perStep(batches)
 	m.WallSeconds = time.Since(start).Seconds()
 	m.Source = "simulated"
-	return m, "", nil
+	if a.Ops.MVM.Mechanism == arch.MVMAnalog {
+		m.ADCCost = a.ADCCostNote()
+	}
+	return m, nil
 }
 
 func wallNote(s float64) string {
@@ -435,7 +463,30 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int,
 	if rep.Partial {
 		return Measure{}, fmt.Errorf("simulation stopped: %s", rep.Stopped)
 	}
-	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass, ByOperation: rep.ByOperation}, nil
+	return Measure{TimeNS: rep.TimeNS, EnergyPJ: rep.EnergyPJ, ByClass: rep.ByClass, ByOperation: rep.ByOperation, AreaMM2: rep.Area.UsedMM2}, nil
+}
+
+// adcNotes says, once per distinct cost, which ADC cost the measurements
+// used and on which designs.
+func adcNotes(ms []Measure) []string {
+	var costs []string
+	designs := map[string][]string{}
+	for _, m := range ms {
+		if m.ADCCost == "" {
+			continue
+		}
+		if _, seen := designs[m.ADCCost]; !seen {
+			costs = append(costs, m.ADCCost)
+		}
+		if !slices.Contains(designs[m.ADCCost], m.Design) {
+			designs[m.ADCCost] = append(designs[m.ADCCost], m.Design)
+		}
+	}
+	var n []string
+	for _, c := range costs {
+		n = append(n, fmt.Sprintf("%s: %s.", strings.Join(designs[c], ", "), c))
+	}
+	return n
 }
 
 func notes(o Options) []string {

@@ -27,7 +27,8 @@ var varyKeys = map[string]string{
 	"opa_power_mw":         "ops.update.power_mw of designs with an in-crossbar OPA (docs/constants.md: 4.44 mW)",
 	"opa_per_bit":          "ops.update.per_bit of designs with an in-crossbar OPA (default false)",
 	"mvm_power_mw":         "ops.mvm.power_mw of designs with analog MVM (docs/constants.md: 3.09 mW panther, 2.74 mW baselines)",
-	"adc_pj":               "components.adc.dynamic_mw: the energy of one ADC conversion in pJ (docs/constants.md: 1.8)",
+	"adc_pj":               "components.adc.dynamic_mw: the energy of one 8-bit (reference) ADC conversion in pJ (docs/constants.md: 1.8)",
+	"adc_bits":             "crossbar.adc of designs with analog MVM: the ADC's bits (1 to 24, shift kept), which set its numerics and its energy, latency and area (docs/constants.md: ADC resolution)",
 	"serial_update_ns":     "ops.update.latency_ns of the serial design: one serial access of a slice array (docs/constants.md: 475 ns)",
 	"sram_write_pj":        "ops.sram_write.energy_pj of designs that write their weights into SRAM (digital; docs/constants.md: 81920 pJ per matrix unit)",
 	"sram_write_ns":        "ops.sram_write.latency_ns of designs that write their weights into SRAM (digital; docs/constants.md: 4096 ns per matrix unit)",
@@ -113,6 +114,14 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 			a.Ops.MVM.LatencyNS = f
 		case v.Key == "digital_unit_leak_mw" && !analog:
 			a.Components.Crossbar.LeakMW = f
+		}
+	case "adc_bits":
+		b, err := strconv.Atoi(x)
+		if err != nil || b < 1 || b > xbar.MaxADCBits {
+			return fmt.Errorf("vary %s: %q is not a number of bits from 1 to %d", v.Key, x, xbar.MaxADCBits)
+		}
+		if a.Ops.MVM.Mechanism == arch.MVMAnalog {
+			a.Crossbar.ADC = xbar.ADC{Bits: b, Shift: a.Crossbar.ADC.Shift}
 		}
 	case "opa_per_bit":
 		b, err := strconv.ParseBool(x)

@@ -106,3 +106,34 @@ func TestLinesExtremes(t *testing.T) {
 		t.Error("a series without values is not named as such")
 	}
 }
+
+// Fronts labels the points on the front only, draws every panel, and counts
+// the points it cannot place.
+func TestFronts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.svg")
+	panels := []FrontPanel{
+		{Title: "mlp", Points: []FrontPoint{{Cost: 1, Value: 0.5, On: true, Label: "cheap"}, {Cost: 2, Value: 0.4, Label: "worse"},
+			{Cost: 3, Value: 0.9, On: true, Label: "best"}, {Cost: nan, Value: 0.1}}},
+		{Title: "lenet", Points: []FrontPoint{{Cost: 1e20, Value: 1, On: true, Label: "only"}}},
+		{Title: "cnn", Points: []FrontPoint{{Cost: inf, Value: 1}}},
+	}
+	if err := Fronts(path, "t", "J", "acc", panels); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg := string(b)
+	for _, want := range []string{"cheap", "best", "only", "mlp (1 point(s) without", "lenet", "cnn (1 point(s) without"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the plot lacks %q", want)
+		}
+	}
+	if strings.Contains(svg, "worse") {
+		t.Error("a point off the front is labelled")
+	}
+	if err := Fronts(path, "t", "J", "acc", nil); err == nil {
+		t.Error("no panels drew")
+	}
+}

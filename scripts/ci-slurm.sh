@@ -4,7 +4,9 @@
 # anything is submitted, runs the 8-point sweep of sweep/testdata/tiny.yaml
 # through Slurm and compares its records with the local backend's, cancels
 # one running array task of a slower copy, resumes, and checks every record
-# is there once (TestSlurmSweep). Stops every daemon it started, by pid,
+# is there once (TestSlurmSweep), then runs the 16 codesign points of
+# sweep/testdata/codesign.yaml as 2 array tasks and checks every one finished
+# and collect marks the Pareto front. Stops every daemon it started, by pid,
 # after scancel. Installs nothing: needs slurmctld slurmd slurm-client munge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +26,14 @@ if [ -n "$(squeue --noheader)" ] || [ -e "$state/bad" ]; then
 fi
 
 PANTHER_SLURM=1 go test -count=1 -run 'TestSlurmSweep' -v ./sweep/
+
+"$bin" sweep sweep/testdata/codesign.yaml --backend slurm --chunk 8 --out "$state/codesign"
+for _ in $(seq 600); do
+  [ -z "$(squeue --noheader)" ] && break
+  sleep 1
+done
+"$bin" sweep collect "$state/codesign"
+done_points=$(grep -c '"status":"done"' "$state/codesign/results.jsonl" || true)
+[ "$done_points" = 16 ] || { echo "ci-slurm: $done_points of 16 codesign points done" >&2; exit 1; }
+head -1 "$state/codesign/results.csv" | grep -q ',pareto$' || { echo "ci-slurm: collect wrote no pareto column" >&2; exit 1; }
 echo "ci-slurm: ok"

@@ -71,6 +71,7 @@ var ErrInterrupted = errors.New("interrupted")
 // Everything that can be checked before running is checked here, with
 // errors naming the tile, core and instruction.
 func New(a *arch.Arch, p *program.Program, opt Options) (*Sim, error) {
+	a = a.Costed() // the ADC costs what its resolution does
 	if err := a.CheckProgram(p.Arch); err != nil {
 		return nil, err
 	}

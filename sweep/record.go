@@ -149,8 +149,11 @@ func Collect(s *Sweep, dir string) (int, error) {
 }
 
 // writeCSV writes one row per record: point, status, every parameter,
-// every metric any record has (sorted), seconds and error.
+// every metric any record has (sorted), seconds and error, and, where the
+// records have an energy per epoch and a test accuracy (codesign points),
+// pareto: whether the point is on its model and dataset's front.
 func writeCSV(w io.Writer, keys []string, recs []*Record) error {
+	front := paretoColumn(recs)
 	metricSet := map[string]bool{}
 	for _, r := range recs {
 		for m := range r.Metrics {
@@ -159,7 +162,11 @@ func writeCSV(w io.Writer, keys []string, recs []*Record) error {
 	}
 	metrics := slices.Sorted(maps.Keys(metricSet))
 	cw := csv.NewWriter(w)
-	cw.Write(slices.Concat([]string{"point", "status"}, keys, metrics, []string{"seconds", "error"}))
+	tail := []string{"seconds", "error"}
+	if front != nil {
+		tail = append(tail, ParetoColumn)
+	}
+	cw.Write(slices.Concat([]string{"point", "status"}, keys, metrics, tail))
 	for _, r := range recs {
 		row := []string{strconv.Itoa(r.Point), r.Status}
 		for _, k := range keys {
@@ -173,7 +180,11 @@ func writeCSV(w io.Writer, keys []string, recs []*Record) error {
 			}
 			row = append(row, cell)
 		}
-		cw.Write(append(row, strconv.FormatFloat(r.Seconds, 'f', 3, 64), r.Error))
+		row = append(row, strconv.FormatFloat(r.Seconds, 'f', 3, 64), r.Error)
+		if front != nil {
+			row = append(row, front[r])
+		}
+		cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()

@@ -14,27 +14,36 @@ import (
 )
 
 func init() {
-	var x, y, value, kind, out string
+	var x, y, value, kind, by, out string
 	cmd := &cobra.Command{
-		Use:   "plot RESULTS.jsonl --x KEY [--y KEY] [--value METRIC] -o FILE.png|svg",
-		Short: "Draw a heat map or line plot from sweep results",
+		Use:   "plot RESULTS.jsonl (--x KEY [--y KEY] [--value METRIC] | --kind pareto [--by energy|time|edp]) -o FILE.png|svg",
+		Short: "Draw a heat map, line plot or Pareto front from sweep results",
 		Long: `plot reads a sweep's merged results (results.jsonl, see panther sweep collect) and
 draws one metric over one or two parameters: a heat map with --x as columns and --y
 as rows, or a line plot with --x on the axis and one line per value of --y. Cells
 shared by several records (other seeds, say) show their mean. Points without a finished
 record are drawn as missing (a labelled cell, a break in the line) and named on stderr.
-PNG or SVG by the output's extension. See docs/sweeps.md.`,
+
+--kind pareto reads codesign results: test accuracy against the energy (--by energy),
+time (time) or energy-delay product (edp) per epoch, one panel per model and dataset,
+the points on the front joined and labelled with the settings that differ between
+points. PNG or SVG by the output's extension. See docs/sweeps.md and docs/codesign.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return fmt.Errorf("give the output file with -o FILE.png or FILE.svg")
 			}
-			if kind != "heatmap" && kind != "line" {
-				return fmt.Errorf("--kind %q: want heatmap or line", kind)
-			}
 			recs, err := sweep.ReadResults(args[0])
 			if err != nil {
 				return err
+			}
+			switch {
+			case kind == "pareto":
+				return plotFronts(cmd, args[0], recs, by, out)
+			case kind != "heatmap" && kind != "line":
+				return fmt.Errorf("--kind %q: want heatmap, line or pareto", kind)
+			case x == "":
+				return fmt.Errorf("--kind %s: give the parameter along the x axis with --x KEY", kind)
 			}
 			t, err := sweep.Grid(recs, x, y, value)
 			if err != nil {
@@ -68,10 +77,37 @@ PNG or SVG by the output's extension. See docs/sweeps.md.`,
 	f.StringVar(&x, "x", "", "parameter along the x axis (columns)")
 	f.StringVar(&y, "y", "", "parameter for rows (heat map) or lines (line plot); empty for one")
 	f.StringVar(&value, "value", "test_accuracy", "metric to show")
-	f.StringVar(&kind, "kind", "heatmap", "heatmap or line")
+	f.StringVar(&kind, "kind", "heatmap", "heatmap, line or pareto")
+	f.StringVar(&by, "by", "energy", "pareto: the cost per epoch, energy, time or edp")
 	f.StringVarP(&out, "out", "o", "", "output file, .png or .svg")
-	cmd.MarkFlagRequired("x")
 	root.AddCommand(cmd)
+}
+
+// plotFronts draws the Pareto fronts of codesign results against the cost
+// by names.
+func plotFronts(cmd *cobra.Command, path string, recs []*sweep.Record, by, out string) error {
+	cost, ok := sweep.ParetoCosts[by]
+	if !ok {
+		return fmt.Errorf("--by %q: want energy, time or edp", by)
+	}
+	groups, err := sweep.Pareto(recs, cost)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var panels []report.FrontPanel
+	for _, g := range groups {
+		pn := report.FrontPanel{Title: g.Name}
+		for i, r := range g.Recs {
+			pn.Points = append(pn.Points, report.FrontPoint{Cost: g.Cost[i], Value: g.Value[i], On: g.On[i], Label: sweep.Settings(r, recs)})
+		}
+		panels = append(panels, pn)
+	}
+	units := map[string]string{"energy": "epoch_joules (J)", "time": "epoch_seconds (s)", "edp": "epoch_edp_j_s (J s)"}
+	if err := report.Fronts(out, "test accuracy against "+by+" per epoch: the Pareto front in red", units[by], sweep.ParetoValue, panels); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "wrote", out)
+	return nil
 }
 
 // cellName names a cell of the plot by its parameters.

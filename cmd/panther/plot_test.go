@@ -52,3 +52,30 @@ func TestPlotExtremes(t *testing.T) {
 		}
 	}
 }
+
+// plot --kind pareto draws codesign results and refuses train results and
+// an unknown cost.
+func TestPlotPareto(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i, m := range []string{`"epoch_joules":1,"epoch_seconds":2,"epoch_edp_j_s":2,"test_accuracy":0.5`, `"epoch_joules":2,"epoch_seconds":1,"epoch_edp_j_s":2,"test_accuracy":0.7`} {
+		fmt.Fprintf(&b, `{"point":%d,"id":"x","kind":"codesign","status":"done","params":{"model":"mlp","dataset":"mnist","adc":"%d"},"metrics":{%s},"seconds":0}`+"\n", i, 6+2*i, m)
+	}
+	in := filepath.Join(dir, "results.jsonl")
+	if err := os.WriteFile(in, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, by := range []string{"energy", "time", "edp"} {
+		out := filepath.Join(dir, by+".png")
+		if msg, err := runPanther(t, "plot", in, "--kind", "pareto", "--by", by, "-o", out); err != nil || msg != "wrote "+out+"\n" {
+			t.Errorf("--by %s: %q %v", by, msg, err)
+		}
+	}
+	if _, err := runPanther(t, "plot", in, "--kind", "pareto", "--by", "area", "-o", filepath.Join(dir, "x.png")); err == nil || !strings.Contains(err.Error(), `--by "area"`) {
+		t.Errorf("--by area: %v", err)
+	}
+	train := results(t, dir, "0.1", "0.2")
+	if _, err := runPanther(t, "plot", train, "--kind", "pareto", "--by", "energy", "-o", filepath.Join(dir, "y.png")); err == nil || !strings.Contains(err.Error(), "codesign points have them") {
+		t.Errorf("train results: %v", err)
+	}
+}

@@ -14,7 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/panther-xbar/panther/sweep"
-	_ "github.com/panther-xbar/panther/sweep/trainkind" // registers kind: train
+	_ "github.com/panther-xbar/panther/sweep/codesignkind" // registers kind: codesign
+	_ "github.com/panther-xbar/panther/sweep/trainkind"    // registers kind: train
 )
 
 func init() {
@@ -26,7 +27,8 @@ func init() {
 		Use:   "sweep SWEEP.yaml",
 		Short: "Run a design-space sweep: a grid or a list of points, locally or as a Slurm job array",
 		Long: `sweep runs one point per combination of a sweep file's grid (or per entry of its list):
-kind names what a point is (train: one run of the fast trainer), base the settings all
+kind names what a point is (train: one run of the fast trainer; codesign: a training
+run and a simulated training step of the same network), base the settings all
 points share, grid or list the settings that vary. Each point's record (parameters,
 metrics, status) is written atomically to OUT/points/NNNN.json; finished points are
 skipped when the sweep runs again. At the end the records are merged into

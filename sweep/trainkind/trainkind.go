@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/sweep"
 	"github.com/panther-xbar/panther/train"
 	"github.com/panther-xbar/panther/xbar"
@@ -23,21 +25,21 @@ import (
 // Kind is the name sweep files give.
 const Kind = "train"
 
-func init() { sweep.Register(Kind, &runner{}) }
+func init() { sweep.Register(Kind, &Runner{}) }
 
 // deviceParams are the device model's numeric parameters.
 var deviceParams = []string{"alpha", "sigma", "d2d", "c2c", "read_noise", "stuck_low", "stuck_high"}
 
-// keys is the table of configuration keys: one row per setting of
+// Keys is the table of configuration keys: one row per setting of
 // train.Config and its unit, defaults from train.DefaultConfig.
-func keys() []sweep.Key {
+func Keys() []sweep.Key {
 	c := train.DefaultConfig()
 	u := train.DefaultUnitOptions()
 	enum := func(parse func(string) (string, error)) func(string) (any, error) {
 		return func(s string) (any, error) { return parse(s) }
 	}
 	ks := []sweep.Key{
-		{Name: "model", Help: "network: a preset (" + strings.Join(model.Presets(), ", ") + ") or a YAML file", Default: "mlp", Parse: parseModel},
+		{Name: "model", Help: "network: a preset (" + strings.Join(model.Presets(), ", ") + "), a YAML file or an ONNX file (its structure; training starts from fresh weights)", Default: "mlp", Parse: parseModel},
 		{Name: "dataset", Help: "dataset: " + data.Datasets, Default: c.Dataset, Parse: parseDataset},
 		{Name: "variant", Help: "crossbar variant: inplace, accumulate or pipelined", Default: u.Variant,
 			Parse: enum(func(s string) (string, error) { v, err := xbar.ParseVariant(s); return v.String(), err })},
@@ -72,10 +74,23 @@ func keys() []sweep.Key {
 }
 
 func parseModel(s string) (any, error) {
-	if _, err := model.Load(s); err != nil {
+	if _, err := LoadNetwork(s); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// LoadNetwork reads a model key's network: a preset, a YAML file, or an
+// ONNX file (.onnx), whose structure the trainer trains from fresh weights.
+func LoadNetwork(s string) (*model.Network, error) {
+	if strings.EqualFold(filepath.Ext(s), ".onnx") {
+		m, err := onnx.ReadFile(s, onnx.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return m.Net, nil
+	}
+	return model.Load(s)
 }
 
 // parseDataset checks the form of a dataset; its files are read when a
@@ -133,7 +148,8 @@ func parseWord(s string) (any, error) {
 	return s, nil
 }
 
-type runner struct {
+// Runner runs train points; other kinds train through it (Train).
+type Runner struct {
 	mu   sync.Mutex
 	sets map[string]*dataset
 }
@@ -145,16 +161,16 @@ type dataset struct {
 	err         error
 }
 
-func (r *runner) Keys() []sweep.Key { return keys() }
+func (r *Runner) Keys() []sweep.Key { return Keys() }
 
-// config builds the trainer's configuration of a point.
-func config(p sweep.Params) (train.Config, error) {
+// Config builds the trainer's configuration of a point.
+func Config(p sweep.Params) (train.Config, error) {
 	c := train.DefaultConfig()
 	str := func(k string) string { s, _ := p[k].(string); return s }
 	num := func(k string) int { v, _ := p[k].(int64); return int(v) }
 	flt := func(k string) float64 { v, _ := p[k].(float64); return v }
 	var err error
-	if c.Model, err = model.Load(str("model")); err != nil {
+	if c.Model, err = LoadNetwork(str("model")); err != nil {
 		return c, err
 	}
 	o := train.UnitOptions{Variant: str("variant"), InplacePlan: str("inplace_plan"), ReadPlan: str("read_plan"), UpdatePlan: str("update_plan"),
@@ -177,12 +193,12 @@ func config(p sweep.Params) (train.Config, error) {
 	return c, c.Validate()
 }
 
-func (r *runner) Check(p sweep.Params) error {
-	_, err := config(p)
+func (r *Runner) Check(p sweep.Params) error {
+	_, err := Config(p)
 	return err
 }
 
-func (r *runner) load(spec string) (*data.Set, *data.Set, error) {
+func (r *Runner) load(spec string) (*data.Set, *data.Set, error) {
 	r.mu.Lock()
 	if r.sets == nil {
 		r.sets = map[string]*dataset{}
@@ -197,21 +213,27 @@ func (r *runner) load(spec string) (*data.Set, *data.Set, error) {
 	return d.train, d.test, d.err
 }
 
-// Run trains the point and returns the last epoch's accuracy and loss
+// Run trains the point and returns Train's metrics.
+func (r *Runner) Run(ctx context.Context, p sweep.Params) (sweep.Metrics, error) {
+	m, _, err := r.Train(ctx, p)
+	return m, err
+}
+
+// Train trains the point and returns the last epoch's accuracy and loss
 // (train_*, test_*, and fp32_* for the reference) and the crossbar events
-// of the whole run.
-func (r *runner) Run(ctx context.Context, p sweep.Params) (sweep.Metrics, error) {
-	cfg, err := config(p)
+// of the whole run, with the trainer's result.
+func (r *Runner) Train(ctx context.Context, p sweep.Params) (sweep.Metrics, *train.Result, error) {
+	cfg, err := Config(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tr, te, err := r.load(cfg.Dataset)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := train.Run(ctx, cfg, tr, te, train.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := sweep.Metrics{"train_examples": float64(res.TrainExamples), "test_examples": float64(res.TestExamples)}
 	var ev train.Events
@@ -232,5 +254,5 @@ func (r *runner) Run(ctx context.Context, p sweep.Params) (sweep.Metrics, error)
 	m["adc_clips"], m["output_sat"], m["q_sat"] = float64(ev.ADCClips), float64(ev.OutputSat), float64(ev.QSat)
 	m["weight_sat"], m["vector_sat"], m["g_clips"] = float64(ev.WeightSat), float64(ev.VectorSat), float64(ev.GClips)
 	m["sat_rate"] = ev.SatRate()
-	return m, nil
+	return m, res, nil
 }

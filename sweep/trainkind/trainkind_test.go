@@ -13,14 +13,14 @@ import (
 // text may name a file: FuzzReadYAML in package model fuzzes those): none
 // panics, and a value accepted is canonical, reading back as itself.
 func FuzzKeyParsers(f *testing.F) {
-	for _, k := range keys() {
+	for _, k := range Keys() {
 		f.Add(k.Default)
 	}
 	for _, s := range []string{"8>>2", "4+4", "2,2,4", "NaN", "-Inf", "1e309", "9223372036854775807", "2147483648", "-1", "csv:a,b", "idx:", "TRUE", "pipelined"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		for _, k := range keys() {
+		for _, k := range Keys() {
 			if k.Name == "model" {
 				continue
 			}
@@ -41,7 +41,7 @@ func FuzzKeyParsers(f *testing.F) {
 func TestBiasKey(t *testing.T) {
 	for text, want := range map[string]model.BiasPlacement{"": train.DefaultConfig().Bias, "crossbar": model.BiasCrossbar, "auto": model.BiasAuto} {
 		p := sweep.Params{}
-		for _, k := range keys() {
+		for _, k := range Keys() {
 			s := k.Default
 			if k.Name == "bias" && text != "" {
 				s = text
@@ -52,7 +52,7 @@ func TestBiasKey(t *testing.T) {
 			}
 			p[k.Name] = v
 		}
-		c, err := config(p)
+		c, err := Config(p)
 		if err != nil || c.Bias != want {
 			t.Errorf("bias %q: %v, %v; want %v", text, c.Bias, err, want)
 		}
