@@ -99,6 +99,26 @@ func (d *Cells) Stuck(i int) (level int, stuck bool) {
 	return int(d.stuck[i]), true
 }
 
+// Remap reorders the cells so that cell i becomes the cell that was at
+// order[i], keeping len(order) of them: the fault-aware mapper's placement
+// of a matrix on a physical array with spare lines. It draws nothing.
+func (d *Cells) Remap(order []int) {
+	if d.stuck != nil {
+		stuck := make([]int16, len(order))
+		for i, j := range order {
+			stuck[i] = d.stuck[j]
+		}
+		d.stuck = stuck
+	}
+	if d.mult != nil {
+		mult := make([]float64, len(order))
+		for i, j := range order {
+			mult[i] = d.mult[j]
+		}
+		d.mult = mult
+	}
+}
+
 // Write returns the level cell i reaches when, at level `level`, it receives
 // a request to move by delta levels (positive = potentiation). The target is
 // rounded half away from zero but not clamped to [0, levels-1]: the caller

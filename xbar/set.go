@@ -28,6 +28,9 @@ type Set struct {
 	rounding                     *rng.Source
 	counters                     Counters
 	scratch                      scratch
+	// faults lists the cells with a stuck slice when fault-aware mapping is
+	// on (docs/devices.md); nominal writes store their nearest allowed code.
+	faults []cellFault
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -86,6 +89,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 		counters: Counters{SliceSat: make([]int64, len(cfg.Plan.Slices))},
 	}
 	deviceModelled := !cfg.Device.IdealWrites() || cfg.Device.HasStuck() || cfg.Device.ReadNoise > 0
+	mapped := cfg.Device.FaultMap && cfg.Device.HasStuck()
 	s.slices = make([]sliceCells, len(cfg.Plan.Slices))
 	for i, sl := range cfg.Plan.Slices {
 		lo, hi := sl.Range()
@@ -97,14 +101,28 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			nominalMask: 1<<sl.NominalBits - 1,
 			v:           make([]int16, rows*cols),
 		}
+	}
+	var mappedCells []*device.Cells
+	if mapped {
+		mappedCells = s.newMappedCells()
+	}
+	for i := range s.slices {
+		c := &s.slices[i]
 		if deviceModelled {
-			c.dev = device.NewCells(cfg.Device, 1<<sl.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
+			if mapped {
+				c.dev = mappedCells[i]
+			} else {
+				c.dev = device.NewCells(cfg.Device, 1<<c.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
+			}
 			for idx := range c.v {
 				if level, stuck := c.dev.Stuck(idx); stuck {
 					c.v[idx] = int16(int32(level) - c.bias)
 				}
 			}
 		}
+	}
+	if mapped {
+		s.faults = s.findFaults()
 	}
 	s.recomputeAccumulators()
 	return s, nil
@@ -227,6 +245,7 @@ func (s *Set) codeBuffer() []uint32 {
 // writeCodes writes every cell's slices from its biased code U = Q + bias
 // (the accumulators already hold Q).
 func (s *Set) writeCodes(codes []uint32) {
+	s.nearestCodes(codes)
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
