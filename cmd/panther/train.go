@@ -26,8 +26,9 @@ import (
 
 // unitFlags binds the crossbar settings shared by train and study.
 type unitFlags struct {
-	o   train.UnitOptions
-	dev map[string]*float64
+	o        train.UnitOptions
+	dev      map[string]*float64
+	settings map[string]*string
 }
 
 func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
@@ -40,7 +41,7 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	f.StringVar(&u.o.Rounding, "rounding", u.o.Rounding, "OPA rounding: nearest, truncate or stochastic")
 	f.StringVar(&u.o.OPAMode, "opa-mode", u.o.OPAMode, "OPA mode: chunked, bitstream or per_step")
 	f.IntVar(&u.o.Tile, "tile", u.o.Tile, "crossbar rows and columns (32..512)")
-	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table)")
+	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table, read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols)")
 	f.StringVar(&u.o.DeviceKind, "device-kind", "", "device model: ideal, nonlinear or table (overrides --device)")
 	f.StringVar(&u.o.DeviceTable, "device-table", "", "pulse-response CSV for --device-kind table")
 	u.dev = map[string]*float64{}
@@ -52,6 +53,16 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	} {
 		u.dev[p.name] = f.Float64(strings.ReplaceAll(p.name, "_", "-"), 0, p.help+" (overrides --device)")
 	}
+	u.settings = map[string]*string{}
+	for _, p := range []struct{ name, def, help string }{
+		{"read_noise_scale", "level", "what read noise is a fraction of: level (one level per active cell) or range (the cell's range per active cell)"},
+		{"sigma_update", "g/R", "the nonlinear write noise's update: g/R (std sigma*sqrt(|g|) levels) or g (sigma*sqrt(R*|g|) levels)"},
+		{"fault_map", "false", "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights"},
+		{"spare_rows", "0", "spare rows per crossbar for --fault-map"},
+		{"spare_cols", "0", "spare columns per crossbar for --fault-map"},
+	} {
+		u.settings[p.name] = f.String(strings.ReplaceAll(p.name, "_", "-"), p.def, p.help+" (overrides --device)")
+	}
 }
 
 // config parses the flags; only device parameters given on the command line
@@ -61,6 +72,12 @@ func (u *unitFlags) config(f *pflag.FlagSet) (xbar.UnitConfig, error) {
 	for name, v := range u.dev {
 		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
 			u.o.DeviceParams[name] = *v
+		}
+	}
+	u.o.DeviceSettings = map[string]string{}
+	for name, v := range u.settings {
+		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
+			u.o.DeviceSettings[name] = *v
 		}
 	}
 	return u.o.Parse()
