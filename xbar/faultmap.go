@@ -17,7 +17,10 @@ import (
 // wiring). Beyond the spares, every write in nominal form (programming,
 // CRS) stores the code nearest the wanted one among those the stuck cells
 // of that weight allow, instead of the wanted code with the stuck digits
-// forced in.
+// forced in; then, most significant first, the free cells of that weight
+// take up what is still missing as far as their range allows (this is
+// what lets cells with headroom make up for a stuck cell beyond the
+// nominal range).
 
 // cellFault is one matrix cell with at least one stuck slice: the free
 // nominal bits of its code and the part of the code the stuck cells fix.
@@ -40,10 +43,11 @@ func (s *Set) newMappedCells() []*device.Cells {
 	}
 	s.counters.SerialReads += int64(len(s.slices))
 	// harm[r*pc+c] weighs the stuck cells at physical (r, c): the largest
-	// error each can cause, 2^(offset+nominal bits) of its slice.
+	// error each can cause, the span of its slice's values times 2^offset.
 	harm := make([]float64, pr*pc)
 	for i, d := range phys {
-		w := float64(uint64(1) << uint(s.slices[i].Offset+s.slices[i].NominalBits))
+		sl := &s.slices[i]
+		w := float64(int64(sl.hi-sl.lo+1) << uint(sl.Offset))
 		for idx := range harm {
 			if _, stuck := d.Stuck(idx); stuck {
 				harm[idx] += w
@@ -151,12 +155,36 @@ func (s *Set) findFaults() []cellFault {
 
 // nearestCodes replaces each faulty cell's code by the code nearest it whose
 // free part uses only the free cells' bits: what a write-and-verify that
-// knows the stuck map stores.
+// knows the stuck map stores. It keeps the wanted codes for takeUpResiduals.
 func (s *Set) nearestCodes(codes []uint32) {
-	for _, f := range s.faults {
+	s.scratch.wanted = resize(s.scratch.wanted, len(s.faults))
+	for k, f := range s.faults {
+		s.scratch.wanted[k] = codes[f.idx]
 		want := int64(codes[f.idx]) - f.fixed // what the free cells should hold
-		x := nearestIn(want, f.free)
-		codes[f.idx] = uint32(x + f.fixed)
+		codes[f.idx] = uint32(nearestIn(want, f.free) + f.fixed)
+	}
+}
+
+// takeUpResiduals moves each faulty cell's free slices, most significant
+// first, toward its wanted code U = sum v_i 2^o_i, within each slice's
+// range. The caller recomputes the accumulators.
+func (s *Set) takeUpResiduals() {
+	for k, f := range s.faults {
+		miss := int64(s.scratch.wanted[k])
+		for i := range s.slices {
+			miss -= int64(s.slices[i].v[f.idx]) << uint(s.slices[i].Offset)
+		}
+		for i := len(s.slices) - 1; i >= 0 && miss != 0; i-- {
+			sl := &s.slices[i]
+			if _, stuck := sl.dev.Stuck(f.idx); stuck {
+				continue
+			}
+			v := int64(sl.v[f.idx])
+			step := miss / (1 << uint(sl.Offset)) // toward zero: |miss| only shrinks
+			nv := min(max(v+step, int64(sl.lo)), int64(sl.hi))
+			sl.v[f.idx] = int16(nv)
+			miss -= (nv - v) << uint(sl.Offset)
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ type scratch struct {
 	gatherSigns []int32
 	rowCells    []int16
 	clipped     []bool
+	wanted      []uint32 // faulty cells' wanted codes (fault-aware mapping)
 }
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
@@ -269,6 +270,9 @@ func (s *Set) writeCodes(codes []uint32) {
 				sl.v[idx] = int16(int32(level) - sl.bias)
 			}
 		}
+	}
+	if s.faults != nil {
+		s.takeUpResiduals()
 	}
 	if s.hasStuck() {
 		s.recomputeAccumulators()
