@@ -91,8 +91,8 @@ func TestTrainingAbsorbsStuckErrors(t *testing.T) {
 			t.Logf("  slice %2d: %8.1f -> %8.1f", i, b[i], a[i])
 		}
 	}
-	// Slice 3 (offset 6 of f = 8: weight bits 0 and -1) and slice 8
-	// (offset 16: weight bits 8 and 9) are the ones the figures discuss.
+	// Slice 3 (offset 6: fraction bits below the weight's LSB) and slice 8
+	// (offset 16: weight bits 8 and 9), one low and one high.
 	for _, i := range []int{3, 8} {
 		if r := results["plain, no CRS"]; !(r[1][i] < r[0][i]/2) {
 			t.Errorf("slice %d: without CRS training should absorb most of a stuck cell's error: %v -> %v", i, r[0][i], r[1][i])
