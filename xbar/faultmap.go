@@ -55,14 +55,14 @@ func (s *Set) newMappedCells() []*device.Cells {
 		}
 	}
 	rowMap, colMap := identity(s.rows), identity(s.cols)
-	remapLines(rowMap, s.rows, cfg.SpareRows, func(line, phys int) float64 {
+	remapLines(rowMap, s.rows, cfg.SpareRows, func(phys int) float64 {
 		var h float64
 		for _, c := range colMap {
 			h += harm[phys*pc+c]
 		}
 		return h
 	})
-	remapLines(colMap, s.cols, cfg.SpareCols, func(line, phys int) float64 {
+	remapLines(colMap, s.cols, cfg.SpareCols, func(phys int) float64 {
 		var h float64
 		for _, r := range rowMap {
 			h += harm[r*pc+phys]
@@ -90,17 +90,17 @@ func identity(n int) []int {
 }
 
 // remapLines moves the most harmed of n logical lines onto the spare
-// physical lines n..n+spares-1, each to the spare that is least harmed for
-// it, while that lowers its harm. harm(line, phys) is the harm of logical
-// line `line` placed on physical line phys. Ties keep the lower index.
-func remapLines(lineMap []int, n, spares int, harm func(line, phys int) float64) {
+// physical lines n..n+spares-1, each to the least harmed spare left, while
+// that lowers its harm. harm(phys) is the harm of physical line phys under
+// the other orientation's current map. Ties keep the lower index.
+func remapLines(lineMap []int, n, spares int, harm func(phys int) float64) {
 	if spares == 0 {
 		return
 	}
 	byHarm := identity(n)
 	own := make([]float64, n)
 	for l := range own {
-		own[l] = harm(l, l)
+		own[l] = harm(l)
 	}
 	slices.SortStableFunc(byHarm, func(a, b int) int {
 		switch {
@@ -118,7 +118,7 @@ func remapLines(lineMap []int, n, spares int, harm func(line, phys int) float64)
 		}
 		best, bestHarm := -1, own[l]
 		for k := range spares {
-			if h := harm(l, n+k); !used[k] && h < bestHarm {
+			if h := harm(n + k); !used[k] && h < bestHarm {
 				best, bestHarm = k, h
 			}
 		}
