@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,7 +29,7 @@ import (
 type unitFlags struct {
 	o        train.UnitOptions
 	dev      map[string]*float64
-	settings map[string]*string
+	settings map[string]func() string
 }
 
 func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
@@ -53,15 +54,18 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	} {
 		u.dev[p.name] = f.Float64(strings.ReplaceAll(p.name, "_", "-"), 0, p.help+" (overrides --device)")
 	}
-	u.settings = map[string]*string{}
-	for _, p := range []struct{ name, def, help string }{
-		{"read_noise_scale", "level", "what read noise is a fraction of: level (one level per active cell) or range (the cell's range per active cell)"},
-		{"sigma_update", "g/R", "the nonlinear write noise's update: g/R (std sigma*sqrt(|g|) levels) or g (sigma*sqrt(R*|g|) levels)"},
-		{"fault_map", "false", "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights"},
-		{"spare_rows", "0", "spare rows per crossbar for --fault-map"},
-		{"spare_cols", "0", "spare columns per crossbar for --fault-map"},
-	} {
-		u.settings[p.name] = f.String(strings.ReplaceAll(p.name, "_", "-"), p.def, p.help+" (overrides --device)")
+	// The device settings, typed; config hands them to UnitOptions as text.
+	scale := f.String("read-noise-scale", "level", "what read noise is a fraction of: level (one level per active cell) or range (the cell's range per active cell) (overrides --device)")
+	update := f.String("sigma-update", "g/R", "the nonlinear write noise's update: g/R (std sigma*sqrt(|g|) levels) or g (sigma*sqrt(R*|g|) levels) (overrides --device)")
+	faultMap := f.Bool("fault-map", false, "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights (overrides --device)")
+	spareRows := f.Int("spare-rows", 0, "spare rows per crossbar for --fault-map (overrides --device)")
+	spareCols := f.Int("spare-cols", 0, "spare columns per crossbar for --fault-map (overrides --device)")
+	u.settings = map[string]func() string{
+		"read_noise_scale": func() string { return *scale },
+		"sigma_update":     func() string { return *update },
+		"fault_map":        func() string { return strconv.FormatBool(*faultMap) },
+		"spare_rows":       func() string { return strconv.Itoa(*spareRows) },
+		"spare_cols":       func() string { return strconv.Itoa(*spareCols) },
 	}
 }
 
@@ -77,7 +81,7 @@ func (u *unitFlags) config(f *pflag.FlagSet) (xbar.UnitConfig, error) {
 	u.o.DeviceSettings = map[string]string{}
 	for name, v := range u.settings {
 		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
-			u.o.DeviceSettings[name] = *v
+			u.o.DeviceSettings[name] = v()
 		}
 	}
 	return u.o.Parse()
