@@ -189,6 +189,20 @@ func TestDefaultArea(t *testing.T) {
 	}
 }
 
+// Spare lines enlarge every crossbar array by (128+rows)(128+cols)/128^2
+// and nothing else.
+func TestSpareLinesArea(t *testing.T) {
+	a := Default()
+	base := a.Area()
+	a.Crossbar.Device.FaultMap, a.Crossbar.Device.SpareRows, a.Crossbar.Device.SpareCols = true, 4, 8
+	ar := a.Area()
+	arrays := 40 * 2.5e-5 // crossbar arrays of the default core
+	want := base.CoreMM2 + arrays*(132.0*136.0/(128*128)-1)
+	if math.Abs(ar.CoreMM2-want) > 1e-12 {
+		t.Errorf("core area with 4 spare rows and 8 spare columns %.12f mm^2, want %.12f", ar.CoreMM2, want)
+	}
+}
+
 func TestRouterCycles(t *testing.T) {
 	n := Default().Network
 	for _, c := range []struct {

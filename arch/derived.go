@@ -47,8 +47,16 @@ type Area struct {
 	Node      []AreaItem `json:"node"`       // per node, tiles excluded
 }
 
+// spareAreaFactor is how much the spare lines of fault-aware mapping
+// (docs/devices.md) enlarge a crossbar array: (n+spare_rows)(n+spare_cols)/n^2.
+func (a *Arch) spareAreaFactor() float64 {
+	n, d := float64(a.Structure.CrossbarSize), a.Crossbar.Device
+	return (n + float64(d.SpareRows)) * (n + float64(d.SpareCols)) / (n * n)
+}
+
 // Area computes the area of a core, a tile, a node and the system, the
-// ADC's at its resolution (Costed).
+// ADC's at its resolution (Costed); crossbar arrays include their spare
+// lines.
 func (a *Arch) Area() Area {
 	a = a.Costed()
 	var ar Area
@@ -56,6 +64,9 @@ func (a *Arch) Area() Area {
 		c := a.Components.Get(id)
 		n := a.Count(id)
 		item := AreaItem{Component: id.String(), Count: n, AreaMM2: float64(n) * c.AreaMM2}
+		if id == CompCrossbar {
+			item.AreaMM2 *= a.spareAreaFactor()
+		}
 		switch c.Per.Level() {
 		case PerCore:
 			ar.Core = append(ar.Core, item)

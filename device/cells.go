@@ -16,9 +16,9 @@ type Cells struct {
 	kind      Kind
 	exact     bool    // Config.IdealWrites: a write is level+delta, no draws
 	top       float64 // L = R = levels-1
-	sigma     float64
+	sigma     float64 // write noise in levels per sqrt(|step|): sigma, or sigma*sqrt(R) for sigma_update g
 	c2c       float64
-	readNoise float64
+	readNoise float64 // read noise in levels per sqrt(active cell): read_noise, times L for read_noise_scale range
 	table     *Table
 	alpha     float64
 	// expm1(-alpha) and expm1(alpha), the potentiation and depression
@@ -44,14 +44,22 @@ func NewCells(c Config, levels, n int, src *rng.Source) *Cells {
 	if c.kind() == KindTable && c.Table == nil {
 		panic("device: kind table without a loaded table (call Config.Load)")
 	}
+	top := float64(levels - 1)
+	sigma, readNoise := c.Sigma, c.ReadNoise
+	if c.SigmaUpdate == SigmaUpdateLevels {
+		sigma *= math.Sqrt(top)
+	}
+	if c.ReadNoiseScale == ReadNoisePerRange {
+		readNoise *= top
+	}
 	d := &Cells{
 		kind:      c.kind(),
 		exact:     c.IdealWrites(),
-		top:       float64(levels - 1),
+		top:       top,
 		alpha:     c.Alpha,
-		sigma:     c.Sigma,
+		sigma:     sigma,
 		c2c:       c.C2C,
-		readNoise: c.ReadNoise,
+		readNoise: readNoise,
 		table:     c.Table,
 		emPot:     math.Expm1(-c.Alpha),
 		emDep:     math.Expm1(c.Alpha),
@@ -89,6 +97,26 @@ func (d *Cells) Stuck(i int) (level int, stuck bool) {
 		return 0, false
 	}
 	return int(d.stuck[i]), true
+}
+
+// Remap reorders the cells so that cell i becomes the cell that was at
+// order[i], keeping len(order) of them: the fault-aware mapper's placement
+// of a matrix on a physical array with spare lines. It draws nothing.
+func (d *Cells) Remap(order []int) {
+	if d.stuck != nil {
+		stuck := make([]int16, len(order))
+		for i, j := range order {
+			stuck[i] = d.stuck[j]
+		}
+		d.stuck = stuck
+	}
+	if d.mult != nil {
+		mult := make([]float64, len(order))
+		for i, j := range order {
+			mult[i] = d.mult[j]
+		}
+		d.mult = mult
+	}
 }
 
 // Write returns the level cell i reaches when, at level `level`, it receives
@@ -164,7 +192,8 @@ func (d *Cells) pulses(w float64, delta int, m float64) float64 {
 }
 
 // ReadNoise returns the noise, in levels, to add to an analog partial sum to
-// which active cells contribute: read_noise*sqrt(active)*N(0, 1). It is 0,
+// which active cells contribute: read_noise*sqrt(active)*N(0, 1), times L
+// when read_noise is a fraction of the cell's range. It is 0,
 // and draws nothing, when read_noise is 0 or active <= 0.
 func (d *Cells) ReadNoise(active int) float64 {
 	if d.readNoise == 0 || active <= 0 {

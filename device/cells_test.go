@@ -176,7 +176,7 @@ func TestNonlinearAlphaZeroIsIdeal(t *testing.T) {
 	}
 }
 
-// TestNonlinearFormula checks the stable rewriting against SPEC 1.6 as written.
+// TestNonlinearFormula checks the stable rewriting against the formula as docs/devices.md writes it.
 func TestNonlinearFormula(t *testing.T) {
 	for _, alpha := range []float64{0.01, 0.5, 3, 8} {
 		const R = 63.0
@@ -290,5 +290,49 @@ func BenchmarkWriteNonlinear(b *testing.B) {
 	d := NewCells(Config{Kind: KindNonlinear, Alpha: 2, Sigma: 0.1, D2D: 0.05, C2C: 0.1}, 64, 1024, rng.New(1))
 	for i := 0; b.Loop(); i++ {
 		d.Write(i&1023, 32, i%7-3)
+	}
+}
+
+// TestReadNoiseScale checks, draw for draw, that read_noise_scale range
+// multiplies the level reading's noise by the cell range L: both streams
+// draw the same N(0, 1) values from the same seed.
+func TestReadNoiseScale(t *testing.T) {
+	const levels = 4 // L = 3
+	perLevel := NewCells(Config{ReadNoise: 0.01}, levels, 1, rng.New(11))
+	perRange := NewCells(Config{ReadNoise: 0.01, ReadNoiseScale: ReadNoisePerRange}, levels, 1, rng.New(11))
+	norm := rng.New(11)
+	for _, active := range []int{1, 7, 128, 0, 64} {
+		want, wantRange := 0.0, 0.0
+		if active > 0 {
+			z := norm.Norm()
+			want, wantRange = 0.01*math.Sqrt(float64(active))*z, (0.01*3)*math.Sqrt(float64(active))*z
+		}
+		if got := perLevel.ReadNoise(active); got != want {
+			t.Errorf("level reading, %d active: %v, want %v", active, got, want)
+		}
+		if got := perRange.ReadNoise(active); got != wantRange || active > 0 && got == want {
+			t.Errorf("range reading, %d active: %v, want %v", active, got, wantRange)
+		}
+	}
+}
+
+// TestSigmaUpdate checks both readings of the write noise's update against
+// the formula, with the same N(0, 1) draw: g/R gives sigma*sqrt(|g|) levels,
+// g gives sigma*sqrt(R*|g|).
+func TestSigmaUpdate(t *testing.T) {
+	const levels, alpha, sigma, level, delta = 64, 1.5, 0.3, 20, 5
+	top := float64(levels - 1)
+	norm := rng.New(3).Norm()
+	e := math.Expm1(-alpha * delta / top)
+	move := top*e/math.Expm1(-alpha) + level*e
+	for _, tc := range []struct {
+		update string
+		noise  float64
+	}{{"", sigma * math.Sqrt(delta)}, {SigmaUpdateScaled, sigma * math.Sqrt(delta)}, {SigmaUpdateLevels, sigma * math.Sqrt(top*delta)}} {
+		d := NewCells(Config{Kind: KindNonlinear, Alpha: alpha, Sigma: sigma, SigmaUpdate: tc.update}, levels, 1, rng.New(3))
+		want := int(math.Round(level + move + tc.noise*norm))
+		if got := d.Write(0, level, delta); got != want {
+			t.Errorf("sigma_update %q: write lands at %d, want %d", tc.update, got, want)
+		}
 	}
 }

@@ -31,7 +31,33 @@ type Config struct {
 	StuckHigh float64 `yaml:"stuck_high" json:"stuck_high"` // fraction stuck at the top level, [0,1], StuckLow+StuckHigh <= 1
 	TablePath string  `yaml:"table" json:"table"`           // CSV file for kind table
 	Table     *Table  `yaml:"-" json:"-"`                   // loaded table (Load fills it from TablePath)
+	// ReadNoiseScale says what read_noise is a fraction of: "level" (or
+	// empty, one level per active cell) or "range" (the cell's conductance
+	// range, levels-1 levels per active cell).
+	ReadNoiseScale string `yaml:"read_noise_scale,omitempty" json:"read_noise_scale,omitempty"`
+	// SigmaUpdate says what the nonlinear write noise's update is: "g/R"
+	// (or empty, the normalised change: std sigma*sqrt(|g|) levels) or "g"
+	// (the change in levels: std sigma*sqrt(R*|g|) levels).
+	SigmaUpdate string `yaml:"sigma_update,omitempty" json:"sigma_update,omitempty"`
+	// FaultMap turns on fault-aware mapping: after programming, a test read
+	// finds the stuck cells, the worst lines move to SpareRows and SpareCols
+	// spare lines per crossbar, and every weight is written as the nearest
+	// value the stuck cells left on its line allow (docs/devices.md).
+	FaultMap  bool `yaml:"fault_map,omitempty" json:"fault_map,omitempty"`
+	SpareRows int  `yaml:"spare_rows,omitempty" json:"spare_rows,omitempty"`
+	SpareCols int  `yaml:"spare_cols,omitempty" json:"spare_cols,omitempty"`
 }
+
+// MaxSpares bounds the spare lines per crossbar.
+const MaxSpares = 64
+
+// The readings of read_noise and of the write noise's update.
+const (
+	ReadNoisePerLevel = "level"
+	ReadNoisePerRange = "range"
+	SigmaUpdateScaled = "g/R"
+	SigmaUpdateLevels = "g"
+)
 
 func (c Config) kind() Kind {
 	if c.Kind == "" {
@@ -70,6 +96,25 @@ func (c Config) Validate() error {
 	if stuckOK && c.StuckLow+c.StuckHigh > 1 {
 		bad("stuck_low + stuck_high = %v exceeds 1", c.StuckLow+c.StuckHigh)
 	}
+	if c.ReadNoiseScale != "" && c.ReadNoiseScale != ReadNoisePerLevel && c.ReadNoiseScale != ReadNoisePerRange {
+		bad("read_noise_scale %q: want %s (read_noise in levels per active cell) or %s (a fraction of the cell's range per active cell)",
+			c.ReadNoiseScale, ReadNoisePerLevel, ReadNoisePerRange)
+	}
+	if c.SigmaUpdate != "" && c.SigmaUpdate != SigmaUpdateScaled && c.SigmaUpdate != SigmaUpdateLevels {
+		bad("sigma_update %q: want %s (write noise sigma*sqrt(|g|) levels) or %s (sigma*sqrt(R*|g|) levels)",
+			c.SigmaUpdate, SigmaUpdateScaled, SigmaUpdateLevels)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"spare_rows", c.SpareRows}, {"spare_cols", c.SpareCols}} {
+		if p.v < 0 || p.v > MaxSpares {
+			bad("%s = %d is out of range [0, %d]", p.name, p.v, MaxSpares)
+		}
+	}
+	if !c.FaultMap && (c.SpareRows != 0 || c.SpareCols != 0) {
+		bad("spare_rows and spare_cols need fault_map: true (spare lines are used only by the fault-aware mapper)")
+	}
 	// Parameters of another model are an error rather than silently ignored.
 	if k != KindNonlinear {
 		if c.Alpha != 0 {
@@ -77,6 +122,9 @@ func (c Config) Validate() error {
 		}
 		if c.Sigma != 0 {
 			bad("sigma = %v applies only to kind %s", c.Sigma, KindNonlinear)
+		}
+		if c.SigmaUpdate != "" {
+			bad("sigma_update applies only to kind %s", KindNonlinear)
 		}
 	}
 	switch {
@@ -126,6 +174,9 @@ func (c Config) String() string {
 	switch k := c.kind(); k {
 	case KindNonlinear:
 		fmt.Fprintf(&b, "nonlinear(alpha=%s,sigma=%s)", g(c.Alpha), g(c.Sigma))
+		if c.SigmaUpdate == SigmaUpdateLevels {
+			b.WriteString(" sigma_update=g")
+		}
 	case KindTable:
 		name := c.TablePath
 		if name == "" && c.Table != nil {
@@ -143,8 +194,14 @@ func (c Config) String() string {
 			fmt.Fprintf(&b, " %s=%s", p.name, g(p.v))
 		}
 	}
+	if c.ReadNoise != 0 && c.ReadNoiseScale == ReadNoisePerRange {
+		b.WriteString(" read_noise_scale=range")
+	}
 	if c.HasStuck() {
 		fmt.Fprintf(&b, " stuck=%s/%s", g(c.StuckLow), g(c.StuckHigh))
+	}
+	if c.FaultMap {
+		fmt.Fprintf(&b, " fault_map(spares=%d/%d)", c.SpareRows, c.SpareCols)
 	}
 	return b.String()
 }

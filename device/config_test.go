@@ -33,6 +33,13 @@ func TestValidate(t *testing.T) {
 			[]string{"table mine: row 2: level 0 does not exceed the previous row's 0"}},
 		{"short table in code", Config{Kind: KindTable, Table: &Table{Level: []float64{0, 1}, Pot: []float64{0}, Dep: []float64{0, 0}}},
 			[]string{"equal column lengths"}},
+		{"readings", Config{Kind: KindNonlinear, Sigma: 1, SigmaUpdate: "g", ReadNoise: 0.1, ReadNoiseScale: "range"}, nil},
+		{"read_noise_scale", Config{ReadNoiseScale: "volts"}, []string{`read_noise_scale "volts": want level`, "or range"}},
+		{"sigma_update", Config{Kind: KindNonlinear, SigmaUpdate: "delta"}, []string{`sigma_update "delta": want g/R`}},
+		{"sigma_update on ideal", Config{SigmaUpdate: "g"}, []string{"sigma_update applies only to kind nonlinear"}},
+		{"fault map", Config{StuckLow: 0.01, FaultMap: true, SpareRows: 2, SpareCols: 3}, nil},
+		{"spares", Config{FaultMap: true, SpareRows: -1, SpareCols: 65}, []string{"spare_rows = -1 is out of range [0, 64]", "spare_cols = 65 is out of range [0, 64]"}},
+		{"spares without map", Config{SpareRows: 1}, []string{"spare_rows and spare_cols need fault_map: true"}},
 		{"every rule", Config{Alpha: -1, C2C: -1, StuckLow: 2}, []string{"alpha = -1", "c2c = -1", "stuck_low = 2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package device owns ReRAM cell physics (SPEC 1.6): what a write pulse train
+// Package device owns ReRAM cell physics (docs/devices.md): what a write pulse train
 // does to one cell's level, the noise of an analog read, and which cells are
 // stuck. It models one crossbar array of cells with `levels` discrete levels
 // 0..L, L = levels-1, and knows nothing of slices, weights or instructions:
@@ -6,7 +6,7 @@
 // where a write lands.
 //
 // Everything is in level units: a cell's state is w in [0, L] and the
-// nonlinear model's weight range is R = L. The project's reading of SPEC 1.6:
+// nonlinear model's weight range is R = L. The project's reading of the models (docs/devices.md):
 //
 //   - d2d: at creation each cell draws a step multiplier m = LogNormal(d2d)
 //     (every cell, in index order, only when d2d > 0; otherwise m = 1).
@@ -17,7 +17,10 @@
 //     w_max = R, w0 = R/(1-e^-alpha): potentiation moves the cell by
 //     ((w0 + w_min) - w)(1 - e^(-alpha*delta_n)), depression by
 //     ((w_max - w0) - w)(1 - e^(alpha*delta_n)), plus write noise
-//     N(0, sigma*sqrt(R)*sqrt(|delta_n|)) = N(0, sigma*sqrt(|delta*m|)) levels.
+//     N(0, sigma*sqrt(R)*sqrt(|delta_n|)) = N(0, sigma*sqrt(|delta*m|)) levels:
+//     the formula's update is read as delta_n = g/R. With sigma_update g the
+//     update is the change in levels, delta*m, and the noise is
+//     N(0, sigma*sqrt(R)*sqrt(|delta*m|)) levels.
 //     alpha = 0 is the limit, a change of exactly delta*m.
 //   - table: the normalised state s = level/L takes |delta| pulses; each moves
 //     s by Table.Step(s, up).mean*m, plus N(0, spread) when the table has a
@@ -31,7 +34,9 @@
 //     u < stuck_low sticks it at 0, u < stuck_low+stuck_high at L. A stuck
 //     cell's write returns its stuck level and draws nothing.
 //   - read noise: an analog partial sum with `active` contributing cells gets
-//     read_noise*sqrt(active)*N(0, 1) levels.
+//     read_noise*sqrt(active)*N(0, 1) levels; with read_noise_scale range,
+//     read_noise is a fraction of the cell's range and the sum gets
+//     read_noise*L*sqrt(active)*N(0, 1) levels.
 //
 // All randomness comes from one rng.Source, at creation and then in write
 // order, so the same seed and the same sequence of calls give the same bits.

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/program"
@@ -19,15 +20,23 @@ func TestCrossbarOperationsMatchXbar(t *testing.T) {
 	for _, c := range []struct {
 		preset   string
 		rounding fixed.Rounding
+		device   device.Config
 	}{
-		{"panther-inplace", fixed.Nearest},
-		{"panther", fixed.Nearest},
-		{"panther-pipelined", fixed.Nearest},
-		{"panther", fixed.Stochastic},
+		{"panther-inplace", fixed.Nearest, device.Config{}},
+		{"panther", fixed.Nearest, device.Config{}},
+		{"panther-pipelined", fixed.Nearest, device.Config{}},
+		{"panther", fixed.Stochastic, device.Config{}},
+		// Fault-aware mapping: the simulator's units map as xbar's do.
+		{"panther", fixed.Nearest, device.Config{StuckLow: 0.01, StuckHigh: 0.01, FaultMap: true, SpareRows: 2, SpareCols: 3}},
 	} {
-		t.Run(c.preset+"/"+c.rounding.String(), func(t *testing.T) {
+		name := c.preset + "/" + c.rounding.String()
+		if c.device.FaultMap {
+			name += "/fault-map"
+		}
+		t.Run(name, func(t *testing.T) {
 			a := preset(t, c.preset)
 			a.Crossbar.Rounding = c.rounding
+			a.Crossbar.Device = c.device
 			src := rng.New(11)
 			w := codes(src, rows*cols, 1<<11) // weights in [-0.5, 0.5)
 			x, d := codes(src, 128, 1<<13), codes(src, 128, 1<<13)

@@ -9,9 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -219,7 +223,8 @@ func differences(a, b []byte) []string {
 }
 
 // ReadDeviceFile reads a device model from YAML (the keys of device.Config:
-// kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table),
+// kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table,
+// read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols),
 // strictly, and loads its table if it names one.
 func ReadDeviceFile(path string) (device.Config, error) {
 	data, err := os.ReadFile(path)
@@ -230,7 +235,7 @@ func ReadDeviceFile(path string) (device.Config, error) {
 	dec.KnownFields(true)
 	var c device.Config
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return device.Config{}, fmt.Errorf("device file %s: %w (keys: kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table)", path, err)
+		return device.Config{}, fmt.Errorf("device file %s: %w (keys: kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table, %s)", path, err, strings.Join(DeviceSettingNames, ", "))
 	}
 	if err := c.Load(); err != nil {
 		return device.Config{}, fmt.Errorf("device file %s: %w", path, err)
@@ -247,9 +252,38 @@ type UnitOptions struct {
 	Tile                                       int
 	// DeviceFile is a device YAML (see ReadDeviceFile); DeviceKind,
 	// DeviceTable and DeviceParams (alpha, sigma, d2d, c2c, read_noise,
-	// stuck_low, stuck_high) override it where given.
+	// stuck_low, stuck_high) and DeviceSettings (DeviceSettingNames)
+	// override it where given.
 	DeviceFile, DeviceKind, DeviceTable string
 	DeviceParams                        map[string]float64
+	DeviceSettings                      map[string]string
+}
+
+// DeviceSettingNames are the device keys that are not numeric parameters:
+// the readings of the noise formulas and fault-aware mapping.
+var DeviceSettingNames = []string{"read_noise_scale", "sigma_update", "fault_map", "spare_rows", "spare_cols"}
+
+// setDeviceSetting sets one of DeviceSettingNames from its text.
+func setDeviceSetting(d *device.Config, name, value string) error {
+	var err error
+	switch name {
+	case "read_noise_scale":
+		d.ReadNoiseScale = value
+	case "sigma_update":
+		d.SigmaUpdate = value
+	case "fault_map":
+		d.FaultMap, err = strconv.ParseBool(value)
+	case "spare_rows":
+		d.SpareRows, err = strconv.Atoi(value)
+	case "spare_cols":
+		d.SpareCols, err = strconv.Atoi(value)
+	default:
+		return fmt.Errorf("device setting %q: want one of %s", name, strings.Join(DeviceSettingNames, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("device setting %s = %q: %w", name, value, err)
+	}
+	return nil
 }
 
 // DefaultUnitOptions is xbar.DefaultUnitConfig in text form.
@@ -306,7 +340,12 @@ func (o UnitOptions) Parse() (xbar.UnitConfig, error) {
 		}
 		*p = v
 	}
-	if o.DeviceFile == "" || o.DeviceKind != "" || o.DeviceTable != "" || len(o.DeviceParams) > 0 {
+	for _, name := range slices.Sorted(maps.Keys(o.DeviceSettings)) {
+		if err := setDeviceSetting(&c.Device, name, o.DeviceSettings[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.DeviceFile == "" || o.DeviceKind != "" || o.DeviceTable != "" || len(o.DeviceParams) > 0 || len(o.DeviceSettings) > 0 {
 		check("device", c.Device.Load())
 	}
 	return c, errors.Join(errs...)

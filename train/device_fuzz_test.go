@@ -18,6 +18,11 @@ func FuzzReadDeviceFile(f *testing.F) {
 		"kind: quantum\n",
 		"stuck_low: 0.6\nstuck_high: 0.6\n",
 		"kind: [1, 2]\n",
+		"read_noise: 0.1\nread_noise_scale: range\n",
+		"kind: nonlinear\nsigma: 1\nsigma_update: g\n",
+		"stuck_low: 0.01\nfault_map: true\nspare_rows: 4\nspare_cols: 2\n",
+		"spare_cols: 3\n",
+		"fault_map: yes please\n",
 		"",
 		"kind: ideal\n---\nkind: table\n",
 	} {

@@ -271,10 +271,20 @@ func TestUnitOptions(t *testing.T) {
 	if err != nil || c.Device.Alpha != 2 || c.Device.Sigma != 0.2 {
 		t.Errorf("device file with an override: %+v, %v", c.Device, err)
 	}
+	o = DefaultUnitOptions()
+	o.DeviceParams = map[string]float64{"stuck_low": 0.01, "read_noise": 0.1}
+	o.DeviceSettings = map[string]string{"fault_map": "true", "spare_rows": "4", "spare_cols": "2", "read_noise_scale": "range"}
+	c, err = o.Parse()
+	if d := c.Device; err != nil || !d.FaultMap || d.SpareRows != 4 || d.SpareCols != 2 || d.ReadNoiseScale != "range" {
+		t.Errorf("device settings: %+v, %v", c.Device, err)
+	}
 	tests := []struct {
 		edit func(*UnitOptions)
 		want string
 	}{
+		{func(o *UnitOptions) { o.DeviceSettings = map[string]string{"fault_map": "maybe"} }, `device setting fault_map = "maybe": strconv.ParseBool`},
+		{func(o *UnitOptions) { o.DeviceSettings = map[string]string{"spare_rows": "2"} }, "spare_rows and spare_cols need fault_map: true"},
+		{func(o *UnitOptions) { o.DeviceSettings = map[string]string{"spares": "2"} }, `device setting "spares": want one of read_noise_scale`},
 		{func(o *UnitOptions) { o.Variant = "sideways" }, `variant: variant "sideways": want one of inplace, accumulate, pipelined`},
 		{func(o *UnitOptions) { o.Rounding = "up" }, `rounding: rounding "up": want one of nearest, truncate, stochastic`},
 		{func(o *UnitOptions) { o.OPAMode = "fast" }, `opa mode: opa mode "fast": want one of chunked, bitstream, per_step`},

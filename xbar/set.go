@@ -37,6 +37,9 @@ type Set struct {
 	rounding                *rng.Source
 	counters                Counters
 	scratch                 scratch
+	// faults lists the cells with a stuck slice when fault-aware mapping is
+	// on (docs/devices.md); nominal writes store their nearest allowed code.
+	faults []cellFault
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -68,6 +71,7 @@ type scratch struct {
 	rowMags  []uint64
 	rowSigns []int32
 	clipped  []bool
+	wanted   []uint32 // faulty cells' wanted codes (fault-aware mapping)
 }
 
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
@@ -91,6 +95,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 		counters: Counters{SliceSat: make([]int64, len(cfg.Plan.Slices))},
 	}
 	deviceModelled := !cfg.Device.IdealWrites() || cfg.Device.HasStuck() || cfg.Device.ReadNoise > 0
+	mapped := cfg.Device.FaultMap && cfg.Device.HasStuck()
 	s.slices = make([]sliceCells, len(cfg.Plan.Slices))
 	for i, sl := range cfg.Plan.Slices {
 		lo, hi := sl.Range()
@@ -101,15 +106,29 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			cellMask:    1<<sl.CellBits - 1,
 			nominalMask: 1<<sl.NominalBits - 1,
 		}
+	}
+	var mappedCells []*device.Cells
+	if mapped {
+		mappedCells = s.newMappedCells()
+	}
+	for i := range s.slices {
+		c := &s.slices[i]
 		if deviceModelled {
 			c.v = make([]int16, rows*cols)
-			c.dev = device.NewCells(cfg.Device, 1<<sl.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
+			if mapped {
+				c.dev = mappedCells[i]
+			} else {
+				c.dev = device.NewCells(cfg.Device, 1<<c.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
+			}
 			for idx := range c.v {
 				if level, stuck := c.dev.Stuck(idx); stuck {
 					c.v[idx] = int16(int32(level) - c.bias)
 				}
 			}
 		}
+	}
+	if mapped {
+		s.faults = s.findFaults()
 	}
 	if s.hasStuck() {
 		s.recomputeAccumulators()
@@ -255,9 +274,14 @@ func (s *Set) codeBuffer() []uint32 {
 	return s.scratch.codes
 }
 
-// writeSlices writes every cell's slices from its biased code; stuck cells
-// keep their level, and then the accumulators are recomputed from the cells.
+// writeSlices writes every cell's slices from its biased code (with
+// fault-aware mapping, the nearest code its stuck cells allow, the free
+// slices then taking up the rest); stuck cells keep their level, and then
+// the accumulators are recomputed from the cells.
 func (s *Set) writeSlices(codes []uint32) {
+	if s.faults != nil {
+		s.nearestCodes(codes)
+	}
 	for i := range s.slices {
 		sl := &s.slices[i]
 		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
@@ -281,6 +305,9 @@ func (s *Set) writeSlices(codes []uint32) {
 				sl.v[idx] = int16(int32(level) - sl.bias)
 			}
 		}
+	}
+	if s.faults != nil {
+		s.takeUpResiduals()
 	}
 	if s.hasStuck() {
 		s.recomputeAccumulators()

@@ -27,8 +27,9 @@ import (
 
 // unitFlags binds the crossbar settings shared by train and study.
 type unitFlags struct {
-	o   train.UnitOptions
-	dev map[string]*float64
+	o        train.UnitOptions
+	dev      map[string]*float64
+	settings map[string]func() string
 }
 
 func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
@@ -41,7 +42,7 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	f.StringVar(&u.o.Rounding, "rounding", u.o.Rounding, "OPA rounding: nearest, truncate or stochastic")
 	f.StringVar(&u.o.OPAMode, "opa-mode", u.o.OPAMode, "OPA mode: chunked, bitstream or per_step")
 	f.IntVar(&u.o.Tile, "tile", u.o.Tile, "crossbar rows and columns (32..512)")
-	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table)")
+	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table, read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols)")
 	f.StringVar(&u.o.DeviceKind, "device-kind", "", "device model: ideal, nonlinear or table (overrides --device)")
 	f.StringVar(&u.o.DeviceTable, "device-table", "", "pulse-response CSV for --device-kind table")
 	u.dev = map[string]*float64{}
@@ -53,6 +54,19 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	} {
 		u.dev[p.name] = f.Float64(strings.ReplaceAll(p.name, "_", "-"), 0, p.help+" (overrides --device)")
 	}
+	// The device settings, typed; config hands them to UnitOptions as text.
+	scale := f.String("read-noise-scale", "level", "what read noise is a fraction of: level (one level per active cell) or range (the cell's range per active cell) (overrides --device)")
+	update := f.String("sigma-update", "g/R", "the nonlinear write noise's update: g/R (std sigma*sqrt(|g|) levels) or g (sigma*sqrt(R*|g|) levels) (overrides --device)")
+	faultMap := f.Bool("fault-map", false, "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights (overrides --device)")
+	spareRows := f.Int("spare-rows", 0, "spare rows per crossbar for --fault-map (overrides --device)")
+	spareCols := f.Int("spare-cols", 0, "spare columns per crossbar for --fault-map (overrides --device)")
+	u.settings = map[string]func() string{
+		"read_noise_scale": func() string { return *scale },
+		"sigma_update":     func() string { return *update },
+		"fault_map":        func() string { return strconv.FormatBool(*faultMap) },
+		"spare_rows":       func() string { return strconv.Itoa(*spareRows) },
+		"spare_cols":       func() string { return strconv.Itoa(*spareCols) },
+	}
 }
 
 // config parses the flags; only device parameters given on the command line
@@ -62,6 +76,12 @@ func (u *unitFlags) config(f *pflag.FlagSet) (xbar.UnitConfig, error) {
 	for name, v := range u.dev {
 		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
 			u.o.DeviceParams[name] = *v
+		}
+	}
+	u.o.DeviceSettings = map[string]string{}
+	for name, v := range u.settings {
+		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
+			u.o.DeviceSettings[name] = v()
 		}
 	}
 	return u.o.Parse()

@@ -70,6 +70,13 @@ func Keys() []sweep.Key {
 	for _, p := range deviceParams {
 		ks = append(ks, sweep.Key{Name: p, Help: "device parameter " + p, Default: "0", Parse: parseFloat})
 	}
+	ks = append(ks,
+		sweep.Key{Name: "read_noise_scale", Help: "read noise per active cell in levels (level) or as a fraction of the cell's range (range)", Default: "level", Parse: parseWord},
+		sweep.Key{Name: "sigma_update", Help: "nonlinear write noise's update: g/R or g (empty: g/R)", Default: "", Parse: func(s string) (any, error) { return s, nil }},
+		sweep.Key{Name: "fault_map", Help: "fault-aware mapping of stuck cells", Default: "false", Parse: parseBool},
+		sweep.Key{Name: "spare_rows", Help: "spare rows per crossbar (with fault_map)", Default: "0", Parse: parseInt(0)},
+		sweep.Key{Name: "spare_cols", Help: "spare columns per crossbar (with fault_map)", Default: "0", Parse: parseInt(0)},
+	)
 	return ks
 }
 
@@ -178,6 +185,10 @@ func Config(p sweep.Params) (train.Config, error) {
 		DeviceTable: str("device_table"), DeviceParams: map[string]float64{}}
 	for _, d := range deviceParams {
 		o.DeviceParams[d] = flt(d)
+	}
+	o.DeviceSettings = map[string]string{}
+	for _, d := range train.DeviceSettingNames {
+		o.DeviceSettings[d] = fmt.Sprint(p[d])
 	}
 	if c.Unit, err = o.Parse(); err != nil {
 		return c, err
