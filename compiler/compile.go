@@ -393,6 +393,9 @@ func (b *build) ring(s *recStream, t, count int) (*recRing, error) {
 func (b *build) generate() (map[int]*isa.TileCode, *Result, error) {
 	res := &Result{Notes: map[int]map[int][]string{}}
 	code := map[int]*isa.TileCode{}
+	// A failure of an earlier build, which placement answered by moving
+	// cores, is not this build's.
+	b.err = nil
 	for _, c := range b.cores {
 		c.p = newProg(b.a, c.String())
 		g := &gen{b: b, c: c, p: c.p, a: b.a}
