@@ -39,11 +39,11 @@ func TestCodesignPoints(t *testing.T) {
 		if !(m["test_accuracy"] > 0.15) || m["test_examples"] != 256 || m["opa_pulses"] <= 0 {
 			t.Errorf("point %d trained: %v", i, m)
 		}
-		if m["step_energy_pj"] <= 0 || m["step_time_ns"] <= 0 || m["area_mm2"] <= 0 || m["epoch_steps"] != 64 {
+		if m["step_energy_pj"] <= 0 || m["step_time_ns"] <= 0 || m["area_mm2"] <= 0 || m["epoch_steps"] != 128 {
 			t.Errorf("point %d simulated: %v", i, m)
 		}
-		if got, want := m["epoch_joules"], 64*m["step_energy_pj"]/1e12; math.Abs(got-want) > 1e-12*want {
-			t.Errorf("point %d: epoch %g J, 64 steps of %g pJ", i, got, m["step_energy_pj"])
+		if got, want := m["epoch_joules"], 128*m["step_energy_pj"]/1e12; math.Abs(got-want) > 1e-12*want {
+			t.Errorf("point %d: epoch %g J, 128 steps of %g pJ", i, got, m["step_energy_pj"])
 		}
 		var sum float64
 		for _, op := range []string{"mvm_mtvm", "adc", "update", "crs", "transfers", "memory", "vector_control", "leakage"} {
