@@ -42,7 +42,7 @@ type Config struct {
 	Epochs int                 `json:"epochs"`
 	Batch  int                 `json:"batch"`
 	// LR is the crossbar learning rate per example: each example's OPA
-	// adds -LR times its own gradient (SPEC 1.0).
+	// adds -LR times its own gradient (docs/training.md).
 	LR float64 `json:"lr"`
 	// CRSInterval: a CRS after every CRSInterval-th batch, counted across
 	// epochs, and a final one at the end of training.
@@ -67,7 +67,7 @@ type Config struct {
 }
 
 // DefaultConfig is PANTHER's defaults: the mlp preset on MNIST, the default
-// unit (accumulate, SPEC 1.5 plans, 8-bit ADC, ideal cells, chunked OPA,
+// unit (accumulate, the default plans of docs/numeric-model.md, 8-bit ADC, ideal cells, chunked OPA,
 // round to nearest), CRS every batch, batch 64, lr 0.01 per example, one
 // epoch, seed 1, and the FP32 reference at lr 0.05.
 func DefaultConfig() Config {

@@ -445,7 +445,7 @@ func lossError(w *workspace, loss model.Loss, out []int16, label int, d []int16)
 	}
 	// The vector unit's form of the gradient Q(softmax(z)) - onehot: a
 	// log_softmax, then log_softmax_d with the error -onehot arriving at its
-	// output, so that compiled programs compute the same bits (SPEC 3's ops).
+	// output, so that compiled programs compute the same bits (docs/isa.md).
 	y, e := w.lossY[:len(out)], w.lossE[:len(out)]
 	events += int64(alu.LogSoftmax(y, out))
 	clear(e)
@@ -485,7 +485,7 @@ func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
 		switch l.spec.Kind {
 		case model.Dense, model.Conv2D:
 			// Saturation has derivative zero: the forward flags mask the
-			// error (SPEC 1.0). The errors are kept pixel-major for the OPAs.
+			// error (docs/training.md). The errors are kept pixel-major for the OPAs.
 			errs, flags, P, cols := r.errs[i], r.flags[i], l.prod.pixels, l.prod.cols
 			for k, v := range d {
 				if flags[k] {

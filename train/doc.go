@@ -3,8 +3,8 @@
 // through the crossbar model of package xbar (MVM, MTVM, OPA and CRS of the
 // chosen variant, slice plans, rounding, ADC and device model), with an FP32
 // reference of the same architecture beside it; it also owns checkpoints and
-// the accuracy study. The per-example semantics are SPEC 1.0-1.5 and section
-// 5, written out in docs/training.md.
+// the accuracy study. The per-example semantics are written out in
+// docs/training.md.
 //
 // It knows nothing of instructions, programs, timing or energy: it is the
 // numeric half of a training run, and the simulator must produce the same

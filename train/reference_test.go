@@ -280,7 +280,7 @@ func (n *refNet) backward(t *testing.T, ex *refExample, label int) {
 			d[i], _ = alu.Sub(v, tv)
 		}
 	} else {
-		// The vector unit's softmax cross-entropy gradient (SPEC 3's ops).
+		// The vector unit's softmax cross-entropy gradient (docs/isa.md).
 		y := make([]int16, len(out))
 		alu.LogSoftmax(y, out)
 		e := make([]int16, len(out))

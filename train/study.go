@@ -26,8 +26,8 @@ import (
 )
 
 // Study is a grid of training runs over the update set's cell bits, the
-// CRS interval, the variant, the rounding and the extra fraction bits (SPEC
-// 1.3's remedies and risks), on one or more datasets.
+// CRS interval, the variant, the rounding and the extra fraction bits (see
+// docs/training.md, "The accuracy study"), on one or more datasets.
 type Study struct {
 	Datasets []string `json:"datasets"`
 	Model    string   `json:"model"`
@@ -110,8 +110,8 @@ func (s Study) cellsLabels() []string {
 
 // plan builds the slice plan of a point: 2-bit nominal slices covering
 // 16 + f bits; the extra fraction slices take the cell bits of the least
-// significant weight slice (so f = 8 with 6,6,6,6,5,5,5,5 is SPEC 1.5's
-// update plan).
+// significant weight slice (so f = 8 with 6,6,6,6,5,5,5,5 is the default
+// update plan of docs/numeric-model.md).
 func studyPlan(cells string, f int) (xbar.Plan, error) {
 	n := (fixed.Width + f) / 2
 	var bits []string

@@ -21,7 +21,7 @@ func TestStudyPlans(t *testing.T) {
 		{"4", 0, "2x8/4x8"},
 		{"3", 8, "2x12/3x12/f8"},
 		{"6,6,6,6,5,5,5,5", 0, xbar.DefaultInplacePlan.String()},
-		{"6,6,6,6,5,5,5,5", 8, xbar.DefaultUpdatePlan.String()}, // SPEC 1.5's update plan
+		{"6,6,6,6,5,5,5,5", 8, xbar.DefaultUpdatePlan.String()}, // the default update plan (docs/numeric-model.md)
 		{"4,4,4,6,6,5,5,5", 8, "2x12/4x7,6x2,5x3/f8"},
 	}
 	for _, tc := range tests {

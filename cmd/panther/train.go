@@ -27,10 +27,13 @@ import (
 
 // unitFlags binds the crossbar settings shared by train and study.
 type unitFlags struct {
-	o        train.UnitOptions
-	dev      map[string]*float64
-	settings map[string]func() string
+	o   train.UnitOptions
+	dev map[string]*float64
 }
+
+// deviceSettings are the device flags that UnitOptions takes as text (the
+// flag's own text: pflag writes bools and ints as strconv does).
+var deviceSettings = []string{"read_noise_scale", "sigma_update", "fault_map", "spare_rows", "spare_cols"}
 
 func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	u.o = train.DefaultUnitOptions()
@@ -54,19 +57,11 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	} {
 		u.dev[p.name] = f.Float64(strings.ReplaceAll(p.name, "_", "-"), 0, p.help+" (overrides --device)")
 	}
-	// The device settings, typed; config hands them to UnitOptions as text.
-	scale := f.String("read-noise-scale", "level", "what read noise is a fraction of: level (one level per active cell) or range (the cell's range per active cell) (overrides --device)")
-	update := f.String("sigma-update", "g/R", "the nonlinear write noise's update: g/R (std sigma*sqrt(|g|) levels) or g (sigma*sqrt(R*|g|) levels) (overrides --device)")
-	faultMap := f.Bool("fault-map", false, "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights (overrides --device)")
-	spareRows := f.Int("spare-rows", 0, "spare rows per crossbar for --fault-map (overrides --device)")
-	spareCols := f.Int("spare-cols", 0, "spare columns per crossbar for --fault-map (overrides --device)")
-	u.settings = map[string]func() string{
-		"read_noise_scale": func() string { return *scale },
-		"sigma_update":     func() string { return *update },
-		"fault_map":        func() string { return strconv.FormatBool(*faultMap) },
-		"spare_rows":       func() string { return strconv.Itoa(*spareRows) },
-		"spare_cols":       func() string { return strconv.Itoa(*spareCols) },
-	}
+	f.String("read-noise-scale", "level", "what read noise is a fraction of: level (one level per active cell) or range (the cell's range per active cell) (overrides --device)")
+	f.String("sigma-update", "g/R", "the nonlinear write noise's update: g/R (std sigma*sqrt(|g|) levels) or g (sigma*sqrt(R*|g|) levels) (overrides --device)")
+	f.Bool("fault-map", false, "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights (overrides --device)")
+	f.Int("spare-rows", 0, "spare rows per crossbar for --fault-map (overrides --device)")
+	f.Int("spare-cols", 0, "spare columns per crossbar for --fault-map (overrides --device)")
 }
 
 // config parses the flags; only device parameters given on the command line
@@ -79,9 +74,9 @@ func (u *unitFlags) config(f *pflag.FlagSet) (xbar.UnitConfig, error) {
 		}
 	}
 	u.o.DeviceSettings = map[string]string{}
-	for name, v := range u.settings {
-		if f.Changed(strings.ReplaceAll(name, "_", "-")) {
-			u.o.DeviceSettings[name] = v()
+	for _, name := range deviceSettings {
+		if flag := strings.ReplaceAll(name, "_", "-"); f.Changed(flag) {
+			u.o.DeviceSettings[name] = f.Lookup(flag).Value.String()
 		}
 	}
 	return u.o.Parse()

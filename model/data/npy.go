@@ -79,13 +79,12 @@ func ReadNPY(name string, r io.Reader) (Tensor, error) {
 	if len(data) != n*size {
 		return Tensor{}, fmt.Errorf("%s: header field 'shape' %v calls for %d values of %d bytes (%d bytes), but %d bytes of data follow the header", name, h.shape, n, size, n*size, len(data))
 	}
+	if size == 4 {
+		return Tensor{Shape: h.shape, Values: decodeF32(data)}, nil
+	}
 	t := Tensor{Shape: h.shape, Values: make([]float64, n)}
 	for i := range t.Values {
-		if size == 4 {
-			t.Values[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:])))
-		} else {
-			t.Values[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
-		}
+		t.Values[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
 	}
 	return t, nil
 }
@@ -113,11 +112,16 @@ func ReadF32File(path string) ([]float64, error) {
 	if len(b)/4 > MaxValues {
 		return nil, fmt.Errorf("%s: more than %d values", path, MaxValues)
 	}
+	return decodeF32(b), nil
+}
+
+// decodeF32 decodes little-endian float32 values; len(b) is a multiple of 4.
+func decodeF32(b []byte) []float64 {
 	out := make([]float64, len(b)/4)
 	for i := range out {
 		out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
 	}
-	return out, nil
+	return out
 }
 
 // WriteNPY writes t as a .npy file of little-endian float32 values (format
