@@ -587,9 +587,10 @@ func (f *finisher) forward(p *prog) {
 	n := f.cg
 	if f.training {
 		if f.satMask {
-			// Saturation has derivative zero (SPEC 1.0). The instruction
-			// set exposes no saturation flags, so an output at a limit of
-			// Q4.12 stands for one that saturated (docs/compiler.md).
+			// Saturation has derivative zero (docs/training.md,
+			// "Backward"). The instruction set exposes no saturation
+			// flags, so an output at a limit of Q4.12 stands for one that
+			// saturated (docs/compiler.md).
 			p.alui(isa.AluNeq, f.mask, f.z, 32767, n, "not at the upper limit")
 			p.alui(isa.AluNeq, f.tmp, f.z, -32768, n, "not at the lower limit")
 			p.alu(isa.AluMul, f.mask, f.mask, f.tmp, n, "saturation mask")
