@@ -501,10 +501,10 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split b
 		}
 	}
 	twoPasses := len(ez) > 0 && ez[0].s.passes == 2
-	mask := opa
+	mask, note := opa, "weight update"
 	var post func()
 	if s.backIn && !twoPasses {
-		mask, post = mtvm|opa, sumTrees
+		mask, note, post = mtvm|opa, "backward products and weight update (MTVM reads before OPA writes)", sumTrees
 	}
 	bwd := &pass{load: func() {
 		restart()
@@ -524,10 +524,6 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split b
 			}
 			if split {
 				return
-			}
-			note := "weight update"
-			if post != nil {
-				note = "backward products and weight update (MTVM reads before OPA writes)"
 			}
 			p.emit(isa.Inst{Op: isa.OpMvm, Mask: mask}, note)
 			if post != nil {
