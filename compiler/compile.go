@@ -3,6 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -502,15 +503,12 @@ func (b *build) meta(net *model.Network) program.Meta {
 	c := b.cfg
 	opts := map[string]string{"mode": "infer", "examples": strconv.Itoa(b.examples), "bias": c.Bias.String()}
 	if b.training {
-		opts = map[string]string{
-			"mode": "train", "variant": c.Variant.String(), "batch": strconv.Itoa(c.Batch), "bias": c.Bias.String(),
+		maps.Copy(opts, map[string]string{
+			"mode": "train", "variant": c.Variant.String(), "batch": strconv.Itoa(c.Batch),
 			"lr": strconv.FormatFloat(c.LR, 'g', -1, 64), "loss": string(b.loss),
-			"crs_interval": strconv.Itoa(c.CRSInterval), "examples": strconv.Itoa(b.examples),
-			"seed": strconv.FormatUint(c.Seed, 10), "data": c.Data,
-		}
-		for k, v := range c.Crossbar {
-			opts[k] = v
-		}
+			"crs_interval": strconv.Itoa(c.CRSInterval), "seed": strconv.FormatUint(c.Seed, 10), "data": c.Data,
+		})
+		maps.Copy(opts, c.Crossbar)
 	}
 	return program.Meta{Model: net.Name, Options: opts}
 }

@@ -22,7 +22,7 @@ import (
 // Config is a training configuration: what the compiled program does with
 // the network. The YAML form (every key optional):
 //
-//	variant: accumulate      # inplace, accumulate or pipelined (SPEC 1.5)
+//	variant: accumulate      # inplace, accumulate or pipelined (docs/numeric-model.md)
 //	batch: 4                 # examples per mini-batch
 //	lr: 0.01                 # learning rate per example: OPA eta = -lr
 //	loss: mse                # overrides the model's loss
@@ -133,7 +133,7 @@ func (c Config) Batches() int { return (c.Examples + c.Batch - 1) / c.Batch }
 
 // CRSAfter reports whether a CRS follows example e (0-based): after every
 // CRSInterval-th batch, counting a short last batch, and after the last
-// example so that the final weights are resolved (SPEC 1.4).
+// example so that the final weights are resolved (docs/numeric-model.md, item 13).
 func (c Config) CRSAfter(e int) bool {
 	if e == c.Examples-1 {
 		return true

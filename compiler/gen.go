@@ -501,10 +501,10 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split b
 		}
 	}
 	twoPasses := len(ez) > 0 && ez[0].s.passes == 2
-	mask := opa
+	mask, note := opa, "weight update"
 	var post func()
 	if s.backIn && !twoPasses {
-		mask, post = mtvm|opa, sumTrees
+		mask, note, post = mtvm|opa, "backward products and weight update (MTVM reads before OPA writes)", sumTrees
 	}
 	bwd := &pass{load: func() {
 		restart()
@@ -524,10 +524,6 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split b
 			}
 			if split {
 				return
-			}
-			note := "weight update"
-			if post != nil {
-				note = "backward products and weight update (MTVM reads before OPA writes)"
 			}
 			p.emit(isa.Inst{Op: isa.OpMvm, Mask: mask}, note)
 			if post != nil {
@@ -587,9 +583,10 @@ func (f *finisher) forward(p *prog) {
 	n := f.cg
 	if f.training {
 		if f.satMask {
-			// Saturation has derivative zero (SPEC 1.0). The instruction
-			// set exposes no saturation flags, so an output at a limit of
-			// Q4.12 stands for one that saturated (docs/compiler.md).
+			// Saturation has derivative zero (docs/training.md,
+			// "Backward"). The instruction set exposes no saturation
+			// flags, so an output at a limit of Q4.12 stands for one that
+			// saturated (docs/compiler.md).
 			p.alui(isa.AluNeq, f.mask, f.z, 32767, n, "not at the upper limit")
 			p.alui(isa.AluNeq, f.tmp, f.z, -32768, n, "not at the lower limit")
 			p.alu(isa.AluMul, f.mask, f.mask, f.tmp, n, "saturation mask")

@@ -11,7 +11,7 @@ import (
 	"github.com/panther-xbar/panther/xbar"
 )
 
-// The paper's workloads (SPEC section 6) compile for training.
+// The paper's workloads (docs/compiler.md, "The paper's workloads") compile for training.
 
 // compileWorkload compiles net for training on a and checks the program
 // against the architecture's limits (Compile's assembly does too).
@@ -95,7 +95,7 @@ func TestWorkloadMLPBatch64(t *testing.T) {
 	t.Logf("%d tiles, fullest tile %d words of %d", res.Report.Tiles, res.Report.MaxSharedWords, a.SharedWords)
 }
 
-// TestWorkloadVGGLayers compiles each VGG-16 layer of SPEC section 6 as its
+// TestWorkloadVGGLayers compiles each VGG-16 layer of the paper's workloads as its
 // unrolled matrix: a dense layer of those dimensions, followed by a
 // 10-way classifier for the loss (F is that classifier itself).
 func TestWorkloadVGGLayers(t *testing.T) {
