@@ -344,12 +344,21 @@ func (as *containerAsm) number(a arg, lo, hi int) (int, bool) {
 	return v, true
 }
 
+// once records at *seen the line of a directive that may be given once,
+// and reports whether this is its first.
+func (as *containerAsm) once(pos isa.Pos, dir string, seen **isa.Pos) bool {
+	if *seen != nil {
+		as.errorf(pos, "%s is already given at line %d", dir, (*seen).Line)
+		return false
+	}
+	*seen = &pos
+	return true
+}
+
 func (as *containerAsm) archLine(pos isa.Pos, args []arg) {
-	if as.archPos != nil {
-		as.errorf(pos, "%s is already given at line %d", dirArch, as.archPos.Line)
+	if !as.once(pos, dirArch, &as.archPos) {
 		return
 	}
-	as.archPos = &pos
 	params := ArchParams(&as.arch)
 	names := make([]string, len(params))
 	for i, ap := range params {
@@ -384,11 +393,9 @@ func (as *containerAsm) quoted(pos isa.Pos, dir string, args []arg, n int, examp
 }
 
 func (as *containerAsm) modelLine(pos isa.Pos, args []arg) {
-	if as.modelPos != nil {
-		as.errorf(pos, "%s is already given at line %d", dirModel, as.modelPos.Line)
+	if !as.once(pos, dirModel, &as.modelPos) {
 		return
 	}
-	as.modelPos = &pos
 	if s, ok := as.quoted(pos, dirModel, args, 1, `"mlp"`); ok {
 		as.model = s[0]
 	}

@@ -11,7 +11,6 @@ package codesignkind
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/panther-xbar/panther/arch"
@@ -34,13 +33,7 @@ type runner struct{ trainer trainkind.Runner }
 func (r *runner) Keys() []sweep.Key {
 	return append(trainkind.Keys(), sweep.Key{Name: "epoch_examples",
 		Help: "examples of the epoch the per-epoch time and energy count (0: the examples trained per epoch)", Default: "0",
-		Parse: func(s string) (any, error) {
-			v, err := strconv.ParseInt(s, 10, 32)
-			if err != nil || v < 0 {
-				return nil, fmt.Errorf("%q: want a whole number of at least 0", s)
-			}
-			return v, nil
-		}})
+		Parse: trainkind.ParseInt(0)})
 }
 
 // Machine is the architecture that runs a trainer configuration: the

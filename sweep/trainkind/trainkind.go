@@ -52,15 +52,15 @@ func Keys() []sweep.Key {
 			Parse: enum(func(s string) (string, error) { v, err := fixed.ParseRounding(s); return v.String(), err })},
 		{Name: "opa_mode", Help: "OPA mode: chunked, bitstream or per_step", Default: u.OPAMode,
 			Parse: enum(func(s string) (string, error) { v, err := xbar.ParseOPAMode(s); return v.String(), err })},
-		{Name: "tile", Help: "crossbar rows and columns", Default: strconv.Itoa(u.Tile), Parse: parseInt(1)},
+		{Name: "tile", Help: "crossbar rows and columns", Default: strconv.Itoa(u.Tile), Parse: ParseInt(1)},
 		{Name: "bias", Help: "where biases lie: auto or crossbar (every bias a crossbar row)", Default: c.Bias.String(),
 			Parse: enum(func(s string) (string, error) { v, err := model.ParseBiasPlacement(s); return v.String(), err })},
-		{Name: "crs_interval", Help: "batches between carry resolutions", Default: strconv.Itoa(c.CRSInterval), Parse: parseInt(1)},
-		{Name: "batch", Help: "examples per batch", Default: strconv.Itoa(c.Batch), Parse: parseInt(1)},
+		{Name: "crs_interval", Help: "batches between carry resolutions", Default: strconv.Itoa(c.CRSInterval), Parse: ParseInt(1)},
+		{Name: "batch", Help: "examples per batch", Default: strconv.Itoa(c.Batch), Parse: ParseInt(1)},
 		{Name: "lr", Help: "crossbar learning rate per example", Default: fmt.Sprint(c.LR), Parse: parseFloat},
-		{Name: "epochs", Help: "passes over the training set", Default: strconv.Itoa(c.Epochs), Parse: parseInt(1)},
-		{Name: "limit", Help: "train on the first N examples (0: all)", Default: "0", Parse: parseInt(0)},
-		{Name: "test_limit", Help: "test on the first N examples (0: all)", Default: "0", Parse: parseInt(0)},
+		{Name: "epochs", Help: "passes over the training set", Default: strconv.Itoa(c.Epochs), Parse: ParseInt(1)},
+		{Name: "limit", Help: "train on the first N examples (0: all)", Default: "0", Parse: ParseInt(0)},
+		{Name: "test_limit", Help: "test on the first N examples (0: all)", Default: "0", Parse: ParseInt(0)},
 		{Name: "seed", Help: "seed of every random choice", Default: strconv.FormatUint(c.Seed, 10), Parse: parseSeed},
 		{Name: "fp32", Help: "train the FP32 reference beside", Default: strconv.FormatBool(c.FP32), Parse: parseBool},
 		{Name: "fp32_lr", Help: "FP32 reference learning rate", Default: fmt.Sprint(c.FP32LR), Parse: parseFloat},
@@ -74,8 +74,8 @@ func Keys() []sweep.Key {
 		sweep.Key{Name: "read_noise_scale", Help: "read noise per active cell in levels (level) or as a fraction of the cell's range (range)", Default: "level", Parse: parseWord},
 		sweep.Key{Name: "sigma_update", Help: "nonlinear write noise's update: g/R or g (empty: g/R)", Default: "", Parse: func(s string) (any, error) { return s, nil }},
 		sweep.Key{Name: "fault_map", Help: "fault-aware mapping of stuck cells", Default: "false", Parse: parseBool},
-		sweep.Key{Name: "spare_rows", Help: "spare rows per crossbar (with fault_map)", Default: "0", Parse: parseInt(0)},
-		sweep.Key{Name: "spare_cols", Help: "spare columns per crossbar (with fault_map)", Default: "0", Parse: parseInt(0)},
+		sweep.Key{Name: "spare_rows", Help: "spare rows per crossbar (with fault_map)", Default: "0", Parse: ParseInt(0)},
+		sweep.Key{Name: "spare_cols", Help: "spare columns per crossbar (with fault_map)", Default: "0", Parse: ParseInt(0)},
 	)
 	return ks
 }
@@ -114,7 +114,8 @@ func parsePlan(s string) (any, error) {
 	return p.String(), err
 }
 
-func parseInt(least int64) func(string) (any, error) {
+// ParseInt parses a whole-number key of at least least (as int64).
+func ParseInt(least int64) func(string) (any, error) {
 	return func(s string) (any, error) {
 		v, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || v < least {
