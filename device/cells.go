@@ -103,20 +103,20 @@ func (d *Cells) Stuck(i int) (level int, stuck bool) {
 // order[i], keeping len(order) of them: the fault-aware mapper's placement
 // of a matrix on a physical array with spare lines. It draws nothing.
 func (d *Cells) Remap(order []int) {
-	if d.stuck != nil {
-		stuck := make([]int16, len(order))
-		for i, j := range order {
-			stuck[i] = d.stuck[j]
-		}
-		d.stuck = stuck
+	d.stuck = reorder(d.stuck, order)
+	d.mult = reorder(d.mult, order)
+}
+
+// reorder returns v[order[0]], v[order[1]], ...; nil stays nil.
+func reorder[T any](v []T, order []int) []T {
+	if v == nil {
+		return nil
 	}
-	if d.mult != nil {
-		mult := make([]float64, len(order))
-		for i, j := range order {
-			mult[i] = d.mult[j]
-		}
-		d.mult = mult
+	out := make([]T, len(order))
+	for i, j := range order {
+		out[i] = v[j]
 	}
+	return out
 }
 
 // Write returns the level cell i reaches when, at level `level`, it receives

@@ -52,6 +52,9 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 	a := s.isa
 	longest := int64(1)
 	for u, mu := range c.units {
+		if mu == nil {
+			continue // no weights here; checkCore refuses a mask that runs it
+		}
 		var busy [3]int64 // per set; a unit has at most 3
 		if in.Mask.Runs(u, isa.XbarMVM) {
 			x := c.regs[a.XbarIn(u, isa.XbarMVM):][:mu.rows]
@@ -87,9 +90,7 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 		for _, b := range busy {
 			unitBusy = max(unitBusy, b)
 		}
-		if unitBusy > 0 {
-			mu.busy += unitBusy
-		}
+		mu.busy += unitBusy
 		longest = max(longest, unitBusy)
 	}
 	if in.Shift > 0 {
