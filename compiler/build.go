@@ -66,12 +66,28 @@ func (b *build) passes(s *stage) int {
 		return 1
 	}
 	switch {
+	case b.keepsInput(s):
+		return 1 // the unit cores keep what they read for the OPA
 	case s.kind == stMatrix:
 		return 2 // the OPA reads the input again
 	case s.kind == stPool && s.spec.Kind == "maxpool" && s.backIn:
 		return 2 // the backward pass recomputes the window maxima
 	}
 	return 1
+}
+
+// keepsInput reports whether the unit cores of stage s keep the crossbar
+// inputs of an example's forward pass, in their tile's shared memory,
+// until its OPA reads them (keptInputs), instead of reading the input map
+// again: a training stage with one window (a dense layer) whose input
+// arrives from another stage, through its tile's control unit. A window
+// is as many words as the crossbars' input lines, so keeping it costs a
+// store and a load, where reading it again costs the control units a
+// transfer per reader; a convolution's map is read through many windows
+// and is kept by its owner (storeSlots), and the network input is
+// already in the reader's tile.
+func (b *build) keepsInput(s *stage) bool {
+	return b.training && s.kind == stMatrix && s.fr.ny*s.fr.nx == 1 && s.idx > 0
 }
 
 // touches lists the input groups core c reads.
@@ -344,6 +360,9 @@ func (b *build) demand(c *core) int {
 		words += len(st.readers) * recs * st.words
 	}
 	if c.role == roleUnits {
+		if b.keepsInput(s) {
+			words += (b.lag(c) + 1) * c.lines()
+		}
 		return words
 	}
 	cg := c.g.width()

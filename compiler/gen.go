@@ -324,6 +324,41 @@ func chans(g *group) string { return fmt.Sprintf("%d..%d", g.c0, g.c1-1) }
 
 // --- unit cores ---
 
+// keptInputs is where a unit core keeps the crossbar inputs of its forward
+// passes until the OPA of the same example reads them (build.keepsInput):
+// one slot per example in flight (lag + 1), each the input lines of its
+// units, in its tile's shared memory.
+type keptInputs struct {
+	g     *gen
+	base  int
+	slots int
+	ptr   int // register: the current slot
+}
+
+func (g *gen) keptInputs() *keptInputs {
+	c := g.c
+	k := &keptInputs{g: g, slots: g.b.lag(c) + 1, ptr: g.p.alloc(1, "kept inputs position")}
+	k.base = g.b.private(c, k.slots*c.lines(), "crossbar inputs kept for the OPA")
+	return k
+}
+
+// move stores the MVM inputs of the example in register ex into its slot,
+// or loads them from there into the OPA inputs.
+func (k *keptInputs) move(ex int, store bool) {
+	g, p, a := k.g, k.g.p, k.g.a
+	g.slot(k.ptr, k.base, g.c.lines(), k.slots, ex)
+	for u, t := range g.c.tiles {
+		if u > 0 {
+			p.addK(k.ptr, k.ptr, len(g.c.tiles[u-1].phys))
+		}
+		if store {
+			p.st(k.ptr, a.XbarIn(u, isa.XbarMVM), len(t.phys), 1, "inputs kept for this example's OPA")
+		} else {
+			p.ld(a.XbarIn(u, isa.XbarOPA), k.ptr, len(t.phys), "the inputs kept from this example's forward pass")
+		}
+	}
+}
+
 func (g *gen) genUnits() {
 	c, p, s, a := g.c, g.p, g.c.st, g.a
 	w := g.winReader(s.fr, g.b.regionsFor(c))
@@ -382,6 +417,10 @@ func (g *gen) genUnits() {
 		}
 	}
 	split := g.b.fuses(c)
+	var kept *keptInputs
+	if g.b.keepsInput(s) {
+		kept = g.keptInputs()
+	}
 	fwd := pass{load: func() {
 		g.restart(up)
 		g.restart(zs...)
@@ -396,19 +435,23 @@ func (g *gen) genUnits() {
 				sums()
 			}
 		})
+		if kept != nil {
+			kept.move(g.fwdEx, true)
+		}
 	}}
 	if split {
 		fwd.mask, fwd.post = mvm, sums
 	}
-	g.examples(fwd, g.unitBackward(w, copyRuns, split))
+	g.examples(fwd, g.unitBackward(w, copyRuns, kept, split))
 }
 
 // unitBackward returns the backward pass of a unit core: the OPA of the
 // input patch with the errors, and (unless this is the first trainable
 // stage) the MTVM of the errors, summed over column tiles into each row
-// tile's input errors. With split, the pass leaves its mvm and what
-// follows it to the caller (see pass).
-func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split bool) *pass {
+// tile's input errors. The OPA's inputs come from kept where the forward
+// pass kept them, else from the input map again. With split, the pass
+// leaves its mvm and what follows it to the caller (see pass).
+func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), kept *keptInputs, split bool) *pass {
 	c, p, s, a := g.c, g.p, g.c.st, g.a
 	if !s.train {
 		return nil
@@ -516,11 +559,14 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split b
 			})
 			g.restart(ez...)
 		}
-		w.example(g.bwdEx)
-		w.sweep("update", func(int) {
+		update := func() {
 			loadErrors()
-			for i := range s.fr.kh2 {
-				copyRuns(isa.XbarOPA, i)
+			if kept != nil {
+				kept.move(g.bwdEx, false)
+			} else {
+				for i := range s.fr.kh2 {
+					copyRuns(isa.XbarOPA, i)
+				}
 			}
 			if split {
 				return
@@ -529,7 +575,13 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), split b
 			if post != nil {
 				post()
 			}
-		})
+		}
+		if kept != nil {
+			update()
+			return
+		}
+		w.example(g.bwdEx)
+		w.sweep("update", func(int) { update() })
 	}}
 	if split {
 		bwd.mask, bwd.post = mask, post

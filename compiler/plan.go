@@ -44,6 +44,15 @@ type core struct {
 	p *prog
 }
 
+// lines is the input-buffer lines of a unit core's matrix units.
+func (c *core) lines() int {
+	n := 0
+	for _, t := range c.tiles {
+		n += len(t.phys)
+	}
+	return n
+}
+
 func (c *core) String() string {
 	switch c.role {
 	case roleUnits:
