@@ -143,8 +143,12 @@ func (b *build) regionsFor(c *core) []*mapRegion {
 // reads a slow one has left and so read the old value as the next one. So
 // each owner keeps its outputs in a store of one example that only its
 // tile's control unit reads, and sends them, pass after pass, into a ring
-// of each core that reads them (in its own tile too). The network input
-// never changes and is shared. ringBudget bounds a ring's words.
+// of each core that reads them. A reader in the owner's own tile that
+// reads the map once per example has its ring filled by the owner, which
+// stores each output there too, as record streams do: a copy through the
+// control unit would cost that unit a send and a receive, and keep it
+// from the transfers between tiles. The network input never changes and
+// is shared. ringBudget bounds a ring's words.
 func (b *build) makeRegions(ringBudget int) error {
 	b.inputs = map[int]map[*group]*mapRegion{}
 	b.stores = map[*group]*mapRegion{}
@@ -179,7 +183,13 @@ func (b *build) makeRegions(ringBudget int) error {
 				r.kind, r.reader, r.src = regRing, c, b.stores[g]
 				r.chunk, r.slots = ringRows(s.fr, r.rowWords, ringBudget)
 				r.count = s.fr.reads()
-				r.src.count += r.passes // the control unit sends every word once a pass
+				// A reader in the owner's tile that reads the map once per
+				// example gets it from the owner directly; the control unit
+				// sends the others every word once a pass.
+				r.direct = c.tile == g.owner.tile && r.passes == 1
+				if !r.direct {
+					r.src.count += r.passes
+				}
 				if b.ringOf[c] == nil {
 					b.ringOf[c] = map[*group]*mapRegion{}
 				}
@@ -188,6 +198,14 @@ func (b *build) makeRegions(ringBudget int) error {
 			}
 		}
 	}
+	// A store that the control unit sends nothing from is not needed.
+	b.maps = slices.DeleteFunc(b.maps, func(r *mapRegion) bool {
+		if r.kind == regStore && r.count == 0 {
+			delete(b.stores, r.g)
+			return true
+		}
+		return false
+	})
 	for _, r := range b.maps {
 		if r.kind != regInput && (r.count < 1 || r.count > 255) {
 			return fmt.Errorf("channels %d..%d of %s are read %d times per word in tile %d; a reader count must lie in 1..255", r.g.c0, r.g.c1-1, r.g.st.name(), r.count, r.tile)

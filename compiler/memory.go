@@ -67,7 +67,7 @@ type regionKind uint8
 
 const (
 	regStore regionKind = iota // every data row of one example; pad columns are constant
-	regRing                    // a ring of rows received from a store elsewhere
+	regRing                    // a ring of rows received from a store, or stored by the owner (direct)
 	regInput                   // every row of every example, all constant (the network input)
 )
 
@@ -89,10 +89,12 @@ type mapRegion struct {
 	count    int // reads each stored word waits for
 	passes   int // 1, or 2 when the backward pass reads the map again
 	// Rings: the one core that reads it, the store it is filled from and
-	// the rows each message brings.
+	// the rows each message brings; or, direct, the owner stores its
+	// outputs into it, and its pad columns are constant like a store's.
 	reader *core
 	src    *mapRegion
 	chunk  int
+	direct bool
 }
 
 // rowAddr is the address of frame row y (example 0).
@@ -114,6 +116,9 @@ func (r *mapRegion) inputLayout(examples int) {
 // needsTopUp reports whether the windows read some pad columns of the
 // region less often than its data columns.
 func (r *mapRegion) needsTopUp() bool {
+	if r.direct {
+		return false // its pads are constant
+	}
 	mw := r.fr.kw2 / r.fr.win.sw
 	for x := range r.fr.ws {
 		if (x < r.fr.ac || x >= r.fr.ac+r.fr.in.W) && r.fr.colReads(x) < mw {
@@ -157,15 +162,15 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 		table[y] = int16(r.rowAddr(y))
 	}
 	m.data(r.table, table)
-	switch r.kind {
-	case regStore:
+	switch {
+	case r.kind == regStore || r.direct:
 		left, right := r.fr.ac*r.cg, (r.fr.ws-r.fr.ac-r.fr.in.W)*r.cg
-		for s := range r.exSlots * r.slots {
+		for s := range max(1, r.exSlots) * r.slots {
 			row := r.base + s*r.rowWords
 			m.data(row, make([]int16, left))
 			m.data(row+r.rowWords-right, make([]int16, right))
 		}
-	case regInput:
+	case r.kind == regInput:
 		in := r.fr.in
 		for e, x := range inputs {
 			if r.fr.padRows() {

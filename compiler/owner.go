@@ -23,9 +23,11 @@ import (
 type outputs struct {
 	g          *gen
 	cg         int
-	store      *mapRegion // the next stage's input, or nil
-	px         int        // register: the current pixel of the store
-	col        int        // register: its column
+	store      *mapRegion   // the next stage's input, which the control unit sends on, or nil
+	direct     []*mapRegion // the rings of the next stage's readers that take them directly
+	px         int          // register: the current pixel of the store
+	col        int          // register: its column
+	rpx, rrow  int          // registers: the current pixel's offset in the direct rings, its row's slot
 	fbase      int        // shared-memory address of the derivative factors, fslots examples
 	fslots     int
 	fptr       int // register
@@ -42,9 +44,20 @@ func (g *gen) outputs(fin *finisher) *outputs {
 	gr := c.g
 	o := &outputs{g: g, cg: gr.width(), out: -1, labels: -1, fbase: -1}
 	last := c.st.idx == len(b.stages)-1
-	if !last {
-		o.store = b.stores[gr]
-		o.px, o.col = p.alloc(1, "store pixel"), p.alloc(1, "store column")
+	o.store = b.stores[gr]
+	for _, r := range b.maps {
+		if r.direct && r.g == gr {
+			o.direct = append(o.direct, r)
+		}
+	}
+	if o.store != nil {
+		o.px = p.alloc(1, "store pixel")
+	}
+	if o.store != nil || o.direct != nil {
+		o.col = p.alloc(1, "output column")
+	}
+	if o.direct != nil {
+		o.rpx, o.rrow = p.alloc(1, "ring pixel"), p.alloc(1, "ring row")
 	}
 	if fin.training && !last && fin.fwords > 0 {
 		// Kept from an example's forward pass to its backward pass, which
@@ -75,7 +88,14 @@ func (o *outputs) startExample() {
 	p := o.g.p
 	if o.store != nil {
 		o.g.slot(o.px, o.store.base+o.store.dataOffset(0), o.store.exWords(), o.store.exSlots, o.g.fwdEx)
+	}
+	if o.store != nil || o.direct != nil {
 		p.setReg(o.col, 0, "")
+	}
+	if o.direct != nil {
+		// Every pass of a ring starts at its first row slot.
+		p.setReg(o.rrow, 0, "")
+		p.setReg(o.rpx, o.direct[0].dataOffset(0), "")
 	}
 	o.factors(o.g.fwdEx)
 }
@@ -107,14 +127,33 @@ func (o *outputs) pixel(fin *finisher) {
 	if o.store != nil {
 		p.st(o.px, fin.z, o.cg, o.store.count, "output for the next stage")
 		p.addK(o.px, o.px, o.cg)
-		// At the end of a row, step over the pads to the next row.
+	}
+	for _, r := range o.direct {
+		t := p.reg("addr")
+		p.addK(t, o.rpx, r.base)
+		p.st(t, fin.z, o.cg, r.count, "output for "+r.reader.String())
+	}
+	if o.direct != nil {
+		p.addK(o.rpx, o.rpx, o.cg)
+	}
+	if o.store != nil || o.direct != nil {
+		// At the end of a row, step over the pads to the next row (the
+		// next row slot of the direct rings).
 		p.addK(o.col, o.col, 1)
 		same := p.label()
 		p.beq(o.col, p.konst(o.g.c.st.out.W), same, "end of the row?")
 		jump := p.label()
 		p.jmp(jump)
 		p.mark(same)
-		p.addK(o.px, o.px, o.store.rowWords-o.g.c.st.out.W*o.cg)
+		if o.store != nil {
+			p.addK(o.px, o.px, o.store.rowWords-o.g.c.st.out.W*o.cg)
+		}
+		if r := o.direct; r != nil {
+			p.addK(o.rrow, o.rrow, 1)
+			p.intOp(isa.IntMod, o.rrow, o.rrow, p.konst(r[0].slots), "")
+			p.intOp(isa.IntMul, o.rpx, o.rrow, p.konst(r[0].rowWords), "")
+			p.addK(o.rpx, o.rpx, r[0].dataOffset(0))
+		}
 		p.setReg(o.col, 0, "")
 		p.mark(jump)
 	}

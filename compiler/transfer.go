@@ -82,7 +82,7 @@ func (b *build) chunkMessages() []message {
 	}
 	id := len(b.streams)
 	for _, r := range b.maps {
-		if r.kind != regRing {
+		if r.kind != regRing || r.direct {
 			continue
 		}
 		st := r.src
