@@ -28,7 +28,7 @@ type outputs struct {
 	px         int          // register: the current pixel of the store
 	col        int          // register: its column
 	rpx, rrow  int          // registers: the current pixel's offset in the direct rings, its row's slot
-	fbase      int        // shared-memory address of the derivative factors, fslots examples
+	fbase      int          // shared-memory address of the derivative factors, fslots examples
 	fslots     int
 	fptr       int // register
 	out        int // inference results: address of example 0, or -1
