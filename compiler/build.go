@@ -357,15 +357,24 @@ func (b *build) msgWords() int { return b.a.SharedWords / 32 }
 // demand estimates the shared memory core c needs in its tile: the rings
 // it reads and writes, and an owner's store, derivative factors, error map
 // and results. Placement uses it before the regions exist; it counts every
-// stream as if it crossed tiles, so it errs on the large side.
-func (b *build) demand(c *core) int {
+// stream as if it crossed tiles, so it errs on the large side. The
+// network input is one region per tile and group, which every core of the
+// tile that reads the group shares (makeRegions): shared holds the groups
+// the tile's cores already count, and demand adds c's.
+func (b *build) demand(c *core, shared map[*group]bool) int {
 	words := 0
 	s := c.st
 	for _, g := range b.touches(c, b.inputGroups(s)) {
 		rowWords := s.fr.ws * g.width()
 		slots := b.examples * s.fr.inputRows()
-		if g.owner != nil {
+		switch {
+		case g.owner != nil:
 			_, slots = ringRows(s.fr, rowWords, b.a.SharedWords/8)
+		case shared[g]:
+			continue
+		}
+		if g.owner == nil {
+			shared[g] = true
 		}
 		words += (slots+1)*rowWords + s.fr.hs + s.fr.ny + s.fr.nx
 	}

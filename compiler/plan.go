@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/panther-xbar/panther/isa"
 )
@@ -194,18 +195,24 @@ func makeCores(stages []*stage) []*core {
 
 // place puts cores on tiles in order, starting a new tile when the
 // current one has all its cores, when a stage has perTile[stage] cores on
-// it already, or when the next core's shared memory (demand) or transfer
-// instructions (msgs, for every example) would not fit. A model that needs
-// more tiles than the architecture has is told how many nodes it needs.
-func place(cores []*core, a isa.Arch, perTile map[*stage]int, demand, msgs func(*core) int) error {
+// it already, or when the next core's shared memory (demand, given the
+// network-input groups the tile's cores share) or transfer instructions
+// (msgs, for every example) would not fit. A model that needs more tiles
+// than the architecture has is told how many nodes it needs.
+func place(cores []*core, a isa.Arch, perTile map[*stage]int, demand func(*core, map[*group]bool) int, msgs func(*core) int) error {
 	tile, used, words, insts := 0, 0, 0, 0
 	count := map[*stage]int{}
+	shared := map[*group]bool{}
 	for _, c := range cores {
-		need, m := demand(c), msgs(c)
+		with := maps.Clone(shared)
+		need, m := demand(c, with), msgs(c)
 		if used == a.CoresPerTile || count[c.st] >= perTile[c.st] || used > 0 && (words+need > a.SharedWords || insts+m > a.TileInstMem-1) {
 			tile, used, words, insts = tile+1, 0, 0, 0
 			count = map[*stage]int{}
+			with = map[*group]bool{}
+			need = demand(c, with)
 		}
+		shared = with
 		c.tile, c.num = tile, used
 		used++
 		words += need
