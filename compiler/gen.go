@@ -459,6 +459,16 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), kept *k
 	c0, c1 := s.colB[c.ct], s.colB[c.ct+1]
 	cols := c1 - c0
 	ez := g.ports(false, sEz, nil)
+	// The first unit core of a column passes each lead's errors on to
+	// the column's other unit cores (see makeStreams).
+	relays := g.ports(true, sEz, nil)
+	relay := func(pt *port, src int) {
+		for _, r := range relays {
+			if r.s.c0 == pt.s.c0 {
+				g.put(r, src)
+			}
+		}
+	}
 	var errbuf int
 	for _, pt := range ez {
 		if pt.s.c0 < c0 || pt.s.c0+pt.s.words > c1 {
@@ -472,9 +482,11 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), kept *k
 			lo, hi := max(c0, pt.s.c0), min(c1, pt.s.c0+pt.s.words)
 			if lo == pt.s.c0 && hi == pt.s.c0+pt.s.words {
 				g.get(pt, a.XbarIn(0, isa.XbarMTVM)+lo-c0)
+				relay(pt, a.XbarIn(0, isa.XbarMTVM)+lo-c0)
 				continue
 			}
 			g.get(pt, errbuf)
+			relay(pt, errbuf)
 			p.cp(a.XbarIn(0, isa.XbarMTVM)+lo-c0, errbuf+lo-pt.s.c0, hi-lo, "")
 		}
 		for u := range c.tiles {
@@ -538,6 +550,7 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), kept *k
 	}
 	restart := func() {
 		g.restart(ez...)
+		g.restart(relays...)
 		for _, tr := range trees {
 			g.restart(tr.ups...)
 			g.restart(tr.downs...)
@@ -558,6 +571,7 @@ func (g *gen) unitBackward(w *winReader, copyRuns func(isa.XbarOp, int), kept *k
 				sumTrees()
 			})
 			g.restart(ez...)
+			g.restart(relays...)
 		}
 		update := func() {
 			loadErrors()
