@@ -3,8 +3,10 @@ package compiler
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/sim"
 	"github.com/panther-xbar/panther/xbar"
@@ -93,4 +95,85 @@ loss: softmax_cross_entropy
 		t.Errorf("pipelined step %d cycles, accumulate %d: want pipelined faster", cycles[xbar.Pipelined], cycles[xbar.Accumulate])
 	}
 	t.Logf("cycles: accumulate %d, pipelined %d", cycles[xbar.Accumulate], cycles[xbar.Pipelined])
+}
+
+// TestDenseTransfers: what the tile control units move in a pipelined
+// training step of mlp-l4 (batch 16). No row passes through a control unit
+// twice: a dense stage's unit cores keep the inputs of their forward pass
+// for the OPA (no map message of a second pass), an owner stores its
+// outputs into the rings of its readers in its own tile (no copy within a
+// tile), and a lead's errors go to one unit core per column, which passes
+// them on to the column's others. Placement counts the network input,
+// which a tile's cores share, once per tile.
+func TestDenseTransfers(t *testing.T) {
+	m, err := LoadModel("mlp-l4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Variant, cfg.Batch, cfg.Examples = xbar.Pipelined, 16, 16
+	a := arch.Default()
+	a.Crossbar.Variant = xbar.Pipelined
+	res, err := Compile(m, a.ISA(), Options{Train: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first layer's eight unit cores share the network input, which
+	// placement counts once per tile: they fill tile 0.
+	first := 0
+	for _, c := range res.Report.CoresDetail {
+		if c.Tile == 0 && strings.HasPrefix(c.Job, "matrix units of layer 1 ") {
+			first++
+		}
+	}
+	if first != 8 {
+		t.Errorf("tile 0 holds %d of the first layer's 8 unit cores", first)
+	}
+	if w := res.Report.Traffic.LocalCopyWords; w != 0 {
+		t.Errorf("%d words copied within tiles, want none", w)
+	}
+	for tile, notes := range res.Notes {
+		for _, n := range notes[-1] {
+			if strings.Contains(n, "pass 2") {
+				t.Errorf("tile %d transfers a second pass: %s", tile, n)
+				break
+			}
+		}
+	}
+	// Errors per stage stream: the leads' reach row tile 0 of each column
+	// once; the others come from that core and stay in its column.
+	b := &build{a: a.ISA(), cfg: cfg, training: true}
+	net := *m.Net
+	if err := net.Infer(); err != nil {
+		t.Fatal(err)
+	}
+	b.loss = net.Loss
+	if err := b.loadData(&net, Options{Train: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.plan(&net, InitialWeights(&net, cfg.Seed), map[int]int{}); err != nil {
+		t.Fatal(err)
+	}
+	relays := 0
+	for _, s := range b.streams {
+		if s.kind != sEz {
+			continue
+		}
+		cols := map[int]bool{}
+		for _, r := range s.readers {
+			switch {
+			case s.writer.role == roleLead && (r.rts[0] != 0 || cols[r.ct]):
+				t.Errorf("%s reaches %v; want row tile 0 of each column once", s.name, r)
+			case s.writer.role == roleUnits && (s.writer.rts[0] != 0 || r.ct != s.writer.ct || r == s.writer):
+				t.Errorf("%s from %v reaches %v; want the column's other cores", s.name, s.writer, r)
+			}
+			cols[r.ct] = true
+		}
+		if s.writer.role == roleUnits {
+			relays++
+		}
+	}
+	if relays == 0 {
+		t.Error("no unit core passes errors on")
+	}
 }
