@@ -588,22 +588,28 @@ func (b *build) makeStreams() {
 		if b.cfg.Variant == xbar.Inplace && s.backIn && P > 1 {
 			passes = 2
 		}
-		// The lead sends them to the first unit core of each column (the
-		// one holding row tile 0), which passes them on to the column's
-		// other unit cores: a column's cores are consecutive and mostly
-		// share a tile, so the record crosses the network once per
-		// column, not once per core (each message is a send and a
-		// receive, and a tile sends one message at a time to another).
+		// In a dense stage (one pixel an example) the lead sends them to
+		// the first unit core of each column (the one holding row tile
+		// 0), which passes them on to the column's other unit cores: a
+		// column's cores are consecutive and mostly share a tile, so the
+		// record crosses the network once per column, not once per core
+		// (each message is a send and a receive, and a tile sends one
+		// message at a time to another). A convolution's errors come a
+		// pixel at a time, and passing each on would lengthen the first
+		// core's program and put it on the path of every other.
 		for _, g := range s.groups {
-			var tops []*core
-			for ct := range nc {
-				if s.colB[ct] < g.c1 && g.c0 < s.colB[ct+1] {
-					tops = append(tops, b.unitCore(s, 0, ct))
+			var readers []*core
+			for _, c := range b.cores {
+				if c.st == s && c.role == roleUnits && s.colB[c.ct] < g.c1 && g.c0 < s.colB[c.ct+1] && (P > 1 || c.rts[0] == 0) {
+					readers = append(readers, c)
 				}
 			}
-			st := b.stream(sEz, s, g.owner, tops, g.width(), P, passes)
+			st := b.stream(sEz, s, g.owner, readers, g.width(), P, passes)
 			st.c0 = g.c0
-			for _, top := range tops {
+			if P > 1 {
+				continue
+			}
+			for _, top := range readers {
 				var rest []*core
 				for _, c := range b.cores {
 					if c.st == s && c.role == roleUnits && c.ct == top.ct && c != top {
