@@ -84,6 +84,8 @@ func DefaultOptions() Options {
 		Batches:   []int{1, 4, 16, 64},
 		Designs:   append(Designs(), GPUDesign),
 		GPU:       "rtx2080ti",
+		// The whole VGG-16 needs about 1.4 GiB; smaller points run beside it.
+		MemoryBytes: 3 << 29,
 	}
 }
 
@@ -443,28 +445,34 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int,
 	return new(sharedProgram).simulate(ctx, w, a, batch, batches, bias, stage)
 }
 
-// programKey is everything a training program is compiled from: points
-// with equal keys simulate the same program, whatever else their designs
-// set (the operations' costs, the crossbars' plans and ADC).
-type programKey struct {
-	workload       string // names one model within a run (Options.Validate)
-	isa            isa.Arch
-	variant        xbar.Variant
-	crs            bool
-	batch, batches int
-	bias           model.BiasPlacement
-}
-
-func keyOf(w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement) programKey {
-	return programKey{workload: w.Name, isa: a.ISA(), variant: a.Crossbar.Variant, crs: a.HasCRS(), batch: batch, batches: batches, bias: bias}
-}
-
-// config is the compiler's training configuration of k.
-func (k programKey) config() compiler.Config {
+// trainConfig is the compiler's training configuration of a point on a.
+func trainConfig(a *arch.Arch, batch, batches int, bias model.BiasPlacement) compiler.Config {
 	cfg := compiler.DefaultConfig()
-	cfg.Variant, cfg.NoCRS = k.variant, !k.crs
-	cfg.Batch, cfg.Examples, cfg.CRSInterval, cfg.Bias = k.batch, k.batch*k.batches, k.batches, k.bias
+	cfg.Variant, cfg.NoCRS = a.Crossbar.Variant, !a.HasCRS()
+	cfg.Batch, cfg.Examples, cfg.CRSInterval, cfg.Bias = batch, batch*batches, batches, bias
 	return cfg
+}
+
+// programKey is what a training program is compiled from: points with
+// equal keys simulate the same program, whatever else their designs set
+// (the operations' costs, the crossbars' plans and ADC). The compiler
+// builds one program for the accumulate and pipelined variants, which
+// differ in the crossbars alone (TestVariantsCompileAlike), and another
+// for inplace.
+type programKey struct {
+	workload string // names one model within a run (Options.Validate)
+	isa      isa.Arch
+	inplace  bool
+	crs      bool
+	batch    int
+	examples int
+	interval int
+	bias     model.BiasPlacement
+}
+
+func keyOf(w Workload, a *arch.Arch, cfg compiler.Config) programKey {
+	return programKey{workload: w.Name, isa: a.ISA(), inplace: cfg.Variant == xbar.Inplace, crs: !cfg.NoCRS,
+		batch: cfg.Batch, examples: cfg.Examples, interval: cfg.CRSInterval, bias: cfg.Bias}
 }
 
 // sharedProgram simulates the last program it compiled again while the
@@ -477,12 +485,12 @@ type sharedProgram struct {
 }
 
 func (sp *sharedProgram) simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
-	k := keyOf(w, a, batch, batches, bias)
-	if sp.prog == nil && sp.err == nil || k != sp.key {
+	cfg := trainConfig(a, batch, batches, bias)
+	if k := keyOf(w, a, cfg); sp.prog == nil && sp.err == nil || k != sp.key {
 		stage("compiling")
 		sp.key, sp.prog = k, nil
 		var res *compiler.Result
-		if res, sp.err = compiler.Compile(w.model, k.isa, compiler.Options{Train: k.config()}); sp.err == nil {
+		if res, sp.err = compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg}); sp.err == nil {
 			sp.prog = res.Program // the rest of the result (notes, maps) can go
 		}
 	}
@@ -498,7 +506,7 @@ func (sp *sharedProgram) simulate(ctx context.Context, w Workload, a *arch.Arch,
 			stage(fmt.Sprintf("simulating: cycle %d", cycle))
 		}
 	}
-	s, err := sim.New(a, sp.prog, sim.Options{Seed: k.config().Seed, Progress: progress})
+	s, err := sim.New(a, sp.prog, sim.Options{Seed: cfg.Seed, Progress: progress})
 	if err != nil {
 		return Measure{}, err
 	}

@@ -63,7 +63,7 @@ func (o Options) jobs(pts []point) ([]job, []*arch.Arch, error) {
 			return nil, nil, err
 		}
 		archs[i] = a
-		k := keyOf(pt.w, a, pt.b, o.Vary.batchesPerCRS(pt.v), o.Vary.bias(pt.v))
+		k := keyOf(pt.w, a, trainConfig(a, pt.b, o.Vary.batchesPerCRS(pt.v), o.Vary.bias(pt.v)))
 		j, ok := byKey[k]
 		if !ok {
 			j = len(js)

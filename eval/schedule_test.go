@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"sync/atomic"
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/compiler"
 	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/program"
+	"github.com/panther-xbar/panther/xbar"
 )
 
 // The report files are byte for byte the same whether the points run one
@@ -125,10 +129,43 @@ func TestJobsShareProgram(t *testing.T) {
 		}
 		groups = append(groups, ds)
 	}
-	// panther, inplace and pipelined differ in variant or CRS; cmos-op,
-	// serial and digital compile the inplace variant without a CRS.
-	want := "[[panther] [panther-inplace] [panther-pipelined] [cmos-op serial digital] [gpu]]"
+	// panther and pipelined compile alike, inplace differs in its
+	// variant; cmos-op, serial and digital compile the inplace variant
+	// without a CRS.
+	want := "[[panther panther-pipelined] [panther-inplace] [cmos-op serial digital] [gpu]]"
 	if got := fmt.Sprint(groups); got != want {
 		t.Errorf("jobs %s, want %s", got, want)
+	}
+}
+
+// The compiler builds the same program for the accumulate and pipelined
+// variants but for the variant it records, so their designs can share it
+// (programKey).
+func TestVariantsCompileAlike(t *testing.T) {
+	for _, name := range []string{"mlp-l4", "lenet"} {
+		net, err := model.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := arch.Preset("panther")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var progs []*program.Program
+		for _, v := range []xbar.Variant{xbar.Accumulate, xbar.Pipelined} {
+			a.Crossbar.Variant = v
+			res, err := compiler.Compile(compiler.Model{Net: net}, a.ISA(), compiler.Options{Train: trainConfig(a, 2, 2, model.BiasAuto)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			progs = append(progs, res.Program)
+		}
+		if got := progs[1].Meta.Options["variant"]; got != "pipelined" {
+			t.Fatalf("%s: the pipelined program records variant %q", name, got)
+		}
+		progs[1].Meta.Options["variant"] = progs[0].Meta.Options["variant"]
+		if !reflect.DeepEqual(progs[0], progs[1]) {
+			t.Errorf("%s: the accumulate and pipelined programs differ beyond the variant they record", name)
+		}
 	}
 }
