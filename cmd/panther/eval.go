@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,7 +37,8 @@ the total and the time left (a bar on a terminal, a line every 10 s otherwise), 
 point under way is doing (compiling, simulating), and one line per point measured.
 
 Points run in parallel, --jobs at once (default: one per processor), while their estimated
-memory fits in --max-memory; designs that compile the same program (cmos-op, serial and
+memory fits in --max-memory, which also bounds the heap softly (unless GOMEMLIMIT is set);
+designs that compile the same program (panther and panther-pipelined; cmos-op, serial and
 digital) share one compilation. The report is the same at any --jobs.
 
 workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `,
@@ -58,6 +60,11 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 				return fmt.Errorf("--max-memory %v: want a size in GiB, or 0 for no bound", maxMemoryGiB)
 			}
 			o.MemoryBytes = int64(maxMemoryGiB * (1 << 30))
+			if o.MemoryBytes > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// Collect harder near the bound rather than let the heap
+				// grow to twice what is live.
+				debug.SetMemoryLimit(o.MemoryBytes)
+			}
 			if gpuCSV != "" {
 				if o.GPUMeasured, err = eval.ReadGPUMeasurements(gpuCSV); err != nil {
 					return err
