@@ -63,7 +63,7 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 			if o.MemoryBytes > 0 && os.Getenv("GOMEMLIMIT") == "" {
 				// Collect harder near the bound rather than let the heap
 				// grow to twice what is live.
-				debug.SetMemoryLimit(o.MemoryBytes)
+				defer debug.SetMemoryLimit(debug.SetMemoryLimit(o.MemoryBytes))
 			}
 			if gpuCSV != "" {
 				if o.GPUMeasured, err = eval.ReadGPUMeasurements(gpuCSV); err != nil {
