@@ -14,7 +14,7 @@ import (
 // Estimated peak memory of compiling and simulating a training program:
 // a fixed part, and a part per matrix unit its layers fill (the crossbar
 // sets, their packed copies and the unit's code). Both are the peak
-// resident memory measured on VGG-16 (2,182 units, 1.45 GB) and the
+// resident memory measured on VGG-16 (2,182 units, 1.48 GB) and the
 // largest MLP and VGG-16 layers at batch 64 (137 to 193 units, 110 to
 // 142 MB), rounded up (docs/performance.md, Whole-network simulation).
 const (
