@@ -10,8 +10,11 @@ import (
 
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/compiler"
+	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/model"
+	"github.com/panther-xbar/panther/program"
 	"github.com/panther-xbar/panther/sim"
+	"github.com/panther-xbar/panther/xbar"
 )
 
 // Reference is the design the ratios divide by.
@@ -43,11 +46,22 @@ type Options struct {
 	// matches a workload and batch adds a MeasuredDesign row.
 	GPUMeasured []GPUMeasurement `json:"gpu_measured,omitempty"`
 	// Progress, if set, is called when a point starts a stage and when it
-	// is measured.
+	// is measured, from one goroutine at a time.
 	Progress func(Progress) `json:"-"`
+	// Jobs is how many points are measured at once (0: GOMAXPROCS). The
+	// results do not depend on it.
+	Jobs int `json:"-"`
+	// MemoryBytes bounds the estimated memory of the points measured at
+	// once (0: no bound): a point starts only while its estimate fits
+	// beside those under way, or when none is under way.
+	MemoryBytes int64 `json:"-"`
 	// simulate replaces compile-and-simulate in tests.
-	simulate func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error)
+	simulate stepFunc
 }
+
+// stepFunc compiles and simulates the training program of w for batches
+// steps of batch examples on a, telling stage what it is doing.
+type stepFunc func(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error)
 
 // Progress is where Run stands. A point is one workload, batch size,
 // design and varied value: one row of the comparison.
@@ -70,6 +84,8 @@ func DefaultOptions() Options {
 		Batches:   []int{1, 4, 16, 64},
 		Designs:   append(Designs(), GPUDesign),
 		GPU:       "rtx2080ti",
+		// The whole VGG-16 needs about 1.4 GiB; smaller points run beside it.
+		MemoryBytes: 3 << 29,
 	}
 }
 
@@ -90,6 +106,12 @@ func (o Options) Validate() error {
 			errs = append(errs, fmt.Errorf("workloads %q and %q are both named %s: rename one model file", first, arg, w.Name))
 		}
 		named[w.Name] = arg
+	}
+	if o.Jobs < 0 {
+		errs = append(errs, fmt.Errorf("%d jobs: want 0 (one per processor) or more", o.Jobs))
+	}
+	if o.MemoryBytes < 0 {
+		errs = append(errs, fmt.Errorf("a memory bound of %d bytes: want 0 (none) or more", o.MemoryBytes))
 	}
 	if o.EpochExamples < 0 {
 		errs = append(errs, fmt.Errorf("epoch of %d examples: want 0 (each workload's data set) or more", o.EpochExamples))
@@ -225,9 +247,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if o.simulate == nil {
-		o.simulate = simulate
-	}
 	res := &Result{Options: o, Paper: PaperClaims(), Started: time.Now()}
 	var g GPU
 	if slices.Contains(o.Designs, GPUDesign) {
@@ -241,43 +260,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	report := func(p Progress) {
-		if o.Progress != nil {
-			p.Total = len(pts)
-			o.Progress(p)
-		}
+	outcomes, err := o.measureAll(ctx, pts)
+	if err != nil {
+		return nil, err
 	}
 	var ms []Measure
-	for i, pt := range pts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		name := fmt.Sprintf("%s batch %d %s", pt.w.Name, pt.b, pt.d)
-		if pt.v != "" {
-			name += " " + o.Vary.Key + "=" + pt.v
-		}
-		var m Measure
-		if pt.given != nil {
-			m = *pt.given
+	for _, oc := range outcomes {
+		if oc.skip != "" {
+			skipped = append(skipped, oc.skip)
 		} else {
-			stage := func(s string) { report(Progress{Done: i, Point: name, Stage: s}) }
-			var skip string
-			if m, skip, err = o.simulated(ctx, pt.w, pt.d, pt.b, pt.v, stage); err != nil {
-				return nil, err
-			}
-			if skip != "" {
-				skipped = append(skipped, skip)
-				report(Progress{Done: i + 1, Point: name, Line: skip})
-				continue
-			}
+			ms = append(ms, oc.m)
 		}
-		m.Workload, m.Batch, m.Design, m.EpochExamples = pt.w.Name, pt.b, pt.d, pt.epoch
-		if pt.v != "" {
-			m.Variant = o.Vary.Key + "=" + pt.v
-		}
-		ms = append(ms, m)
-		report(Progress{Done: i + 1, Point: name, Line: fmt.Sprintf("%-8s batch %-3d %-18s %s  %s/step  %s/step%s", pt.w.Name, pt.b, pt.d, m.Variant,
-			FormatTime(m.TimeNS), FormatEnergy(m.EnergyPJ), wallNote(m.WallSeconds))})
 	}
 	for _, mg := range o.GPUMeasured {
 		if !slices.ContainsFunc(ms, func(m Measure) bool {
@@ -298,6 +291,15 @@ type point struct {
 	b, epoch int
 	v, d     string
 	given    *Measure
+}
+
+// name is how progress names the point.
+func (pt point) name(o Options) string {
+	name := fmt.Sprintf("%s batch %d %s", pt.w.Name, pt.b, pt.d)
+	if pt.v != "" {
+		name += " " + o.Vary.Key + "=" + pt.v
+	}
+	return name
 }
 
 // points lists the measurements of o in order, and notes the workloads
@@ -348,34 +350,40 @@ func (o Options) points(g GPU) ([]point, []string, error) {
 	return pts, skipped, nil
 }
 
-// simulated compiles and simulates w at batch b on design d with the
-// varied setting at value v ("" for none). A CRS interval whose batches do
-// not fit one program is not an error: skip says why it was not measured.
-// stage hears what it is doing.
-func (o Options) simulated(ctx context.Context, w Workload, d string, b int, v string, stage func(string)) (m Measure, skip string, err error) {
-	a, err := arch.Preset(d)
+// design is the architecture point pt simulates: its design's preset,
+// fitted to the workload, with the varied setting applied.
+func (o Options) design(pt point) (*arch.Arch, error) {
+	a, err := arch.Preset(pt.d)
 	if err != nil {
-		return Measure{}, "", err
+		return nil, err
 	}
-	if w.fit != nil {
-		w.fit(a)
+	if pt.w.fit != nil {
+		pt.w.fit(a)
 	}
-	if v != "" {
-		if err := o.Vary.apply(a, v); err != nil {
-			return Measure{}, "", err
+	if pt.v != "" {
+		if err := o.Vary.apply(a, pt.v); err != nil {
+			return nil, err
 		}
 	}
+	return a, nil
+}
+
+// simulated measures pt on a (its design) with step. A CRS interval whose
+// batches do not fit one program is not an error: skip says why it was not
+// measured. stage hears what it is doing.
+func (o Options) simulated(ctx context.Context, step stepFunc, pt point, a *arch.Arch, stage func(string)) (m Measure, skip string, err error) {
+	w, b, v := pt.w, pt.b, pt.v
 	batches := o.Vary.batchesPerCRS(v)
 	if w.MaxBatch > 0 && b*batches > w.MaxBatch {
 		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
 	}
-	m, err = measureStep(ctx, o.simulate, w, a, b, batches, o.Vary.bias(v), stage)
+	m, err = measureStep(ctx, step, w, a, b, batches, o.Vary.bias(v), stage)
 	if err != nil && batches > 1 && ctx.Err() == nil {
 		// Several batches in one program may not fit where one does.
-		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, d, o.Vary.Key, v, err), nil
+		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, pt.d, o.Vary.Key, v, err), nil
 	}
 	if err != nil {
-		return Measure{}, "", fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, d, err)
+		return Measure{}, "", fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, pt.d, err)
 	}
 	return m, "", nil
 }
@@ -390,10 +398,9 @@ func MeasureStep(ctx context.Context, m compiler.Model, a *arch.Arch, batch, crs
 	return measureStep(ctx, simulate, Workload{model: m}, a, batch, crsInterval, bias, func(string) {})
 }
 
-func measureStep(ctx context.Context, simulate func(context.Context, Workload, *arch.Arch, int, int, model.BiasPlacement, func(string)) (Measure, error),
-	w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+func measureStep(ctx context.Context, step stepFunc, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
 	start := time.Now()
-	m, err := simulate(ctx, w, a, batch, batches, bias, stage)
+	m, err := step(ctx, w, a, batch, batches, bias, stage)
 	if err != nil {
 		return Measure{}, err
 	}
@@ -435,13 +442,60 @@ func (m Measure) perStep(steps int) Measure {
 // placed by bias, on a (with a's own variant and instruction set) and
 // simulates it, telling stage which it is doing.
 func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
-	stage("compiling")
+	return new(sharedProgram).simulate(ctx, w, a, batch, batches, bias, stage)
+}
+
+// trainConfig is the compiler's training configuration of a point on a.
+func trainConfig(a *arch.Arch, batch, batches int, bias model.BiasPlacement) compiler.Config {
 	cfg := compiler.DefaultConfig()
 	cfg.Variant, cfg.NoCRS = a.Crossbar.Variant, !a.HasCRS()
 	cfg.Batch, cfg.Examples, cfg.CRSInterval, cfg.Bias = batch, batch*batches, batches, bias
-	res, err := compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg})
-	if err != nil {
-		return Measure{}, err
+	return cfg
+}
+
+// programKey is what a training program is compiled from: points with
+// equal keys simulate the same program, whatever else their designs set
+// (the operations' costs, the crossbars' plans and ADC). The compiler
+// builds one program for the accumulate and pipelined variants, which
+// differ in the crossbars alone (TestVariantsCompileAlike), and another
+// for inplace.
+type programKey struct {
+	workload string // names one model within a run (Options.Validate)
+	isa      isa.Arch
+	inplace  bool
+	crs      bool
+	batch    int
+	examples int
+	interval int
+	bias     model.BiasPlacement
+}
+
+func keyOf(w Workload, a *arch.Arch, cfg compiler.Config) programKey {
+	return programKey{workload: w.Name, isa: a.ISA(), inplace: cfg.Variant == xbar.Inplace, crs: !cfg.NoCRS,
+		batch: cfg.Batch, examples: cfg.Examples, interval: cfg.CRSInterval, bias: cfg.Bias}
+}
+
+// sharedProgram simulates the last program it compiled again while the
+// points asked for have its key, compiling only when the key changes.
+// The simulator only reads a program.
+type sharedProgram struct {
+	key  programKey
+	prog *program.Program
+	err  error // the compiler's, for every point of the key
+}
+
+func (sp *sharedProgram) simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+	cfg := trainConfig(a, batch, batches, bias)
+	if k := keyOf(w, a, cfg); sp.prog == nil && sp.err == nil || k != sp.key {
+		stage("compiling")
+		sp.key, sp.prog = k, nil
+		var res *compiler.Result
+		if res, sp.err = compiler.Compile(w.model, a.ISA(), compiler.Options{Train: cfg}); sp.err == nil {
+			sp.prog = res.Program // the rest of the result (notes, maps) can go
+		}
+	}
+	if sp.err != nil {
+		return Measure{}, sp.err
 	}
 	stage("simulating")
 	last := time.Now()
@@ -452,7 +506,7 @@ func simulate(ctx context.Context, w Workload, a *arch.Arch, batch, batches int,
 			stage(fmt.Sprintf("simulating: cycle %d", cycle))
 		}
 	}
-	s, err := sim.New(a, res.Program, sim.Options{Seed: cfg.Seed, Progress: progress})
+	s, err := sim.New(a, sp.prog, sim.Options{Seed: cfg.Seed, Progress: progress})
 	if err != nil {
 		return Measure{}, err
 	}

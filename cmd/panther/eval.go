@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,8 @@ func init() {
 	var (
 		workloads, designs, batches, vary string
 		gpu, gpuCSV, out                  string
-		epoch                             int
+		epoch, jobs                       int
+		maxMemoryGiB                      float64
 	)
 	cmd := &cobra.Command{
 		Use:   "eval [--workloads ...] [--batches 1,4,16,64] [--designs ...] [--gpu rtx2080ti] [--gpu-csv FILE] [--vary KEY=V1,V2] [--out DIR]",
@@ -34,6 +36,11 @@ docs/reproduction.md traces each headline ratio. While it runs it shows the poin
 the total and the time left (a bar on a terminal, a line every 10 s otherwise), what the
 point under way is doing (compiling, simulating), and one line per point measured.
 
+Points run in parallel, --jobs at once (default: one per processor), while their estimated
+memory fits in --max-memory, which also bounds the heap softly (unless GOMEMLIMIT is set);
+designs that compile the same program (panther and panther-pipelined; cmos-op, serial and
+digital) share one compilation. The report is the same at any --jobs.
+
 workloads: ` + strings.Join(eval.WorkloadNames(), ", ") + `,
            or a model: an ONNX file (.onnx), a YAML file or a model preset
 designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture preset)
@@ -48,7 +55,16 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 			if o.Batches, err = intList("batches", batches); err != nil {
 				return err
 			}
-			o.EpochExamples = epoch
+			o.EpochExamples, o.Jobs = epoch, jobs
+			if !(maxMemoryGiB >= 0) || maxMemoryGiB > 1<<30 {
+				return fmt.Errorf("--max-memory %v: want a size in GiB, or 0 for no bound", maxMemoryGiB)
+			}
+			o.MemoryBytes = int64(maxMemoryGiB * (1 << 30))
+			if o.MemoryBytes > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// Collect harder near the bound rather than let the heap
+				// grow to twice what is live.
+				defer debug.SetMemoryLimit(debug.SetMemoryLimit(o.MemoryBytes))
+			}
 			if gpuCSV != "" {
 				if o.GPUMeasured, err = eval.ReadGPUMeasurements(gpuCSV); err != nil {
 					return err
@@ -84,6 +100,8 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 	f.IntVar(&epoch, "epoch-examples", 0, "training-set size of an epoch (0: each workload's own, 60000 for the MLPs, 50000 for VGG)")
 	f.StringVar(&vary, "vary", "", "sensitivity: KEY=V1,V2 overrides one architecture setting in turn")
 	f.StringVar(&out, "out", "runs/eval", "folder for the report files")
+	f.IntVar(&jobs, "jobs", 0, "points measured at once (0: one per processor)")
+	f.Float64Var(&maxMemoryGiB, "max-memory", float64(def.MemoryBytes)/(1<<30), "GiB the points measured at once may need, by estimate (0: no bound)")
 	root.AddCommand(cmd)
 }
 
