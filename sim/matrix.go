@@ -10,12 +10,29 @@ import (
 // matrixUnit is one matrix unit of a core: an xbar.Unit holding the layer
 // block of its weight image, and the counters already charged.
 type matrixUnit struct {
-	unit       *xbar.Unit
+	unit       *xbar.Unit // nil once released
 	rows, cols int
 	eta        float64
 	sets       []*xbar.Set     // the distinct sets of the unit
 	seen       []xbar.Counters // each set's counters at its last charge
 	busy       int64           // cycles in which some set of the unit worked
+	// final holds the counters of a released unit.
+	final []xbar.RoleCounters
+}
+
+// release drops the crossbars of a unit that will not run again, keeping
+// the counters that the report sums.
+func (m *matrixUnit) release() {
+	m.final = m.unit.Counters()
+	m.unit, m.sets, m.seen = nil, nil, nil
+}
+
+// counters returns the counters of each distinct set of the unit.
+func (m *matrixUnit) counters() []xbar.RoleCounters {
+	if m.unit == nil {
+		return m.final
+	}
+	return m.unit.Counters()
 }
 
 func (m *matrixUnit) index(set *xbar.Set) int {

@@ -29,6 +29,11 @@ type Options struct {
 	// Progress, if set, is called now and then with the simulated cycle and
 	// the instructions executed so far.
 	Progress func(cycle, instructions int64)
+	// KeepUnits keeps every matrix unit after its core halts, for Unit to
+	// read back. Without it a halted core's units, which nothing can run
+	// again, keep only their counters: a network's cores halt layer by
+	// layer, and their crossbars are most of a run's memory.
+	KeepUnits bool
 }
 
 // DefaultMaxCycles is one second of simulated time at 1 GHz.
