@@ -44,6 +44,17 @@ func (m *matrixUnit) index(set *xbar.Set) int {
 	return -1
 }
 
+// track returns set, first listing it with its counters if it is new: the
+// unit's programming, which made them, is not part of the run. An update
+// set is made when first used (xbar.Unit), so it is tracked just before.
+func (m *matrixUnit) track(set *xbar.Set) *xbar.Set {
+	if m.index(set) < 0 {
+		m.sets = append(m.sets, set)
+		m.seen = append(m.seen, set.Counters())
+	}
+	return set
+}
+
 // delta returns what set counted since the last call: the events of the
 // operation that just ran on it.
 func (m *matrixUnit) delta(set *xbar.Set) xbar.Counters {
@@ -96,10 +107,10 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 		if in.Mask.Runs(u, isa.XbarOPA) {
 			x := c.regs[a.XbarIn(u, isa.XbarOPA):][:mu.rows]
 			d := c.regs[a.XbarOut(u, isa.XbarOPA):][:mu.cols]
+			set := mu.track(mu.unit.Update())
 			if err := mu.unit.OPA(x, d, mu.eta); err != nil {
 				return c.fail(now, "matrix unit %d: %v", u, err)
 			}
-			set := mu.unit.Update()
 			busy[mu.index(set)] += s.t.update
 			s.chargeUpdate(mu, mu.delta(set), now)
 		}
@@ -127,6 +138,7 @@ func (c *core) crs(now int64, in *isa.Inst) (int64, status) {
 		if !in.Mask.Resolves(u) {
 			continue
 		}
+		mu.track(mu.unit.Update())
 		mu.unit.CRS()
 		mu.busy += s.t.crs
 		for _, set := range mu.sets {

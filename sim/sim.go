@@ -301,11 +301,7 @@ func newMatrixUnit(cfg xbar.UnitConfig, w *program.Weights) (*matrixUnit, error)
 		return nil, err
 	}
 	mu := &matrixUnit{unit: u, rows: w.Rows, cols: w.Cols, eta: w.Eta}
-	for _, set := range []*xbar.Set{u.Forward(), u.Backward(), u.Update()} {
-		if mu.index(set) < 0 {
-			mu.sets = append(mu.sets, set)
-			mu.seen = append(mu.seen, set.Counters()) // programming is not part of the run
-		}
-	}
+	mu.track(u.Forward())
+	mu.track(u.Backward())
 	return mu, nil
 }
