@@ -29,11 +29,7 @@ func (c *core) execCore(now int64) (int64, status) {
 		return now + 1, done
 	case isa.OpHlt:
 		if !s.opt.KeepUnits {
-			for _, mu := range c.units {
-				if mu != nil {
-					mu.release()
-				}
-			}
+			s.releaseUnits(c)
 		}
 		return c.halt(now)
 	case isa.OpJmp:

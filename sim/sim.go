@@ -65,7 +65,10 @@ type Sim struct {
 	executed int64
 	counts   [256]int64 // executed instructions by opcode
 	vecSat   int64      // saturation events of the vector unit
-	net      NetworkStats
+	// releasedCells counts the cells of units released since the last
+	// garbage collection (releaseUnits).
+	releasedCells int
+	net           NetworkStats
 }
 
 // ErrInterrupted reports a run stopped by its context (Ctrl-C).
