@@ -35,7 +35,7 @@ func (m *matrixUnit) release() {
 // and packed words), which the runtime would otherwise reuse only once the
 // heap has doubled since its last collection: for VGG-16 that is the
 // difference between 0.9 and 1.3 GB of peak memory (docs/performance.md).
-const collectAfter = 1 << 22
+var collectAfter = 1 << 22 // a variable for tests
 
 // releaseUnits releases the units of a halted core, collecting garbage
 // once collectAfter cells have been released since the last time.

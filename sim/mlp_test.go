@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
@@ -465,5 +466,25 @@ func TestHaltedCoresReleaseTheirUnits(t *testing.T) {
 		if _, err := s.Unit(w.Tile, w.Core, w.Unit); err == nil || !strings.Contains(err.Error(), "KeepUnits") {
 			t.Fatalf("unit %d of tile %d core %d after the run: error %v, want one naming KeepUnits", w.Unit, w.Tile, w.Core, err)
 		}
+	}
+}
+
+// Releasing units of collectAfter cells collects garbage (here after every
+// halted core with units).
+func TestReleasedUnitsAreCollected(t *testing.T) {
+	defer func(n int) { collectAfter = n }(collectAfter)
+	collectAfter = 1
+	forced := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(forced)
+	before := forced[0].Value.Uint64()
+	a, p := mlpProgram(t)
+	simulate(t, a, p, Options{})
+	cores := map[[2]int]bool{}
+	for _, w := range p.Weights {
+		cores[[2]int{w.Tile, w.Core}] = true
+	}
+	metrics.Read(forced)
+	if n := forced[0].Value.Uint64() - before; n < uint64(len(cores)) {
+		t.Errorf("%d forced collections, want one per halted core with units (%d)", n, len(cores))
 	}
 }
