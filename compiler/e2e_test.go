@@ -26,7 +26,7 @@ type simRun struct {
 // the same number of instructions.
 func execute(t testing.TB, ar *arch.Arch, res *Result) *simRun {
 	t.Helper()
-	s, err := sim.New(ar, res.Program, sim.Options{})
+	s, err := sim.New(ar, res.Program, sim.Options{KeepUnits: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,9 +99,10 @@ func RoundShift(v int64, shift uint) int64 {
 		return v
 	}
 	if shift >= 63 {
-		// |v| < 2^63 <= 2^shift: the quotient is below one in magnitude and
-		// reaches one half only when shift == 63 and |v| >= 2^62.
-		if shift == 63 && (v >= 1<<62 || v <= -(1<<62)) {
+		// |v| <= 2^63 <= 2^shift: the quotient is below one in magnitude and
+		// reaches one half only when shift == 63 and |v| >= 2^62, or when
+		// shift == 64 and v == math.MinInt64.
+		if shift == 63 && (v >= 1<<62 || v <= -(1<<62)) || shift == 64 && v == math.MinInt64 {
 			if v < 0 {
 				return -1
 			}
@@ -109,13 +110,14 @@ func RoundShift(v int64, shift uint) int64 {
 		}
 		return 0
 	}
-	// Work on the magnitude in uint64: v + half cannot overflow there, and
-	// math.MinInt64 has a magnitude.
+	// Work on the magnitude in uint64: |v| + half cannot overflow there,
+	// and math.MinInt64 has a magnitude. The sign comes off and goes back on
+	// without a branch: weights and products have random signs, which a
+	// branch would mispredict half the time.
 	half := uint64(1) << (shift - 1)
-	if v >= 0 {
-		return int64((uint64(v) + half) >> shift)
-	}
-	return -int64((uint64(-v) + half) >> shift)
+	sign := v >> 63 // 0 or -1
+	r := int64((uint64((v^sign)-sign) + half) >> shift)
+	return (r ^ sign) - sign
 }
 
 // Counter counts saturation events. The zero value is ready to use.

@@ -32,6 +32,24 @@ func TestRoundShiftMatchesExactRounding(t *testing.T) {
 	})
 }
 
+// Halves round away from zero on both sides, up to the widest shifts.
+func TestRoundShiftHalvesAndEdges(t *testing.T) {
+	for _, c := range []struct {
+		v     int64
+		shift uint
+		want  int64
+	}{
+		{3, 1, 2}, {-3, 1, -2}, {2, 2, 1}, {-2, 2, -1}, {1, 2, 0}, {-1, 2, 0},
+		{math.MaxInt64, 62, 2}, {math.MinInt64, 62, -2},
+		{1 << 62, 63, 1}, {1<<62 - 1, 63, 0}, {math.MinInt64, 63, -1},
+		{math.MinInt64, 64, -1}, {math.MaxInt64, 64, 0}, {math.MinInt64, 65, 0},
+	} {
+		if got := RoundShift(c.v, c.shift); got != c.want {
+			t.Errorf("RoundShift(%d, %d) = %d, want %d", c.v, c.shift, got, c.want)
+		}
+	}
+}
+
 func TestFromFloatIsExactRoundHalfAwayWithCountedSaturation(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		x := rapid.Float64Range(-20, 20).Draw(t, "x")

@@ -28,6 +28,9 @@ func (c *core) execCore(now int64) (int64, status) {
 		c.pc++
 		return now + 1, done
 	case isa.OpHlt:
+		if !s.opt.KeepUnits {
+			s.releaseUnits(c)
+		}
 		return c.halt(now)
 	case isa.OpJmp:
 		c.pc = in.Target

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"runtime"
+
 	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/isa"
@@ -10,12 +12,52 @@ import (
 // matrixUnit is one matrix unit of a core: an xbar.Unit holding the layer
 // block of its weight image, and the counters already charged.
 type matrixUnit struct {
-	unit       *xbar.Unit
+	unit       *xbar.Unit // nil once released
 	rows, cols int
 	eta        float64
 	sets       []*xbar.Set     // the distinct sets of the unit
 	seen       []xbar.Counters // each set's counters at its last charge
 	busy       int64           // cycles in which some set of the unit worked
+	// final holds the counters of a released unit.
+	final []xbar.RoleCounters
+}
+
+// release drops the crossbars of a unit that will not run again, keeping
+// the counters that the report sums.
+func (m *matrixUnit) release() {
+	m.final = m.unit.Counters()
+	m.unit, m.sets, m.seen = nil, nil, nil
+}
+
+// collectAfter is how many cells of released units make the simulator
+// collect garbage. A released cell frees 8 bytes (a read set's
+// accumulator) to 36 and more once updated (the update set's accumulator
+// and packed words), which the runtime would otherwise reuse only once the
+// heap has doubled since its last collection: for VGG-16 that is the
+// difference between 0.9 and 1.3 GB of peak memory (docs/performance.md).
+var collectAfter = 1 << 22 // a variable for tests
+
+// releaseUnits releases the units of a halted core, collecting garbage
+// once collectAfter cells have been released since the last time.
+func (s *Sim) releaseUnits(c *core) {
+	for _, mu := range c.units {
+		if mu != nil {
+			mu.release()
+			s.releasedCells += mu.rows * mu.cols
+		}
+	}
+	if s.releasedCells >= collectAfter {
+		s.releasedCells = 0
+		runtime.GC()
+	}
+}
+
+// counters returns the counters of each distinct set of the unit.
+func (m *matrixUnit) counters() []xbar.RoleCounters {
+	if m.unit == nil {
+		return m.final
+	}
+	return m.unit.Counters()
 }
 
 func (m *matrixUnit) index(set *xbar.Set) int {
@@ -25,6 +67,17 @@ func (m *matrixUnit) index(set *xbar.Set) int {
 		}
 	}
 	return -1
+}
+
+// track returns set, first listing it with its counters if it is new: the
+// unit's programming, which made them, is not part of the run. An update
+// set is made when first used (xbar.Unit), so it is tracked just before.
+func (m *matrixUnit) track(set *xbar.Set) *xbar.Set {
+	if m.index(set) < 0 {
+		m.sets = append(m.sets, set)
+		m.seen = append(m.seen, set.Counters())
+	}
+	return set
 }
 
 // delta returns what set counted since the last call: the events of the
@@ -79,10 +132,10 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 		if in.Mask.Runs(u, isa.XbarOPA) {
 			x := c.regs[a.XbarIn(u, isa.XbarOPA):][:mu.rows]
 			d := c.regs[a.XbarOut(u, isa.XbarOPA):][:mu.cols]
+			set := mu.track(mu.unit.Update())
 			if err := mu.unit.OPA(x, d, mu.eta); err != nil {
 				return c.fail(now, "matrix unit %d: %v", u, err)
 			}
-			set := mu.unit.Update()
 			busy[mu.index(set)] += s.t.update
 			s.chargeUpdate(mu, mu.delta(set), now)
 		}
@@ -110,6 +163,7 @@ func (c *core) crs(now int64, in *isa.Inst) (int64, status) {
 		if !in.Mask.Resolves(u) {
 			continue
 		}
+		mu.track(mu.unit.Update())
 		mu.unit.CRS()
 		mu.busy += s.t.crs
 		for _, set := range mu.sets {

@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"testing"
@@ -323,7 +326,7 @@ func mlpProgram(t testing.TB) (*arch.Arch, *program.Program) {
 func TestMLPTrainingExampleMatchesReference(t *testing.T) {
 	a, p := mlpProgram(t)
 	const seed = 8
-	s, r := simulate(t, a, p, Options{Seed: seed})
+	s, r := simulate(t, a, p, Options{Seed: seed, KeepUnits: true})
 	g := newMLPGen()
 	d := newMLPData(g)
 	ia := a.ISA()
@@ -431,4 +434,57 @@ func TestMLPTrainingExampleMatchesReference(t *testing.T) {
 		t.Errorf("%d crossbars, want 16 + 8 + 16 + 4 = 44", len(units))
 	}
 	t.Logf("%d cycles (%.1f us), %d instructions, %.3f uJ", r.Cycles, r.TimeNS/1e3, r.Instructions, r.EnergyPJ/1e6)
+}
+
+// A run that does not keep its units drops each core's crossbars when the
+// core halts: the report is the same, and Unit reads a unit back before the
+// run but not after it.
+func TestHaltedCoresReleaseTheirUnits(t *testing.T) {
+	a, p := mlpProgram(t)
+	_, kept := simulate(t, a, p, Options{Seed: 5, KeepUnits: true})
+	s, err := New(a, p, Options{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := p.Weights[0]
+	if _, err := s.Unit(w.Tile, w.Core, w.Unit); err != nil {
+		t.Fatalf("before the run: %v", err)
+	}
+	released, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keptTable, keptJSON := reportBytes(t, kept)
+	table, js := reportBytes(t, released)
+	if !bytes.Equal(table, keptTable) || !bytes.Equal(js, keptJSON) {
+		t.Errorf("releasing the units changed the report:\n%s\nwant\n%s", table, keptTable)
+	}
+	if released.Numeric.OPAPulses == 0 || released.Numeric.ADCConversions == 0 {
+		t.Errorf("numeric %+v: the released units' counters are missing", released.Numeric)
+	}
+	for _, w := range p.Weights {
+		if _, err := s.Unit(w.Tile, w.Core, w.Unit); err == nil || !strings.Contains(err.Error(), "KeepUnits") {
+			t.Fatalf("unit %d of tile %d core %d after the run: error %v, want one naming KeepUnits", w.Unit, w.Tile, w.Core, err)
+		}
+	}
+}
+
+// Releasing units of collectAfter cells collects garbage (here after every
+// halted core with units).
+func TestReleasedUnitsAreCollected(t *testing.T) {
+	defer func(n int) { collectAfter = n }(collectAfter)
+	collectAfter = 1
+	forced := []metrics.Sample{{Name: "/gc/cycles/forced:gc-cycles"}}
+	metrics.Read(forced)
+	before := forced[0].Value.Uint64()
+	a, p := mlpProgram(t)
+	simulate(t, a, p, Options{})
+	cores := map[[2]int]bool{}
+	for _, w := range p.Weights {
+		cores[[2]int{w.Tile, w.Core}] = true
+	}
+	metrics.Read(forced)
+	if n := forced[0].Value.Uint64() - before; n < uint64(len(cores)) {
+		t.Errorf("%d forced collections, want one per halted core with units (%d)", n, len(cores))
+	}
 }

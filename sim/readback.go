@@ -18,7 +18,8 @@ func (s *Sim) Shared(tile int) (mem []int16, ok bool) {
 }
 
 // Unit returns a copy of a matrix unit as the run left it (as its weight
-// image programmed it, before Run).
+// image programmed it, before Run). Once its core has halted, the unit is
+// there only if the run kept it (Options.KeepUnits).
 func (s *Sim) Unit(tile, core, unit int) (*xbar.Unit, error) {
 	c, err := s.core(tile, core)
 	if err != nil {
@@ -28,6 +29,9 @@ func (s *Sim) Unit(tile, core, unit int) (*xbar.Unit, error) {
 		return nil, fmt.Errorf("%s matrix unit %d: the program gives it no weight image", where(tile, core), unit)
 	}
 	mu := c.units[unit]
+	if mu.unit == nil {
+		return nil, fmt.Errorf("%s matrix unit %d: its core halted and the run did not keep its crossbars: set Options.KeepUnits to read it back", where(tile, core), unit)
+	}
 	st, err := mu.unit.State()
 	if err != nil {
 		return nil, err

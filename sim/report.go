@@ -207,7 +207,7 @@ func (s *Sim) report() *Report {
 				if mu == nil {
 					continue
 				}
-				for _, rc := range mu.unit.Counters() {
+				for _, rc := range mu.counters() {
 					k := rc.Counters
 					n := &r.Numeric
 					n.ADCConversions += k.ADCConversions

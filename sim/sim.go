@@ -29,6 +29,11 @@ type Options struct {
 	// Progress, if set, is called now and then with the simulated cycle and
 	// the instructions executed so far.
 	Progress func(cycle, instructions int64)
+	// KeepUnits keeps every matrix unit after its core halts, for Unit to
+	// read back. Without it a halted core's units, which nothing can run
+	// again, keep only their counters: a network's cores halt layer by
+	// layer, and their crossbars are most of a run's memory.
+	KeepUnits bool
 }
 
 // DefaultMaxCycles is one second of simulated time at 1 GHz.
@@ -60,7 +65,10 @@ type Sim struct {
 	executed int64
 	counts   [256]int64 // executed instructions by opcode
 	vecSat   int64      // saturation events of the vector unit
-	net      NetworkStats
+	// releasedCells counts the cells of units released since the last
+	// garbage collection (releaseUnits).
+	releasedCells int
+	net           NetworkStats
 }
 
 // ErrInterrupted reports a run stopped by its context (Ctrl-C).
@@ -296,11 +304,7 @@ func newMatrixUnit(cfg xbar.UnitConfig, w *program.Weights) (*matrixUnit, error)
 		return nil, err
 	}
 	mu := &matrixUnit{unit: u, rows: w.Rows, cols: w.Cols, eta: w.Eta}
-	for _, set := range []*xbar.Set{u.Forward(), u.Backward(), u.Update()} {
-		if mu.index(set) < 0 {
-			mu.sets = append(mu.sets, set)
-			mu.seen = append(mu.seen, set.Counters()) // programming is not part of the run
-		}
-	}
+	mu.track(u.Forward())
+	mu.track(u.Backward())
 	return mu, nil
 }

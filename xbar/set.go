@@ -77,14 +77,7 @@ type scratch struct {
 // NewSet makes a set for a rows x cols cell matrix. Every cell starts at
 // v = 0 (unprogrammed), except stuck cells, which sit at their stuck level.
 func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if rows < 1 || rows > cfg.Size.Rows || cols < 1 || cols > cfg.Size.Cols {
-		return nil, fmt.Errorf("cell matrix %dx%d does not fit a %dx%d crossbar: rows must lie in [1, %d] and columns in [1, %d]",
-			rows, cols, cfg.Size.Rows, cfg.Size.Cols, cfg.Size.Rows, cfg.Size.Cols)
-	}
-	if err := checkAccumulatorRange(cfg.Plan, max(rows, cols)); err != nil {
+	if err := checkSet(cfg, rows, cols); err != nil {
 		return nil, err
 	}
 	s := &Set{
@@ -142,6 +135,18 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	// Q = -bias; the arrays are made when first used.
 	s.slicesFromAcc = !deviceModelled
 	return s, nil
+}
+
+// checkSet says why NewSet would refuse cfg and shape, if it would.
+func checkSet(cfg SetConfig, rows, cols int) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if rows < 1 || rows > cfg.Size.Rows || cols < 1 || cols > cfg.Size.Cols {
+		return fmt.Errorf("cell matrix %dx%d does not fit a %dx%d crossbar: rows must lie in [1, %d] and columns in [1, %d]",
+			rows, cols, cfg.Size.Rows, cfg.Size.Cols, cfg.Size.Rows, cfg.Size.Cols)
+	}
+	return checkAccumulatorRange(cfg.Plan, max(rows, cols))
 }
 
 // checkAccumulatorRange rejects plans whose worst-case shift-and-add sum
@@ -218,6 +223,28 @@ func (s *Set) program(m []int16) {
 	for i, q := range m {
 		s.acc[i] = int64(q) << f
 	}
+	s.programmed()
+}
+
+// programWeights programs the weights that src, a set of the same shape,
+// represents (what src.Weights gives), in one pass without a buffer, and
+// returns how many saturated.
+func (s *Set) programWeights(src *Set) (saturated int) {
+	from, f := uint(src.cfg.Plan.FractionBits), uint(s.cfg.Plan.FractionBits)
+	for i, q := range src.acc {
+		w, sat := fixed.Sat16(fixed.RoundShift(q, from))
+		if sat {
+			saturated++
+		}
+		s.acc[i] = int64(w) << f
+	}
+	s.programmed()
+	return saturated
+}
+
+// programmed puts the cells in the nominal form of the accumulators just
+// programmed, a serial write of every slice array.
+func (s *Set) programmed() {
 	s.writeNominal()
 	s.counters.SerialWrites += int64(len(s.slices))
 }

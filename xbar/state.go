@@ -89,6 +89,7 @@ type UnitState struct {
 
 // State returns a copy of the unit's state.
 func (u *Unit) State() (UnitState, error) {
+	u.updateSet()
 	st := UnitState{WeightSat: u.weightSat}
 	for _, rs := range u.roles {
 		s, err := rs.set.State()
@@ -103,6 +104,7 @@ func (u *Unit) State() (UnitState, error) {
 // Restore puts a saved unit state back into a unit made with the same
 // configuration and shape.
 func (u *Unit) Restore(st UnitState) error {
+	u.updateSet()
 	if len(st.Sets) != len(u.roles) {
 		return fmt.Errorf("restore: state has %d sets, a %v unit has %d", len(st.Sets), u.cfg.Variant, len(u.roles))
 	}

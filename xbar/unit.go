@@ -84,9 +84,12 @@ const (
 type Unit struct {
 	cfg                       UnitConfig
 	forward, backward, update *Set
-	roles                     []unitSet // each distinct set once, in a fixed order
-	weights                   []int16   // CRS hand-over buffer
+	roles                     []unitSet // each distinct set once, in a fixed order, the update set last
 	weightSat                 int64
+	// deferred is the configuration of an update set not made yet, and
+	// programs counts the Program calls before it is (updateSet).
+	deferred *SetConfig
+	programs int64
 }
 
 type unitSet struct {
@@ -99,16 +102,35 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	if cfg.Variant > Pipelined {
 		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames, ", "))
 	}
-	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols)}
-	newSet := func(role string, index int, plan Plan) (*Set, error) {
-		sc := SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
+	u := &Unit{cfg: cfg}
+	setConfig := func(index int, plan Plan) SetConfig {
+		return SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
 			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
-		s, err := NewSet(sc, rows, cols)
+	}
+	newSet := func(role string, index int, plan Plan) (*Set, error) {
+		s, err := NewSet(setConfig(index, plan), rows, cols)
 		if err != nil {
 			return nil, fmt.Errorf("%s set: %w", role, err)
 		}
 		u.roles = append(u.roles, unitSet{role, s})
 		return s, nil
+	}
+	// Until its first OPA or CRS, an update set holds the cell matrix that
+	// the read sets hold, so it is made then, from their weights (a unit of
+	// a network waits for its first update most of a run, or never gets
+	// one). Stuck cells keep the read sets from holding the matrix exactly:
+	// the update set is then made at once.
+	newUpdateSet := func(index int) (err error) {
+		sc := setConfig(index, cfg.UpdatePlan)
+		if cfg.Device.HasStuck() {
+			u.update, err = newSet(RoleUpdate, index, cfg.UpdatePlan)
+			return err
+		}
+		if err := checkSet(sc, rows, cols); err != nil {
+			return fmt.Errorf("%s set: %w", RoleUpdate, err)
+		}
+		u.deferred = &sc
+		return nil
 	}
 	var err error
 	switch cfg.Variant {
@@ -122,7 +144,7 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 			return nil, err
 		}
 		u.backward = u.forward
-		if u.update, err = newSet(RoleUpdate, 1, cfg.UpdatePlan); err != nil {
+		if err = newUpdateSet(1); err != nil {
 			return nil, err
 		}
 	case Pipelined:
@@ -132,7 +154,7 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 		if u.backward, err = newSet(RoleBackward, 1, cfg.ReadPlan); err != nil {
 			return nil, err
 		}
-		if u.update, err = newSet(RoleUpdate, 2, cfg.UpdatePlan); err != nil {
+		if err = newUpdateSet(2); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +168,22 @@ func (u *Unit) Config() UnitConfig { return u.cfg }
 // they are the same set in the inplace variant.
 func (u *Unit) Forward() *Set  { return u.forward }
 func (u *Unit) Backward() *Set { return u.backward }
-func (u *Unit) Update() *Set   { return u.update }
+func (u *Unit) Update() *Set   { return u.updateSet() }
+
+// updateSet returns the update set, making it if it was deferred: from the
+// read set's weights, with the serial writes of the Program calls it
+// missed.
+func (u *Unit) updateSet() *Set {
+	if u.update != nil {
+		return u.update
+	}
+	s, _ := NewSet(*u.deferred, u.forward.rows, u.forward.cols) // NewUnit checked both
+	s.programWeights(u.forward)
+	s.counters.SerialWrites = u.programs * int64(len(s.slices))
+	u.update, u.deferred = s, nil
+	u.roles = append(u.roles, unitSet{RoleUpdate, s})
+	return s
+}
 
 // Program writes the cell matrix m into every set.
 func (u *Unit) Program(m []int16) error {
@@ -154,6 +191,9 @@ func (u *Unit) Program(m []int16) error {
 		if err := rs.set.Program(m); err != nil {
 			return fmt.Errorf("%s set: %w", rs.role, err)
 		}
+	}
+	if u.deferred != nil {
+		u.programs++
 	}
 	return nil
 }
@@ -165,21 +205,23 @@ func (u *Unit) MVM(x, y []int16, sat []bool) error { return u.forward.MVM(x, y, 
 func (u *Unit) MTVM(d, y []int16, sat []bool) error { return u.backward.MTVM(d, y, sat) }
 
 // OPA updates the update set; read sets see it only after a CRS.
-func (u *Unit) OPA(x, d []int16, eta float64) error { return u.update.OPA(x, d, eta) }
+func (u *Unit) OPA(x, d []int16, eta float64) error { return u.updateSet().OPA(x, d, eta) }
 
 // CRS resolves the update set and, in the accumulate and pipelined
 // variants, writes its weights q = sat16(round_half_away(Q / 2^f)) into the
 // read sets.
 func (u *Unit) CRS() {
-	u.update.CRS()
+	update := u.updateSet()
+	update.CRS()
 	if u.cfg.Variant == Inplace {
 		return
 	}
-	n, _ := u.update.Weights(u.weights) // the buffer has the unit's shape
-	u.weightSat += int64(n)
-	for _, rs := range u.roles {
-		if rs.set != u.update {
-			rs.set.program(u.weights) // every set of a unit has the same shape
+	for i, rs := range u.roles {
+		if rs.set != update {
+			n := rs.set.programWeights(update) // every set of a unit has the same shape
+			if i == 0 {
+				u.weightSat += int64(n) // one hand-over, however many read sets
+			}
 		}
 	}
 }
@@ -197,12 +239,16 @@ type RoleCounters struct {
 // read or inplace first, update last. WeightSat of the update set includes
 // the hand-over saturations of CRS.
 func (u *Unit) Counters() []RoleCounters {
-	out := make([]RoleCounters, len(u.roles))
+	out := make([]RoleCounters, len(u.roles), len(u.roles)+1)
 	for i, rs := range u.roles {
 		out[i] = RoleCounters{rs.role, rs.set.Counters()}
 		if rs.set == u.update {
 			out[i].Counters.WeightSat += u.weightSat
 		}
+	}
+	if sc := u.deferred; sc != nil { // what the update set would have counted: its programming
+		n := len(sc.Plan.Slices)
+		out = append(out, RoleCounters{RoleUpdate, Counters{SliceSat: make([]int64, n), SerialWrites: u.programs * int64(n)}})
 	}
 	return out
 }
