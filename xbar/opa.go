@@ -103,25 +103,39 @@ func (s *Set) countPhases(x, d []int16) {
 
 // opaChunked adds every cell's rounded update at once. It works a row at a
 // time: first the row's updates, then slice by slice along the row, which is
-// also the order in which device models see the writes.
+// also the order in which device models see the writes. Errors are sparse
+// (most are zero after the activation's derivative and rounding), so the
+// columns with a non-zero error are listed once and the rows visit those
+// alone.
 func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
-	cols := s.cols
-	// One row's updates by column (magnitude, sign -1 for negative; zero
-	// where nothing is added) and the list of columns that get one.
-	columns := resize(s.scratch.rowCols, cols)
-	mags := resize(s.scratch.rowMags, cols)
-	signs := resize(s.scratch.rowSigns, cols)
-	s.scratch.rowCols, s.scratch.rowMags, s.scratch.rowSigns = columns, mags, signs
+	if sc.m == 0 {
+		return // eta = 0 adds nothing and rounds nothing away
+	}
+	o := &s.scratch.opaLists
+	o.errCols, o.errMags, o.errSigns = o.errCols[:0], o.errMags[:0], o.errSigns[:0]
+	var maxD uint64
+	for c, dv := range d {
+		if dv != 0 {
+			o.errCols = append(o.errCols, c)
+			o.errMags = append(o.errMags, abs16(dv))
+			o.errSigns = append(o.errSigns, int64(dv>>15))
+			maxD = max(maxD, abs16(dv))
+		}
+	}
+	n := len(o.errCols)
+	errCols, errMags, errSigns := o.errCols, o.errMags[:n], o.errSigns[:n]
+	o.updates = resize(o.updates, n)
+	updates := o.updates[:n] // one row's signed updates, by position in errCols
 	packed := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
 	if packed {
 		s.ensurePacked()
+		o.clamp = resize(o.clamp, n)
 	} else {
 		s.ensureSlices()
 		s.packedLive = false
 	}
-	maxD := maxAbs16(d)
-	m, limit, zeroBelow := sc.m, sc.limit, sc.zeroBelow
-	nearest, stochastic := sc.rounding == fixed.Nearest, sc.rounding == fixed.Stochastic
+	floor := sc.inline && sc.rounding != fixed.Stochastic
+	var k uint32 // the cell's draw for stochastic rounding
 	for r, xv := range x {
 		if xv == 0 {
 			continue
@@ -129,94 +143,60 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 		ax := abs16(xv)
 		// Every cell of the row rounds to zero when even the largest product
 		// does; only the vanished count is left to do.
-		if ax*maxD < zeroBelow {
-			if m != 0 {
-				for _, dv := range d {
-					if dv != 0 {
-						s.counters.Vanished++
-					}
-				}
-			}
+		if ax*maxD < sc.zeroBelow {
+			s.counters.Vanished += int64(n)
 			continue
 		}
-		var reach uint64 // OR of the row's magnitudes: how many slices they touch
-		listed := 0
-		rowSign := int32(0)
+		rowSign := int64(0)
 		if (xv < 0) != sc.negative {
 			rowSign = -1
 		}
-		for c, dv := range d {
-			mags[c] = 0
-			if dv == 0 {
-				continue
-			}
-			P := ax * abs16(dv)
-			if P < zeroBelow {
-				s.counters.Vanished++ // zeroBelow > 0 only when m != 0
-				continue
-			}
-			var k uint32
-			if draws != nil {
-				k = draws[r*cols+c]
-			}
+		var reach uint64 // OR of the row's magnitudes: how many slices they touch
+		var clips, vanished int64
+		for i, dm := range errMags {
 			var g uint64
 			var clipped bool
-			if sc.inline {
-				// magnitude's arithmetic for 0 < shift < 128, written out so
-				// that it compiles into the loop; the first case (the product
-				// fits a word and the shift is below 64) is the common one.
-				hi, lo := bits.Mul64(m, P)
-				sh := sc.shift
-				var whole, frac uint64
-				sticky, over := false, false
-				switch {
-				case hi == 0 && sh < 64:
-					whole, frac = lo>>sh, lo<<(64-sh)
-				case sh < 64:
-					whole, frac, over = lo>>sh|hi<<(64-sh), lo<<(64-sh), hi>>sh != 0
-				default:
-					whole, frac, sticky = hi>>(sh-64), hi<<(128-sh)|lo>>(sh-64), lo<<(128-sh) != 0
-				}
-				if nearest {
-					whole += frac >> 63
-				} else if stochastic {
-					if u := uint64(k) << 32; u < frac || u == frac && sticky {
-						whole++
-					}
-				}
-				g, clipped = min(whole, limit), over || whole > limit
-				if over {
-					g = limit
-				}
+			if floor {
+				g, clipped = sc.floorMagnitude(ax * dm)
 			} else {
-				g, clipped = sc.magnitude(P, k)
+				if draws != nil {
+					k = draws[r*s.cols+errCols[i]]
+				}
+				g, clipped = sc.magnitude(ax*dm, k)
 			}
 			if clipped {
-				s.counters.GClips++
+				clips++
 			}
 			if g == 0 {
-				if m != 0 {
-					s.counters.Vanished++
-				}
-				continue
+				vanished++
 			}
 			reach |= g
-			columns[listed], mags[c] = c, g
-			signs[c] = rowSign ^ int32(dv>>15) // -1 when the update is negative
-			listed++
+			sign := rowSign ^ errSigns[i]
+			updates[i] = (int64(g) ^ sign) - sign
 		}
+		s.counters.GClips += clips
+		s.counters.Vanished += vanished
 		if packed {
-			s.addRowPacked(r, columns[:listed], mags, signs)
+			s.addRowPacked(r, errCols, updates, reach)
 			s.slicesStale = true
 		} else {
-			s.addRow(r, columns[:listed], mags, signs, reach)
+			s.addRow(r, errCols, updates, reach)
 		}
 	}
 }
 
-// addRow adds each listed column's update of row r (magnitude, and sign -1
-// for negative), chunked at slice boundaries, through pulse.
-func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
+// opaScratch holds a chunked OPA's lists: the columns with a non-zero error
+// (magnitude and sign -1 for negative), one row's signed updates of those
+// columns, and the positions whose packed word left its range.
+type opaScratch struct {
+	errCols, clamp    []int
+	errMags           []uint64
+	errSigns, updates []int64
+}
+
+// addRow adds each listed column's update of row r (signed, by list
+// position; zero adds nothing), chunked at slice boundaries, through pulse.
+func (s *Set) addRow(r int, columns []int, updates []int64, reach uint64) {
 	base := r * s.cols
 	for i := range s.slices {
 		sl := &s.slices[i]
@@ -224,12 +204,13 @@ func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach u
 		if reach>>off == 0 {
 			return
 		}
-		for _, c := range columns {
-			chunk := int32(mags[c] >> off & sl.nominalMask)
+		for k, c := range columns {
+			sign := int32(updates[k] >> 63)
+			chunk := int32(uint64((updates[k]^int64(sign))-int64(sign)) >> off & sl.nominalMask)
 			if chunk == 0 {
 				continue
 			}
-			s.pulse(sl, i, base+c, (chunk^signs[c])-signs[c])
+			s.pulse(sl, i, base+c, (chunk^sign)-sign)
 		}
 	}
 }
@@ -363,6 +344,9 @@ type scaler struct {
 	// zeroBelow: every product P below it rounds to zero (nearest and
 	// truncate; 0 for stochastic rounding, which may round anything up).
 	zeroBelow uint64
+	// roundHi:roundLo is what nearest (2^(shift-1)) or truncate (0) adds
+	// to m P before the shift, for floorMagnitude.
+	roundHi, roundLo uint64
 }
 
 func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
@@ -378,7 +362,32 @@ func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
 	sc.inline = sc.t < 0 && sc.t > -128
 	sc.shift = uint(-sc.t) & 127
 	sc.zeroBelow = zeroThreshold(sc.m, sc.t, rounding)
+	if rounding == fixed.Nearest && sc.inline {
+		if half := sc.shift - 1; half < 64 {
+			sc.roundLo = 1 << half
+		} else {
+			sc.roundHi = 1 << (half - 64)
+		}
+	}
 	return sc
+}
+
+// floorMagnitude is magnitude for nearest and truncate rounding when
+// 0 < shift < 128: (m P + round) >> shift in 128 bits, with no branch on
+// the data.
+func (sc scaler) floorMagnitude(P uint64) (g uint64, clipped bool) {
+	hi, lo := bits.Mul64(sc.m, P)
+	lo, carry := bits.Add64(lo, sc.roundLo, 0)
+	hi += sc.roundHi + carry // m P < 2^84: no carry out
+	if sc.shift >= 64 {
+		lo, hi = hi, 0 // then shift by shift - 64
+	}
+	sh := sc.shift & 63
+	whole := lo>>sh | hi<<((64-sh)&63) // sh = 0 only when hi = 0
+	if hi>>sh != 0 || whole > sc.limit {
+		return sc.limit, true
+	}
+	return whole, false
 }
 
 // magnitude returns the rounded, clipped |g| for product P and uniform draw

@@ -65,11 +65,8 @@ type scratch struct {
 	nonzero  []int // indices of non-zero inputs of an exact MTVM
 	// phaseRows and phaseCols list the lines one sign phase drives.
 	phaseRows, phaseCols []int
-	// rowCols, rowMags and rowSigns hold one row's non-zero updates during
-	// a chunked OPA.
-	rowCols  []int
-	rowMags  []uint64
-	rowSigns []int32
+	// opaLists holds a chunked OPA's columns and updates.
+	opaLists opaScratch
 	clipped  []bool
 	wanted   []uint32 // faulty cells' wanted codes (fault-aware mapping)
 }
