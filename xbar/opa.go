@@ -124,18 +124,17 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 	}
 	n := len(o.errCols)
 	errCols, errMags, errSigns := o.errCols, o.errMags[:n], o.errSigns[:n]
-	o.updates = resize(o.updates, n)
-	updates := o.updates[:n] // one row's signed updates, by position in errCols
+	// One row's update magnitudes and signed updates, by position in
+	// errCols.
+	o.mags, o.updates = resize(o.mags, n), resize(o.updates, n)
+	mags, updates := o.mags[:n], o.updates[:n]
 	packed := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
 	if packed {
 		s.ensurePacked()
-		o.clamp = resize(o.clamp, n)
 	} else {
 		s.ensureSlices()
 		s.packedLive = false
 	}
-	floor := sc.inline && sc.rounding != fixed.Stochastic
-	var k uint32 // the cell's draw for stochastic rounding
 	for r, xv := range x {
 		if xv == 0 {
 			continue
@@ -147,37 +146,41 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 			s.counters.Vanished += int64(n)
 			continue
 		}
+		// reach has the top bit of the row's largest magnitude: it tells
+		// how many slices the updates touch.
+		var reach uint64
+		if sc.floor && ax*maxD < sc.clipFrom {
+			sc.floorRow(ax, errMags, mags)
+			reach, _ = sc.magnitude(ax*maxD, 0) // magnitudes grow with the product
+		} else {
+			var k uint32 // the cell's draw for stochastic rounding
+			for i, dm := range errMags {
+				if draws != nil {
+					k = draws[r*s.cols+errCols[i]]
+				}
+				g, clipped := sc.magnitude(ax*dm, k)
+				if clipped {
+					s.counters.GClips++
+				}
+				mags[i] = g
+				reach |= g // the OR has the same top bit
+			}
+		}
 		rowSign := int64(0)
 		if (xv < 0) != sc.negative {
 			rowSign = -1
 		}
-		var reach uint64 // OR of the row's magnitudes: how many slices they touch
-		var clips, vanished int64
-		for i, dm := range errMags {
-			var g uint64
-			var clipped bool
-			if floor {
-				g, clipped = sc.floorMagnitude(ax * dm)
-			} else {
-				if draws != nil {
-					k = draws[r*s.cols+errCols[i]]
-				}
-				g, clipped = sc.magnitude(ax*dm, k)
-			}
-			if clipped {
-				clips++
-			}
+		var vanished int64
+		for i, g := range mags {
 			if g == 0 {
 				vanished++
 			}
-			reach |= g
 			sign := rowSign ^ errSigns[i]
 			updates[i] = (int64(g) ^ sign) - sign
 		}
-		s.counters.GClips += clips
 		s.counters.Vanished += vanished
 		if packed {
-			s.addRowPacked(r, errCols, updates, reach)
+			s.addRowPacked(r, errCols, mags, updates, reach)
 			s.slicesStale = true
 		} else {
 			s.addRow(r, errCols, updates, reach)
@@ -186,11 +189,11 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 }
 
 // opaScratch holds a chunked OPA's lists: the columns with a non-zero error
-// (magnitude and sign -1 for negative), one row's signed updates of those
-// columns, and the positions whose packed word left its range.
+// (magnitude and sign -1 for negative), and one row's update magnitudes and
+// signed updates of those columns.
 type opaScratch struct {
-	errCols, clamp    []int
-	errMags           []uint64
+	errCols           []int
+	errMags, mags     []uint64
 	errSigns, updates []int64
 }
 
@@ -337,16 +340,18 @@ type scaler struct {
 	limit    uint64 // 2^(16+f) - 1, the largest magnitude a set accepts
 	rounding fixed.Rounding
 	negative bool // eta < 0
-	// inline is set when 0 < shift = -t < 128, the cases the chunked loop
-	// computes in place.
-	inline bool
-	shift  uint
+	// floor is set for nearest and truncate rounding when 0 < shift = -t
+	// < 128, the cases floorRow computes.
+	floor bool
+	shift uint
+	// roundHi:roundLo is what the rounding adds to m P before the shift:
+	// 2^(shift-1) for nearest, 0 for truncate.
+	roundHi, roundLo uint64
 	// zeroBelow: every product P below it rounds to zero (nearest and
 	// truncate; 0 for stochastic rounding, which may round anything up).
 	zeroBelow uint64
-	// roundHi:roundLo is what nearest (2^(shift-1)) or truncate (0) adds
-	// to m P before the shift, for floorMagnitude.
-	roundHi, roundLo uint64
+	// clipFrom (where floor is set): no product P below it is clipped.
+	clipFrom uint64
 }
 
 func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
@@ -359,35 +364,66 @@ func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
 	tz := bits.TrailingZeros64(m)
 	sc.m = m >> tz
 	sc.t = exp - 53 + tz + f - 12
-	sc.inline = sc.t < 0 && sc.t > -128
-	sc.shift = uint(-sc.t) & 127
 	sc.zeroBelow = zeroThreshold(sc.m, sc.t, rounding)
-	if rounding == fixed.Nearest && sc.inline {
+	if sc.t >= 0 || sc.t <= -128 || rounding == fixed.Stochastic {
+		return sc
+	}
+	sc.floor, sc.shift = true, uint(-sc.t)
+	if rounding == fixed.Nearest {
 		if half := sc.shift - 1; half < 64 {
 			sc.roundLo = 1 << half
 		} else {
 			sc.roundHi = 1 << (half - 64)
 		}
 	}
+	sc.clipFrom = sc.clipThreshold()
 	return sc
 }
 
-// floorMagnitude is magnitude for nearest and truncate rounding when
-// 0 < shift < 128: (m P + round) >> shift in 128 bits, with no branch on
-// the data.
-func (sc scaler) floorMagnitude(P uint64) (g uint64, clipped bool) {
-	hi, lo := bits.Mul64(sc.m, P)
-	lo, carry := bits.Add64(lo, sc.roundLo, 0)
-	hi += sc.roundHi + carry // m P < 2^84: no carry out
-	if sc.shift >= 64 {
-		lo, hi = hi, 0 // then shift by shift - 64
+// clipThreshold is the smallest product P (up to 2^31) whose magnitude is
+// clipped, where floor is set: the rounded m P 2^-shift exceeds the limit
+// when m P + round >= (limit + 1) 2^shift = 2^(16+f+shift), so P >=
+// ceil((2^(16+f+shift) - round) / m).
+func (sc *scaler) clipThreshold() uint64 {
+	const ceiling = 1 << 31 // above every product of two int16 magnitudes
+	e := uint(bits.Len64(sc.limit)) + sc.shift
+	if e >= 128 {
+		return ceiling // m P + round < 2^84 + 2^126
 	}
-	sh := sc.shift & 63
-	whole := lo>>sh | hi<<((64-sh)&63) // sh = 0 only when hi = 0
-	if hi>>sh != 0 || whole > sc.limit {
-		return sc.limit, true
+	var hi, lo uint64
+	if e >= 64 {
+		hi = 1 << (e - 64)
+	} else {
+		lo = 1 << e
 	}
-	return whole, false
+	lo, borrow := bits.Sub64(lo, sc.roundLo, 0)
+	hi, _ = bits.Sub64(hi, sc.roundHi, borrow) // round < 2^e
+	if hi >= sc.m {
+		return ceiling // the quotient is at least 2^64
+	}
+	q, r := bits.Div64(hi, lo, sc.m)
+	if r != 0 {
+		q++
+	}
+	return min(q, ceiling)
+}
+
+// floorRow sets mags[i] to magnitude(ax * dms[i]) where floor is set and
+// no product is clipped: (m P + round) >> shift in 128 bits, with no branch
+// on the data.
+func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) {
+	m, roundLo, roundHi := sc.m, sc.roundLo, sc.roundHi
+	wide, sh := sc.shift >= 64, sc.shift&63 // wide: shift by 64, then by sh
+	mags = mags[:len(dms)]
+	for i, dm := range dms {
+		hi, lo := bits.Mul64(m, ax*dm)
+		lo, carry := bits.Add64(lo, roundLo, 0)
+		hi += roundHi + carry // m P < 2^84: no carry out
+		if wide {
+			lo, hi = hi, 0
+		}
+		mags[i] = lo>>sh | hi<<((64-sh)&63) // sh = 0 only when hi = 0
+	}
 }
 
 // magnitude returns the rounded, clipped |g| for product P and uniform draw

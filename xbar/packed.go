@@ -180,25 +180,24 @@ func (s *Set) ensureSlices() {
 	s.slicesStale = false
 }
 
-// addRowPacked adds each listed column's update of row r (signed, by list
-// position; zero adds nothing) to the packed cells: the same writes, clamps
-// and counts as addRow on ideal cells. reach is the OR of the updates'
-// magnitudes. A subtract sets the word's guard bits first, so both signs
+// addRowPacked adds each listed column's update of row r (its magnitude
+// and signed value, by list position; zero adds nothing) to the packed
+// cells: the same writes, clamps and counts as addRow on ideal cells. reach
+// has the top bit of the largest magnitude. A subtract sets the word's guard bits first, so both signs
 // are one add and one test, with no branch. A word that left its range is
 // stored with the guard bits of the lanes that did (a subtract's flipped),
 // and clamped after the pass over the row.
-func (s *Set) addRowPacked(r int, columns []int, updates []int64, reach uint64) {
-	updates = updates[:len(columns)]
+func (s *Set) addRowPacked(r int, columns []int, mags []uint64, updates []int64, reach uint64) {
+	mags, updates = mags[:len(columns)], updates[:len(columns)]
 	base := r * s.cols
 	acc := s.acc[base : base+s.cols]
-	var pulses int64
+	pk := s.pk
+	var pulses int
 	for k, c := range columns {
-		u := updates[k]
-		acc[c] += u
-		sign := u >> 63
-		pulses += int64(s.pk.chunks(uint64(u ^ sign - sign)))
+		acc[c] += updates[k]
+		pulses += pk.chunks(mags[k])
 	}
-	s.counters.OPAPulses += pulses
+	s.counters.OPAPulses += int64(pulses)
 	for j := range s.pk.words {
 		pw := &s.pk.words[j]
 		if reach>>pw.first == 0 {
