@@ -118,7 +118,12 @@ func (s *Set) packedWords(j int) []uint64 {
 	return s.packed[j*n : (j+1)*n]
 }
 
-// ensurePacked makes the packed form current.
+// ensurePacked makes the packed form current. Where the cells are the
+// nominal form of the accumulators, it only marks every row: a row's words
+// are written from its accumulators when an OPA first writes the row (just
+// before its scattered writes, which then find it in the cache) or when
+// the slices' arrays are made from the packed form. Rows no OPA writes
+// between two CRSs are not written at all.
 func (s *Set) ensurePacked() {
 	if s.packedLive {
 		return
@@ -126,10 +131,13 @@ func (s *Set) ensurePacked() {
 	s.allocPacked()
 	s.packedLive = true
 	if s.slicesFromAcc {
-		s.writePackedCodes()
+		for r := range s.rowsFromAcc {
+			s.rowsFromAcc[r] = true
+		}
 		s.slicesFromAcc, s.slicesStale = false, true
 		return
 	}
+	clear(s.rowsFromAcc)
 	for j := range s.pk.words {
 		words, bias := s.packedWords(j), s.pk.words[j].bias
 		for idx := range words {
@@ -150,6 +158,7 @@ func (s *Set) allocPacked() {
 	if s.pk == nil {
 		s.pk = packingOf(s.cfg.Plan)
 		s.packed = make([]uint64, len(s.acc)*len(s.pk.words))
+		s.rowsFromAcc = make([]bool, s.rows)
 	}
 }
 
@@ -168,6 +177,11 @@ func (s *Set) ensureSlices() {
 		s.writeSlices(s.accCodes())
 		s.slicesFromAcc = false
 		return
+	}
+	for r, fromAcc := range s.rowsFromAcc {
+		if fromAcc {
+			s.writePackedRow(r)
+		}
 	}
 	for i := range s.slices {
 		sl, ln := &s.slices[i], s.pk.lanes[i]
@@ -188,6 +202,9 @@ func (s *Set) ensureSlices() {
 // stored with the guard bits of the lanes that did (a subtract's flipped),
 // and clamped after the pass over the row.
 func (s *Set) addRowPacked(r int, columns []int, mags []uint64, updates []int64, reach uint64) {
+	if s.rowsFromAcc[r] {
+		s.writePackedRow(r)
+	}
 	mags, updates = mags[:len(columns)], updates[:len(columns)]
 	base := r * s.cols
 	acc := s.acc[base : base+s.cols]
@@ -261,15 +278,18 @@ func (s *Set) clampLanes(j int, w uint64, q *int64, negative bool) uint64 {
 	return w
 }
 
-// writePackedCodes writes every cell's packed words from its accumulator,
-// through its biased code U = Q + bias.
-func (s *Set) writePackedCodes() {
+// writePackedRow writes the packed words of row r from its accumulators,
+// through each cell's biased code U = Q + bias.
+func (s *Set) writePackedRow(r int) {
 	bias := s.cfg.Plan.Bias()
+	base := r * s.cols
+	acc := s.acc[base : base+s.cols]
 	for j := range s.pk.words {
 		pw := &s.pk.words[j]
-		words, first := s.packedWords(j), pw.first&63
-		for idx, q := range s.acc {
-			words[idx] = pw.bias + pw.of(uint64(q+bias)>>first)
+		words, first := s.packedWords(j)[base:base+s.cols], pw.first&63
+		for c, q := range acc {
+			words[c] = pw.bias + pw.of(uint64(q+bias)>>first)
 		}
 	}
+	s.rowsFromAcc[r] = false
 }

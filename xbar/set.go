@@ -28,8 +28,11 @@ type Set struct {
 	// slicesStale whether it alone is. slicesFromAcc tells that the cells
 	// are the nominal form of the accumulators, written into neither the
 	// slices' arrays (which are made on first use) nor the packed words.
+	// rowsFromAcc marks the rows whose packed words are still to be written
+	// from the accumulators.
 	pk                      *packing
 	packed                  []uint64
+	rowsFromAcc             []bool
 	packedLive, slicesStale bool
 	slicesFromAcc           bool
 	rowWords, colWords      int
