@@ -83,22 +83,25 @@ func (s *Set) opaResolved(x, d []int16, sc scaler, draws []uint32) {
 
 // countPhases counts the sign phases (++, +-, -+, --) that drive a cell.
 func (s *Set) countPhases(x, d []int16) {
-	var xs, ds [2]bool // [0] positive present, [1] negative present
-	for _, v := range x {
-		xs[0] = xs[0] || v > 0
-		xs[1] = xs[1] || v < 0
+	xPos, xNeg := signsPresent(x)
+	dPos, dNeg := signsPresent(d)
+	s.counters.OPAPhases += (b2i(xPos) + b2i(xNeg)) * (b2i(dPos) + b2i(dNeg))
+}
+
+// signsPresent tells whether v holds a positive and a negative value.
+func signsPresent(v []int16) (pos, neg bool) {
+	var lo, hi int16
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
 	}
-	for _, v := range d {
-		ds[0] = ds[0] || v > 0
-		ds[1] = ds[1] || v < 0
+	return hi > 0, lo < 0
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
 	}
-	for _, a := range xs {
-		for _, b := range ds {
-			if a && b {
-				s.counters.OPAPhases++
-			}
-		}
-	}
+	return 0
 }
 
 // opaChunked adds every cell's rounded update at once. It works a row at a
@@ -124,10 +127,8 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 	}
 	n := len(o.errCols)
 	errCols, errMags, errSigns := o.errCols, o.errMags[:n], o.errSigns[:n]
-	// One row's update magnitudes and signed updates, by position in
-	// errCols.
-	o.mags, o.updates = resize(o.mags, n), resize(o.updates, n)
-	mags, updates := o.mags[:n], o.updates[:n]
+	o.mags = resize(o.mags, n)
+	mags := o.mags[:n] // one row's update magnitudes, by position in errCols
 	packed := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
 	if packed {
 		s.ensurePacked()
@@ -149,8 +150,9 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 		// reach has the top bit of the row's largest magnitude: it tells
 		// how many slices the updates touch.
 		var reach uint64
+		var vanished int64
 		if sc.floor && ax*maxD < sc.clipFrom {
-			sc.floorRow(ax, errMags, mags)
+			vanished = sc.floorRow(ax, errMags, mags)
 			reach, _ = sc.magnitude(ax*maxD, 0) // magnitudes grow with the product
 		} else {
 			var k uint32 // the cell's draw for stochastic rounding
@@ -162,44 +164,43 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 				if clipped {
 					s.counters.GClips++
 				}
+				if g == 0 {
+					vanished++
+				}
 				mags[i] = g
 				reach |= g // the OR has the same top bit
 			}
 		}
+		s.counters.Vanished += vanished
+		// The update of column errCols[i] has the sign rowSign ^ errSigns[i]
+		// (-1 for negative).
 		rowSign := int64(0)
 		if (xv < 0) != sc.negative {
 			rowSign = -1
 		}
-		var vanished int64
-		for i, g := range mags {
-			if g == 0 {
-				vanished++
-			}
-			sign := rowSign ^ errSigns[i]
-			updates[i] = (int64(g) ^ sign) - sign
-		}
-		s.counters.Vanished += vanished
 		if packed {
-			s.addRowPacked(r, errCols, mags, updates, reach)
+			s.addRowPacked(r, errCols, mags, errSigns, rowSign, reach)
 			s.slicesStale = true
 		} else {
-			s.addRow(r, errCols, updates, reach)
+			s.addRow(r, errCols, mags, errSigns, rowSign, reach)
 		}
 	}
 }
 
 // opaScratch holds a chunked OPA's lists: the columns with a non-zero error
-// (magnitude and sign -1 for negative), and one row's update magnitudes and
-// signed updates of those columns.
+// (magnitude and sign -1 for negative), and one row's update magnitudes of
+// those columns.
 type opaScratch struct {
-	errCols           []int
-	errMags, mags     []uint64
-	errSigns, updates []int64
+	errCols       []int
+	errMags, mags []uint64
+	errSigns      []int64
 }
 
-// addRow adds each listed column's update of row r (signed, by list
-// position; zero adds nothing), chunked at slice boundaries, through pulse.
-func (s *Set) addRow(r int, columns []int, updates []int64, reach uint64) {
+// addRow adds each listed column's update of row r (by list position:
+// magnitude mags[k], zero adding nothing, and sign rowSign ^ signs[k], -1
+// for negative), chunked at slice boundaries, through pulse. reach has the
+// top bit of the largest magnitude.
+func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int64, rowSign int64, reach uint64) {
 	base := r * s.cols
 	for i := range s.slices {
 		sl := &s.slices[i]
@@ -208,11 +209,11 @@ func (s *Set) addRow(r int, columns []int, updates []int64, reach uint64) {
 			return
 		}
 		for k, c := range columns {
-			sign := int32(updates[k] >> 63)
-			chunk := int32(uint64((updates[k]^int64(sign))-int64(sign)) >> off & sl.nominalMask)
+			chunk := int32(mags[k] >> off & sl.nominalMask)
 			if chunk == 0 {
 				continue
 			}
+			sign := int32(rowSign ^ signs[k])
 			s.pulse(sl, i, base+c, (chunk^sign)-sign)
 		}
 	}
@@ -410,8 +411,8 @@ func (sc *scaler) clipThreshold() uint64 {
 
 // floorRow sets mags[i] to magnitude(ax * dms[i]) where floor is set and
 // no product is clipped: (m P + round) >> shift in 128 bits, with no branch
-// on the data.
-func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) {
+// on the data. It returns how many rounded to zero.
+func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) (zeros int64) {
 	m, roundLo, roundHi := sc.m, sc.roundLo, sc.roundHi
 	wide, sh := sc.shift >= 64, sc.shift&63 // wide: shift by 64, then by sh
 	mags = mags[:len(dms)]
@@ -422,8 +423,13 @@ func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) {
 		if wide {
 			lo, hi = hi, 0
 		}
-		mags[i] = lo>>sh | hi<<((64-sh)&63) // sh = 0 only when hi = 0
+		g := lo>>sh | hi<<((64-sh)&63) // sh = 0 only when hi = 0
+		if g == 0 {
+			zeros++
+		}
+		mags[i] = g
 	}
+	return zeros
 }
 
 // magnitude returns the rounded, clipped |g| for product P and uniform draw

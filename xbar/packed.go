@@ -194,24 +194,23 @@ func (s *Set) ensureSlices() {
 	s.slicesStale = false
 }
 
-// addRowPacked adds each listed column's update of row r (its magnitude
-// and signed value, by list position; zero adds nothing) to the packed
-// cells: the same writes, clamps and counts as addRow on ideal cells. reach
-// has the top bit of the largest magnitude. A subtract sets the word's guard bits first, so both signs
+// addRowPacked is addRow on the packed cells, with the same writes, clamps
+// and counts. A subtract sets the word's guard bits first, so both signs
 // are one add and one test, with no branch. A word that left its range is
 // stored with the guard bits of the lanes that did (a subtract's flipped),
 // and clamped after the pass over the row.
-func (s *Set) addRowPacked(r int, columns []int, mags []uint64, updates []int64, reach uint64) {
+func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int64, rowSign int64, reach uint64) {
 	if s.rowsFromAcc[r] {
 		s.writePackedRow(r)
 	}
-	mags, updates = mags[:len(columns)], updates[:len(columns)]
+	mags, signs = mags[:len(columns)], signs[:len(columns)]
 	base := r * s.cols
 	acc := s.acc[base : base+s.cols]
 	pk := s.pk
 	var pulses int
 	for k, c := range columns {
-		acc[c] += updates[k]
+		sign := rowSign ^ signs[k]
+		acc[c] += (int64(mags[k]) ^ sign) - sign
 		pulses += pk.chunks(mags[k])
 	}
 	s.counters.OPAPulses += int64(pulses)
@@ -224,9 +223,8 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, updates []int64,
 		guard, first, spread := pw.guard, pw.first&63, pw.spread
 		var left uint64 // the guard bits of lanes that left their range
 		for k, c := range columns {
-			u := updates[k]
-			sign := uint64(u >> 63)
-			rest := (uint64(u) ^ sign - sign) >> first
+			sign := uint64(rowSign ^ signs[k])
+			rest := mags[k] >> first
 			borrow := guard & sign // the guard bits, for a subtract
 			a := spread[0][rest&255] + spread[1][rest>>8&255]
 			w := (cells[c] | borrow) + (a ^ sign) - sign
@@ -239,8 +237,9 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, updates []int64,
 		}
 		for k, c := range columns {
 			if out := cells[c] & guard; out != 0 {
-				borrow := guard & uint64(updates[k]>>63)
-				cells[c] = s.clampLanes(j, cells[c]^borrow, &acc[c], updates[k] < 0) &^ guard
+				sign := rowSign ^ signs[k]
+				borrow := guard & uint64(sign)
+				cells[c] = s.clampLanes(j, cells[c]^borrow, &acc[c], sign != 0) &^ guard
 			}
 		}
 	}
