@@ -550,11 +550,3 @@ func abs16(v int16) uint64 {
 	}
 	return uint64(v)
 }
-
-func maxAbs16(v []int16) uint64 {
-	var m uint64
-	for _, x := range v {
-		m = max(m, abs16(x))
-	}
-	return m
-}

@@ -59,10 +59,10 @@ type packedWord struct {
 	spread *[2][256]uint64
 }
 
-// of returns the word's part of a code shifted right by first (bits above
-// the word's are ignored).
-func (pw *packedWord) of(rest uint64) uint64 {
-	return pw.spread[0][rest&255] + pw.spread[1][rest>>8&255]
+// spreadCode returns a word's part of a code shifted right by the word's
+// first bit, from its table (bits above the word's are ignored).
+func spreadCode(spread *[2][256]uint64, rest uint64) uint64 {
+	return spread[0][rest&255] + spread[1][rest>>8&255]
 }
 
 var packings sync.Map // Plan.String() -> *packing
@@ -226,8 +226,7 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int64, r
 			sign := uint64(rowSign ^ signs[k])
 			rest := mags[k] >> first
 			borrow := guard & sign // the guard bits, for a subtract
-			a := spread[0][rest&255] + spread[1][rest>>8&255]
-			w := (cells[c] | borrow) + (a ^ sign) - sign
+			w := (cells[c] | borrow) + (spreadCode(spread, rest) ^ sign) - sign
 			out := (w ^ borrow) & guard
 			left |= out
 			cells[c] = w&^guard | out
@@ -236,7 +235,7 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int64, r
 			continue
 		}
 		for k, c := range columns {
-			if out := cells[c] & guard; out != 0 {
+			if cells[c]&guard != 0 {
 				sign := rowSign ^ signs[k]
 				borrow := guard & uint64(sign)
 				cells[c] = s.clampLanes(j, cells[c]^borrow, &acc[c], sign != 0) &^ guard
@@ -287,7 +286,7 @@ func (s *Set) writePackedRow(r int) {
 		pw := &s.pk.words[j]
 		words, first := s.packedWords(j)[base:base+s.cols], pw.first&63
 		for c, q := range acc {
-			words[c] = pw.bias + pw.of(uint64(q+bias)>>first)
+			words[c] = pw.bias + spreadCode(pw.spread, uint64(q+bias)>>first)
 		}
 	}
 	s.rowsFromAcc[r] = false
