@@ -147,13 +147,12 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 			s.counters.Vanished += int64(n)
 			continue
 		}
-		// reach has the top bit of the row's largest magnitude: it tells
-		// how many slices the updates touch.
+		// reach, the OR of the row's magnitudes, has the top bit of the
+		// largest: it tells how many slices the updates touch.
 		var reach uint64
 		var vanished int64
 		if sc.floor && ax*maxD < sc.clipFrom {
-			vanished = sc.floorRow(ax, errMags, mags)
-			reach, _ = sc.magnitude(ax*maxD, 0) // magnitudes grow with the product
+			reach, vanished = sc.floorRow(ax, errMags, mags)
 		} else {
 			var k uint32 // the cell's draw for stochastic rounding
 			for i, dm := range errMags {
@@ -168,7 +167,7 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 					vanished++
 				}
 				mags[i] = g
-				reach |= g // the OR has the same top bit
+				reach |= g
 			}
 		}
 		s.counters.Vanished += vanished
@@ -411,8 +410,9 @@ func (sc *scaler) clipThreshold() uint64 {
 
 // floorRow sets mags[i] to magnitude(ax * dms[i]) where floor is set and
 // no product is clipped: (m P + round) >> shift in 128 bits, with no branch
-// on the data. It returns how many rounded to zero.
-func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) (zeros int64) {
+// on the data. It returns the OR of the magnitudes and how many rounded to
+// zero.
+func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) (or uint64, zeros int64) {
 	m, roundLo, roundHi := sc.m, sc.roundLo, sc.roundHi
 	wide, sh := sc.shift >= 64, sc.shift&63 // wide: shift by 64, then by sh
 	mags = mags[:len(dms)]
@@ -428,8 +428,9 @@ func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) (zeros int64) {
 			zeros++
 		}
 		mags[i] = g
+		or |= g
 	}
-	return zeros
+	return or, zeros
 }
 
 // magnitude returns the rounded, clipped |g| for product P and uniform draw

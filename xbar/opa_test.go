@@ -41,11 +41,21 @@ func TestFloorRowIsExactRounding(t *testing.T) {
 			}
 		}
 		mags := make([]uint64, len(dms))
-		sc.floorRow(uint64(x), dms, mags)
+		or, zeros := sc.floorRow(uint64(x), dms, mags)
+		var wantOr uint64
+		var wantZeros int64
 		for i, d := range ds {
-			if want := bigUpdate(eta, x, d, f, rounding); mags[i] != uint64(want) {
+			want := bigUpdate(eta, x, d, f, rounding)
+			if mags[i] != uint64(want) {
 				t.Fatalf("eta %v, f %d, %v: |g| of %d x %d = %d, want %d", eta, f, rounding, x, d, mags[i], want)
 			}
+			wantOr |= uint64(want)
+			if want == 0 {
+				wantZeros++
+			}
+		}
+		if or != wantOr || zeros != wantZeros {
+			t.Fatalf("OR of the magnitudes %#x and %d zeros, want %#x and %d", or, zeros, wantOr, wantZeros)
 		}
 	})
 }
