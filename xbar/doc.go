@@ -20,6 +20,6 @@
 // each cell's slices side by side in machine words, so that one add writes
 // an update's chunk into every slice of a word (packed.go). Program and CRS
 // leave the cells as the nominal form of the accumulators; the per-slice
-// arrays and the packed words are written from whichever form is current
-// when something next uses them.
+// arrays and the packed words (row by row, as OPAs reach the rows) are
+// written from whichever form is current when something next uses them.
 package xbar

@@ -83,35 +83,52 @@ func (s *Set) opaResolved(x, d []int16, sc scaler, draws []uint32) {
 
 // countPhases counts the sign phases (++, +-, -+, --) that drive a cell.
 func (s *Set) countPhases(x, d []int16) {
-	var xs, ds [2]bool // [0] positive present, [1] negative present
-	for _, v := range x {
-		xs[0] = xs[0] || v > 0
-		xs[1] = xs[1] || v < 0
+	xPos, xNeg := signsPresent(x)
+	dPos, dNeg := signsPresent(d)
+	s.counters.OPAPhases += (b2i(xPos) + b2i(xNeg)) * (b2i(dPos) + b2i(dNeg))
+}
+
+// signsPresent tells whether v holds a positive and a negative value.
+func signsPresent(v []int16) (pos, neg bool) {
+	var lo, hi int16
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
 	}
-	for _, v := range d {
-		ds[0] = ds[0] || v > 0
-		ds[1] = ds[1] || v < 0
+	return hi > 0, lo < 0
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
 	}
-	for _, a := range xs {
-		for _, b := range ds {
-			if a && b {
-				s.counters.OPAPhases++
-			}
-		}
-	}
+	return 0
 }
 
 // opaChunked adds every cell's rounded update at once. It works a row at a
 // time: first the row's updates, then slice by slice along the row, which is
-// also the order in which device models see the writes.
+// also the order in which device models see the writes. Errors are sparse
+// (most are zero after the activation's derivative and rounding), so the
+// columns with a non-zero error are listed once and the rows visit those
+// alone.
 func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
-	cols := s.cols
-	// One row's updates by column (magnitude, sign -1 for negative; zero
-	// where nothing is added) and the list of columns that get one.
-	columns := resize(s.scratch.rowCols, cols)
-	mags := resize(s.scratch.rowMags, cols)
-	signs := resize(s.scratch.rowSigns, cols)
-	s.scratch.rowCols, s.scratch.rowMags, s.scratch.rowSigns = columns, mags, signs
+	if sc.m == 0 {
+		return // eta = 0 adds nothing and rounds nothing away
+	}
+	o := &s.scratch.opaLists
+	o.errCols, o.errMags, o.errSigns = o.errCols[:0], o.errMags[:0], o.errSigns[:0]
+	var maxD uint64
+	for c, dv := range d {
+		if dv != 0 {
+			o.errCols = append(o.errCols, c)
+			o.errMags = append(o.errMags, abs16(dv))
+			o.errSigns = append(o.errSigns, int64(dv>>15))
+			maxD = max(maxD, abs16(dv))
+		}
+	}
+	n := len(o.errCols)
+	errCols, errMags, errSigns := o.errCols, o.errMags[:n], o.errSigns[:n]
+	o.mags = resize(o.mags, n)
+	mags := o.mags[:n] // one row's update magnitudes, by position in errCols
 	packed := s.idealCells() && !s.rowPlanesLive && !s.colPlanesLive
 	if packed {
 		s.ensurePacked()
@@ -119,9 +136,6 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 		s.ensureSlices()
 		s.packedLive = false
 	}
-	maxD := maxAbs16(d)
-	m, limit, zeroBelow := sc.m, sc.limit, sc.zeroBelow
-	nearest, stochastic := sc.rounding == fixed.Nearest, sc.rounding == fixed.Stochastic
 	for r, xv := range x {
 		if xv == 0 {
 			continue
@@ -129,94 +143,63 @@ func (s *Set) opaChunked(x, d []int16, sc scaler, draws []uint32) {
 		ax := abs16(xv)
 		// Every cell of the row rounds to zero when even the largest product
 		// does; only the vanished count is left to do.
-		if ax*maxD < zeroBelow {
-			if m != 0 {
-				for _, dv := range d {
-					if dv != 0 {
-						s.counters.Vanished++
-					}
-				}
-			}
+		if ax*maxD < sc.zeroBelow {
+			s.counters.Vanished += int64(n)
 			continue
 		}
-		var reach uint64 // OR of the row's magnitudes: how many slices they touch
-		listed := 0
-		rowSign := int32(0)
+		// reach, the OR of the row's magnitudes, has the top bit of the
+		// largest: it tells how many slices the updates touch.
+		var reach uint64
+		var vanished int64
+		if sc.floor && ax*maxD < sc.clipFrom {
+			reach, vanished = sc.floorRow(ax, errMags, mags)
+		} else {
+			var k uint32 // the cell's draw for stochastic rounding
+			for i, dm := range errMags {
+				if draws != nil {
+					k = draws[r*s.cols+errCols[i]]
+				}
+				g, clipped := sc.magnitude(ax*dm, k)
+				if clipped {
+					s.counters.GClips++
+				}
+				if g == 0 {
+					vanished++
+				}
+				mags[i] = g
+				reach |= g
+			}
+		}
+		s.counters.Vanished += vanished
+		// The update of column errCols[i] has the sign rowSign ^ errSigns[i]
+		// (-1 for negative).
+		rowSign := int64(0)
 		if (xv < 0) != sc.negative {
 			rowSign = -1
 		}
-		for c, dv := range d {
-			mags[c] = 0
-			if dv == 0 {
-				continue
-			}
-			P := ax * abs16(dv)
-			if P < zeroBelow {
-				s.counters.Vanished++ // zeroBelow > 0 only when m != 0
-				continue
-			}
-			var k uint32
-			if draws != nil {
-				k = draws[r*cols+c]
-			}
-			var g uint64
-			var clipped bool
-			if sc.inline {
-				// magnitude's arithmetic for 0 < shift < 128, written out so
-				// that it compiles into the loop; the first case (the product
-				// fits a word and the shift is below 64) is the common one.
-				hi, lo := bits.Mul64(m, P)
-				sh := sc.shift
-				var whole, frac uint64
-				sticky, over := false, false
-				switch {
-				case hi == 0 && sh < 64:
-					whole, frac = lo>>sh, lo<<(64-sh)
-				case sh < 64:
-					whole, frac, over = lo>>sh|hi<<(64-sh), lo<<(64-sh), hi>>sh != 0
-				default:
-					whole, frac, sticky = hi>>(sh-64), hi<<(128-sh)|lo>>(sh-64), lo<<(128-sh) != 0
-				}
-				if nearest {
-					whole += frac >> 63
-				} else if stochastic {
-					if u := uint64(k) << 32; u < frac || u == frac && sticky {
-						whole++
-					}
-				}
-				g, clipped = min(whole, limit), over || whole > limit
-				if over {
-					g = limit
-				}
-			} else {
-				g, clipped = sc.magnitude(P, k)
-			}
-			if clipped {
-				s.counters.GClips++
-			}
-			if g == 0 {
-				if m != 0 {
-					s.counters.Vanished++
-				}
-				continue
-			}
-			reach |= g
-			columns[listed], mags[c] = c, g
-			signs[c] = rowSign ^ int32(dv>>15) // -1 when the update is negative
-			listed++
-		}
 		if packed {
-			s.addRowPacked(r, columns[:listed], mags, signs)
+			s.addRowPacked(r, errCols, mags, errSigns, rowSign, reach)
 			s.slicesStale = true
 		} else {
-			s.addRow(r, columns[:listed], mags, signs, reach)
+			s.addRow(r, errCols, mags, errSigns, rowSign, reach)
 		}
 	}
 }
 
-// addRow adds each listed column's update of row r (magnitude, and sign -1
-// for negative), chunked at slice boundaries, through pulse.
-func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach uint64) {
+// opaScratch holds a chunked OPA's lists: the columns with a non-zero error
+// (magnitude and sign -1 for negative), and one row's update magnitudes of
+// those columns.
+type opaScratch struct {
+	errCols       []int
+	errMags, mags []uint64
+	errSigns      []int64
+}
+
+// addRow adds each listed column's update of row r (by list position:
+// magnitude mags[k], zero adding nothing, and sign rowSign ^ signs[k], -1
+// for negative), chunked at slice boundaries, through pulse. reach has the
+// top bit of the largest magnitude.
+func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int64, rowSign int64, reach uint64) {
 	base := r * s.cols
 	for i := range s.slices {
 		sl := &s.slices[i]
@@ -224,12 +207,13 @@ func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int32, reach u
 		if reach>>off == 0 {
 			return
 		}
-		for _, c := range columns {
-			chunk := int32(mags[c] >> off & sl.nominalMask)
+		for k, c := range columns {
+			chunk := int32(mags[k] >> off & sl.nominalMask)
 			if chunk == 0 {
 				continue
 			}
-			s.pulse(sl, i, base+c, (chunk^signs[c])-signs[c])
+			sign := int32(rowSign ^ signs[k])
+			s.pulse(sl, i, base+c, (chunk^sign)-sign)
 		}
 	}
 }
@@ -356,13 +340,18 @@ type scaler struct {
 	limit    uint64 // 2^(16+f) - 1, the largest magnitude a set accepts
 	rounding fixed.Rounding
 	negative bool // eta < 0
-	// inline is set when 0 < shift = -t < 128, the cases the chunked loop
-	// computes in place.
-	inline bool
-	shift  uint
+	// floor is set for nearest and truncate rounding when 0 < shift = -t
+	// < 128, the cases floorRow computes.
+	floor bool
+	shift uint
+	// roundHi:roundLo is what the rounding adds to m P before the shift:
+	// 2^(shift-1) for nearest, 0 for truncate.
+	roundHi, roundLo uint64
 	// zeroBelow: every product P below it rounds to zero (nearest and
 	// truncate; 0 for stochastic rounding, which may round anything up).
 	zeroBelow uint64
+	// clipFrom (where floor is set): no product P below it is clipped.
+	clipFrom uint64
 }
 
 func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
@@ -375,10 +364,73 @@ func newScaler(eta float64, f int, rounding fixed.Rounding) scaler {
 	tz := bits.TrailingZeros64(m)
 	sc.m = m >> tz
 	sc.t = exp - 53 + tz + f - 12
-	sc.inline = sc.t < 0 && sc.t > -128
-	sc.shift = uint(-sc.t) & 127
 	sc.zeroBelow = zeroThreshold(sc.m, sc.t, rounding)
+	if sc.t >= 0 || sc.t <= -128 || rounding == fixed.Stochastic {
+		return sc
+	}
+	sc.floor, sc.shift = true, uint(-sc.t)
+	if rounding == fixed.Nearest {
+		if half := sc.shift - 1; half < 64 {
+			sc.roundLo = 1 << half
+		} else {
+			sc.roundHi = 1 << (half - 64)
+		}
+	}
+	sc.clipFrom = sc.clipThreshold()
 	return sc
+}
+
+// clipThreshold is the smallest product P (up to 2^31) whose magnitude is
+// clipped, where floor is set: the rounded m P 2^-shift exceeds the limit
+// when m P + round >= (limit + 1) 2^shift = 2^(16+f+shift), so P >=
+// ceil((2^(16+f+shift) - round) / m).
+func (sc *scaler) clipThreshold() uint64 {
+	const ceiling = 1 << 31 // above every product of two int16 magnitudes
+	e := uint(bits.Len64(sc.limit)) + sc.shift
+	if e >= 128 {
+		return ceiling // m P + round < 2^84 + 2^126
+	}
+	var hi, lo uint64
+	if e >= 64 {
+		hi = 1 << (e - 64)
+	} else {
+		lo = 1 << e
+	}
+	lo, borrow := bits.Sub64(lo, sc.roundLo, 0)
+	hi, _ = bits.Sub64(hi, sc.roundHi, borrow) // round < 2^e
+	if hi >= sc.m {
+		return ceiling // the quotient is at least 2^64
+	}
+	q, r := bits.Div64(hi, lo, sc.m)
+	if r != 0 {
+		q++
+	}
+	return min(q, ceiling)
+}
+
+// floorRow sets mags[i] to magnitude(ax * dms[i]) where floor is set and
+// no product is clipped: (m P + round) >> shift in 128 bits, with no branch
+// on the data. It returns the OR of the magnitudes and how many rounded to
+// zero.
+func (sc *scaler) floorRow(ax uint64, dms, mags []uint64) (or uint64, zeros int64) {
+	m, roundLo, roundHi := sc.m, sc.roundLo, sc.roundHi
+	wide, sh := sc.shift >= 64, sc.shift&63 // wide: shift by 64, then by sh
+	mags = mags[:len(dms)]
+	for i, dm := range dms {
+		hi, lo := bits.Mul64(m, ax*dm)
+		lo, carry := bits.Add64(lo, roundLo, 0)
+		hi += roundHi + carry // m P < 2^84: no carry out
+		if wide {
+			lo, hi = hi, 0
+		}
+		g := lo>>sh | hi<<((64-sh)&63) // sh = 0 only when hi = 0
+		if g == 0 {
+			zeros++
+		}
+		mags[i] = g
+		or |= g
+	}
+	return or, zeros
 }
 
 // magnitude returns the rounded, clipped |g| for product P and uniform draw
@@ -498,12 +550,4 @@ func abs16(v int16) uint64 {
 		return uint64(-int32(v))
 	}
 	return uint64(v)
-}
-
-func maxAbs16(v []int16) uint64 {
-	var m uint64
-	for _, x := range v {
-		m = max(m, abs16(x))
-	}
-	return m
 }

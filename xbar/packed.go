@@ -18,6 +18,10 @@ import (
 // the exact per-slice clamp, so the results equal the per-slice path's bit
 // for bit.
 //
+// The words are stored word by word: word j of every cell, row-major, then
+// word j+1, so that a row's pass over one word reads consecutive memory and
+// stops at the first word its updates do not reach.
+//
 // A set keeps either form current, or both, or neither when its cells are
 // the nominal form of its accumulators (after Program or CRS): the slices'
 // cell arrays (which the bit-planes, State and Cell read) and the packed
@@ -26,16 +30,8 @@ import (
 // packing is the packed layout of one slice plan. Plans are few, so the
 // layouts are built once each and shared.
 type packing struct {
-	words int          // words per cell
 	lanes []packedLane // per slice
-	// guard and bias hold, per word, the guard bit and the bias of each of
-	// its lanes.
-	guard, bias []uint64
-	// spread[j][b*256+v] is the part of word j that byte b of a code (an
-	// update magnitude or an offset code U) with value v contributes: its
-	// bits cut at slice boundaries and moved into the slices' lanes. The
-	// contributions of a code's bytes add without carries.
-	spread [][]uint64
+	words []packedWord // per word of a cell
 	// fieldLow and fieldTop mark, over a code, every slice's nominal bits
 	// but the top one, and the top one: they count non-zero chunks.
 	fieldLow, fieldTop uint64
@@ -44,6 +40,29 @@ type packing struct {
 type packedLane struct {
 	word  int
 	shift uint
+}
+
+// packedWordCodeBits is how many bits of a code one word takes at most:
+// two table look-ups spread them.
+const packedWordCodeBits = 16
+
+// packedWord is one word of a cell's packed form. Its slices take the code
+// bits (of an update magnitude or an offset code U) from first up, at most
+// packedWordCodeBits of them; a code below 2^first leaves the word, and
+// every later one, unchanged.
+type packedWord struct {
+	guard, bias uint64 // the guard bit and the bias of each of its lanes
+	first       uint
+	// spread[b][v] is what byte b of code >> first, with value v,
+	// contributes to the word: its bits cut at slice boundaries and moved
+	// into the lanes. The two bytes' contributions add without carries.
+	spread *[2][256]uint64
+}
+
+// spreadCode returns a word's part of a code shifted right by the word's
+// first bit, from its table (bits above the word's are ignored).
+func spreadCode(spread *[2][256]uint64, rest uint64) uint64 {
+	return spread[0][rest&255] + spread[1][rest>>8&255]
 }
 
 var packings sync.Map // Plan.String() -> *packing
@@ -59,49 +78,31 @@ func packingOf(p Plan) *packing {
 
 func newPacking(p Plan) *packing {
 	pk := &packing{lanes: make([]packedLane, len(p.Slices))}
-	used := uint(64) // bits used in the current word: start a new one
+	used, codeBits := uint(64), 0 // lane bits and code bits of the current word
 	for i, sl := range p.Slices {
 		width := uint(sl.CellBits + 1)
-		if used+width > 64 {
-			pk.words++
-			pk.guard, pk.bias = append(pk.guard, 0), append(pk.bias, 0)
-			used = 0
+		if used+width > 64 || codeBits+sl.NominalBits > packedWordCodeBits {
+			pk.words = append(pk.words, packedWord{first: uint(sl.Offset), spread: new([2][256]uint64)})
+			used, codeBits = 0, 0
 		}
-		j := pk.words - 1
+		j := len(pk.words) - 1
+		pw := &pk.words[j]
 		pk.lanes[i] = packedLane{word: j, shift: used}
-		pk.guard[j] |= 1 << (used + uint(sl.CellBits))
-		pk.bias[j] |= uint64(sl.Bias()) << used
-		used += width
+		pw.guard |= 1 << (used + uint(sl.CellBits))
+		pw.bias |= uint64(sl.Bias()) << used
 		mask := uint64(1)<<sl.NominalBits - 1
+		for b := range pw.spread {
+			for v := range 256 {
+				code := uint64(v) << (pw.first + 8*uint(b))
+				pw.spread[b][v] += code >> sl.Offset & mask << used
+			}
+		}
+		used += width
+		codeBits += sl.NominalBits
 		pk.fieldLow |= mask >> 1 << sl.Offset
 		pk.fieldTop |= (mask + 1) >> 1 << sl.Offset
 	}
-	codeBytes := (p.Slices[len(p.Slices)-1].Offset + p.Slices[len(p.Slices)-1].NominalBits + 7) / 8
-	pk.spread = make([][]uint64, pk.words)
-	for j := range pk.spread {
-		pk.spread[j] = make([]uint64, codeBytes*256)
-	}
-	for b := range codeBytes {
-		for v := range 256 {
-			code := uint64(v) << (8 * b)
-			for i, sl := range p.Slices {
-				chunk := code >> sl.Offset & (1<<sl.NominalBits - 1)
-				pk.spread[pk.lanes[i].word][b*256+v] += chunk << pk.lanes[i].shift
-			}
-		}
-	}
 	return pk
-}
-
-// spreadWord is one word's part of a code: its bytes' parts from that
-// word's table t, summed (the code has no more bytes than t has tables).
-func spreadWord(t []uint64, code uint64) uint64 {
-	w := t[code&255]
-	for b := 256; code > 255; b += 256 {
-		code >>= 8
-		w += t[b+int(code&255)]
-	}
-	return w
 }
 
 // chunks counts the non-zero chunks of an update magnitude g: a slice's
@@ -111,7 +112,18 @@ func (pk *packing) chunks(g uint64) int {
 	return bits.OnesCount64(((g & pk.fieldLow) + pk.fieldLow | g) & pk.fieldTop) // carries stop at each field's top bit
 }
 
-// ensurePacked makes the packed form current.
+// packedWords returns word j of every cell.
+func (s *Set) packedWords(j int) []uint64 {
+	n := len(s.acc)
+	return s.packed[j*n : (j+1)*n]
+}
+
+// ensurePacked makes the packed form current. Where the cells are the
+// nominal form of the accumulators, it only marks every row: a row's words
+// are written from its accumulators when an OPA first writes the row (just
+// before its scattered writes, which then find it in the cache) or when
+// the slices' arrays are made from the packed form. Rows no OPA writes
+// between two CRSs are not written at all.
 func (s *Set) ensurePacked() {
 	if s.packedLive {
 		return
@@ -119,18 +131,24 @@ func (s *Set) ensurePacked() {
 	s.allocPacked()
 	s.packedLive = true
 	if s.slicesFromAcc {
-		s.writePackedCodes(s.accCodes())
+		for r := range s.rowsFromAcc {
+			s.rowsFromAcc[r] = true
+		}
 		s.slicesFromAcc, s.slicesStale = false, true
 		return
 	}
-	pk := s.pk
-	for idx := range s.acc {
-		copy(s.packed[idx*pk.words:][:pk.words], pk.bias)
+	clear(s.rowsFromAcc)
+	for j := range s.pk.words {
+		words, bias := s.packedWords(j), s.pk.words[j].bias
+		for idx := range words {
+			words[idx] = bias
+		}
 	}
 	for i := range s.slices {
-		sl, ln := &s.slices[i], pk.lanes[i]
+		sl, ln := &s.slices[i], s.pk.lanes[i]
+		words := s.packedWords(ln.word)
 		for idx, v := range sl.v {
-			s.packed[idx*pk.words+ln.word] += uint64(int32(v)) << ln.shift
+			words[idx] += uint64(int32(v)) << ln.shift
 		}
 	}
 }
@@ -139,7 +157,8 @@ func (s *Set) ensurePacked() {
 func (s *Set) allocPacked() {
 	if s.pk == nil {
 		s.pk = packingOf(s.cfg.Plan)
-		s.packed = make([]uint64, len(s.acc)*s.pk.words)
+		s.packed = make([]uint64, len(s.acc)*len(s.pk.words))
+		s.rowsFromAcc = make([]bool, s.rows)
 	}
 }
 
@@ -159,55 +178,70 @@ func (s *Set) ensureSlices() {
 		s.slicesFromAcc = false
 		return
 	}
-	pk := s.pk
+	for r, fromAcc := range s.rowsFromAcc {
+		if fromAcc {
+			s.writePackedRow(r)
+		}
+	}
 	for i := range s.slices {
-		sl, ln := &s.slices[i], pk.lanes[i]
+		sl, ln := &s.slices[i], s.pk.lanes[i]
 		mask := uint64(1)<<(sl.CellBits+1) - 1
+		words := s.packedWords(ln.word)
 		for idx := range sl.v {
-			sl.v[idx] = int16(int32(s.packed[idx*pk.words+ln.word]>>ln.shift&mask) - sl.bias)
+			sl.v[idx] = int16(int32(words[idx]>>ln.shift&mask) - sl.bias)
 		}
 	}
 	s.slicesStale = false
 }
 
-// addRowPacked adds each listed column's update of row r (magnitude, and
-// sign -1 for negative) to the packed cells: the same writes, clamps and
-// counts as addRow on ideal cells.
-func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int32) {
-	pk := s.pk
-	words := pk.words
+// addRowPacked is addRow on the packed cells, with the same writes, clamps
+// and counts. A subtract sets the word's guard bits first, so both signs
+// are one add and one test, with no branch. A word that left its range is
+// stored with the guard bits of the lanes that did (a subtract's flipped),
+// and clamped after the pass over the row.
+func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int64, rowSign int64, reach uint64) {
+	if s.rowsFromAcc[r] {
+		s.writePackedRow(r)
+	}
+	mags, signs = mags[:len(columns)], signs[:len(columns)]
 	base := r * s.cols
 	acc := s.acc[base : base+s.cols]
-	cells := s.packed[base*words : (base+s.cols)*words]
-	var pulses int64
-	for _, c := range columns {
-		g, sign := mags[c], signs[c]
-		pulses += int64(pk.chunks(g))
-		acc[c] += (int64(g) ^ int64(sign)) - int64(sign)
-		for j, t := range pk.spread {
-			a := spreadWord(t, g)
-			if a == 0 {
-				continue
+	pk := s.pk
+	var pulses int
+	for k, c := range columns {
+		sign := rowSign ^ signs[k]
+		acc[c] += (int64(mags[k]) ^ sign) - sign
+		pulses += pk.chunks(mags[k])
+	}
+	s.counters.OPAPulses += int64(pulses)
+	for j := range s.pk.words {
+		pw := &s.pk.words[j]
+		if reach>>pw.first == 0 {
+			break // no update reaches this word or a later one
+		}
+		cells := s.packedWords(j)[base : base+s.cols]
+		guard, first, spread := pw.guard, pw.first&63, pw.spread
+		var left uint64 // the guard bits of lanes that left their range
+		for k, c := range columns {
+			sign := uint64(rowSign ^ signs[k])
+			rest := mags[k] >> first
+			borrow := guard & sign // the guard bits, for a subtract
+			w := (cells[c] | borrow) + (spreadCode(spread, rest) ^ sign) - sign
+			out := (w ^ borrow) & guard
+			left |= out
+			cells[c] = w&^guard | out
+		}
+		if left == 0 {
+			continue
+		}
+		for k, c := range columns {
+			if cells[c]&guard != 0 {
+				sign := rowSign ^ signs[k]
+				borrow := guard & uint64(sign)
+				cells[c] = s.clampLanes(j, cells[c]^borrow, &acc[c], sign != 0) &^ guard
 			}
-			idx := c*words + j
-			guard := pk.guard[j]
-			w := cells[idx]
-			if sign == 0 {
-				w += a
-				if w&guard != 0 {
-					w = s.clampLanes(j, w, &acc[c], false)
-				}
-			} else {
-				w = (w | guard) - a
-				if w&guard != guard {
-					w = s.clampLanes(j, w, &acc[c], true)
-				}
-				w &^= guard
-			}
-			cells[idx] = w
 		}
 	}
-	s.counters.OPAPulses += pulses
 }
 
 // clampLanes clamps the lanes of word j that left their range after an add
@@ -215,9 +249,8 @@ func (s *Set) addRowPacked(r int, columns []int, mags []uint64, signs []int32) {
 // as a slice saturation with the amount it removed, and takes that amount
 // back out of the cell's accumulator q.
 func (s *Set) clampLanes(j int, w uint64, q *int64, negative bool) uint64 {
-	pk := s.pk
 	var lost int64
-	for i, ln := range pk.lanes {
+	for i, ln := range s.pk.lanes {
 		if ln.word != j {
 			continue
 		}
@@ -243,15 +276,18 @@ func (s *Set) clampLanes(j int, w uint64, q *int64, negative bool) uint64 {
 	return w
 }
 
-// writePackedCodes writes every cell's packed words from its biased code U.
-func (s *Set) writePackedCodes(codes []uint32) {
-	pk := s.pk
-	words := pk.words
-	for j, t := range pk.spread {
-		bias := pk.bias[j]
-		packed := s.packed[j:]
-		for idx, u := range codes {
-			packed[idx*words] = bias + spreadWord(t, uint64(u))
+// writePackedRow writes the packed words of row r from its accumulators,
+// through each cell's biased code U = Q + bias.
+func (s *Set) writePackedRow(r int) {
+	bias := s.cfg.Plan.Bias()
+	base := r * s.cols
+	acc := s.acc[base : base+s.cols]
+	for j := range s.pk.words {
+		pw := &s.pk.words[j]
+		words, first := s.packedWords(j)[base:base+s.cols], pw.first&63
+		for c, q := range acc {
+			words[c] = pw.bias + spreadCode(pw.spread, uint64(q+bias)>>first)
 		}
 	}
+	s.rowsFromAcc[r] = false
 }

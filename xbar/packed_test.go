@@ -29,6 +29,18 @@ func genWidePlan(t *rapid.T) Plan {
 	return p
 }
 
+// genSparseCodes draws n codes of which some are zero, as activations and
+// errors often are: an OPA then leaves some rows and columns alone.
+func genSparseCodes(t *rapid.T, n int, label string) []int16 {
+	codes := genCodes(t, n, math.MinInt16, math.MaxInt16, label)
+	for i, zero := range rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, label+"Zero") {
+		if zero {
+			codes[i] = 0
+		}
+	}
+	return codes
+}
+
 // The chunked OPA on ideal cells works on the packed form; with live
 // bit-planes it writes slice by slice. Both must leave the same cells,
 // accumulators and counters, saturations and CRS included.
@@ -57,8 +69,7 @@ func TestPackedOPAEqualsPerSliceWrites(t *testing.T) {
 				perSlice.CRS()
 				perSlice.ensurePlanes(false)
 			} else {
-				x := genCodes(t, rows, math.MinInt16, math.MaxInt16, "x")
-				d := genCodes(t, cols, math.MinInt16, math.MaxInt16, "d")
+				x, d := genSparseCodes(t, rows, "x"), genSparseCodes(t, cols, "d")
 				eta := math.Ldexp(1, rapid.IntRange(-16, 2).Draw(t, "etaExp"))
 				if rapid.Bool().Draw(t, "negative") {
 					eta = -eta
@@ -123,8 +134,7 @@ func TestLazyCellsEqualCellsReadAtEveryStep(t *testing.T) {
 				lazy.CRS()
 				continue
 			}
-			x := genCodes(t, rows, math.MinInt16, math.MaxInt16, "x")
-			d := genCodes(t, cols, math.MinInt16, math.MaxInt16, "d")
+			x, d := genSparseCodes(t, rows, "x"), genSparseCodes(t, cols, "d")
 			eta := -math.Ldexp(1, rapid.IntRange(-16, 0).Draw(t, "etaExp"))
 			watched.OPA(x, d, eta)
 			lazy.OPA(x, d, eta)

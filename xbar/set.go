@@ -28,8 +28,11 @@ type Set struct {
 	// slicesStale whether it alone is. slicesFromAcc tells that the cells
 	// are the nominal form of the accumulators, written into neither the
 	// slices' arrays (which are made on first use) nor the packed words.
+	// rowsFromAcc marks the rows whose packed words are still to be written
+	// from the accumulators.
 	pk                      *packing
 	packed                  []uint64
+	rowsFromAcc             []bool
 	packedLive, slicesStale bool
 	slicesFromAcc           bool
 	rowWords, colWords      int
@@ -65,11 +68,8 @@ type scratch struct {
 	nonzero  []int // indices of non-zero inputs of an exact MTVM
 	// phaseRows and phaseCols list the lines one sign phase drives.
 	phaseRows, phaseCols []int
-	// rowCols, rowMags and rowSigns hold one row's non-zero updates during
-	// a chunked OPA.
-	rowCols  []int
-	rowMags  []uint64
-	rowSigns []int32
+	// opaLists holds a chunked OPA's columns and updates.
+	opaLists opaScratch
 	clipped  []bool
 	wanted   []uint32 // faulty cells' wanted codes (fault-aware mapping)
 }
