@@ -37,6 +37,7 @@ type Set struct {
 	rounding                *rng.Source
 	counters                Counters
 	scratch                 scratch
+	reads                   readState
 	// faults lists the cells with a stuck slice when fault-aware mapping is
 	// on (docs/devices.md); nominal writes store their nearest allowed code.
 	faults []cellFault
@@ -57,12 +58,9 @@ type sliceCells struct {
 }
 
 type scratch struct {
-	inPlanes [fixed.Width][]uint64
-	lineAcc  []int64
-	codes    []uint32
-	draws    []uint32
-	prevG    []uint64
-	nonzero  []int // indices of non-zero inputs of an exact MTVM
+	codes []uint32
+	draws []uint32
+	prevG []uint64
 	// phaseRows and phaseCols list the lines one sign phase drives.
 	phaseRows, phaseCols []int
 	// rowCols, rowMags and rowSigns hold one row's non-zero updates during
@@ -173,6 +171,7 @@ func (s *Set) Counters() Counters { return s.counters.clone() }
 // ResetCounters zeroes the counters.
 func (s *Set) ResetCounters() {
 	s.counters = Counters{SliceSat: make([]int64, len(s.slices))}
+	s.reads.nominalOPAs = -1 // the OPA count no longer tells
 }
 
 // Cell returns v of slice i at (r, c).
@@ -249,11 +248,12 @@ func (s *Set) ProgramFloat(m []float64) (saturated int, err error) {
 func (s *Set) writeNominal() {
 	s.rowPlanesLive, s.colPlanesLive = false, false
 	s.packedLive, s.slicesStale = false, false
-	if !s.hasStuck() {
+	if s.hasStuck() {
+		s.writeSlices(s.accCodes())
+	} else {
 		s.slicesFromAcc = true
-		return
 	}
-	s.writeSlices(s.accCodes())
+	s.reads.nominalWritten(s.counters.OPAs)
 }
 
 // accCodes returns every cell's biased code U = Q + bias, in scratch. U

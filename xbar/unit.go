@@ -164,6 +164,37 @@ func (u *Unit) MVM(x, y []int16, sat []bool) error { return u.forward.MVM(x, y, 
 // MTVM runs a backward product on the backward set.
 func (u *Unit) MTVM(d, y []int16, sat []bool) error { return u.backward.MTVM(d, y, sat) }
 
+// A UnitReader runs a unit's MVM and MTVM for one goroutine, under the
+// rules of a Reader: UnitReaders of one unit may run products at the same
+// time while nothing else uses the unit.
+type UnitReader struct {
+	forward, backward *Reader
+}
+
+// NewReader makes a UnitReader of the unit.
+func (u *Unit) NewReader() *UnitReader {
+	r := &UnitReader{forward: u.forward.NewReader()}
+	r.backward = r.forward
+	if u.backward != u.forward {
+		r.backward = u.backward.NewReader()
+	}
+	return r
+}
+
+// MVM is the unit's MVM.
+func (r *UnitReader) MVM(x, y []int16, sat []bool) error { return r.forward.MVM(x, y, sat) }
+
+// MTVM is the unit's MTVM.
+func (r *UnitReader) MTVM(d, y []int16, sat []bool) error { return r.backward.MTVM(d, y, sat) }
+
+// Flush adds the events counted since the last Flush to the sets' counters.
+func (r *UnitReader) Flush() {
+	r.forward.Flush()
+	if r.backward != r.forward {
+		r.backward.Flush()
+	}
+}
+
 // OPA updates the update set; read sets see it only after a CRS.
 func (u *Unit) OPA(x, d []int16, eta float64) error { return u.update.OPA(x, d, eta) }
 

@@ -1,0 +1,158 @@
+package xbar
+
+import (
+	"math"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+)
+
+// Products read the cells as the last write left them, whatever came
+// before: Program, OPA, CRS and ResetCounters in any order, each followed
+// by products (which keep narrow copies of the accumulators).
+func TestProductsFollowEveryWrite(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		plan := genPlan(t, rapid.SampledFrom([]int{0, 8}).Draw(t, "max f"))
+		rows, cols := rapid.IntRange(1, 70).Draw(t, "rows"), rapid.IntRange(1, 70).Draw(t, "cols")
+		s := newTestSet(t, plan, ADC{Ideal: true}, rows, cols)
+		if err := s.Program(genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "weights")); err != nil {
+			t.Fatal(err)
+		}
+		for step := range rapid.IntRange(1, 8).Draw(t, "steps") {
+			x := genSparseCodes(t, rows, "x")
+			d := genSparseCodes(t, cols, "d")
+			y, yt := make([]int16, cols), make([]int16, rows)
+			if err := s.MVM(x, y, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.MTVM(d, yt, nil); err != nil {
+				t.Fatal(err)
+			}
+			if want := bigExactProduct(s, x, false); !slices.Equal(y, want) {
+				t.Fatalf("step %d: MVM %v, exact %v", step, y, want)
+			}
+			if want := bigExactProduct(s, d, true); !slices.Equal(yt, want) {
+				t.Fatalf("step %d: MTVM %v, exact %v", step, yt, want)
+			}
+			switch rapid.IntRange(0, 3).Draw(t, "write") {
+			case 0:
+				if err := s.Program(genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "weights")); err != nil {
+					t.Fatal(err)
+				}
+			case 1:
+				x, d := genCodes(t, rows, -4096, 4096, "x"), genCodes(t, cols, -4096, 4096, "d")
+				if err := s.OPA(x, d, -math.Ldexp(1, rapid.IntRange(-8, 2).Draw(t, "etaExp"))); err != nil {
+					t.Fatal(err)
+				}
+			case 2:
+				s.CRS()
+			case 3:
+				s.ResetCounters()
+			}
+		}
+	})
+}
+
+// genSparseCodes draws codes of which a random share is zero, as after a
+// ReLU.
+func genSparseCodes(t *rapid.T, n int, label string) []int16 {
+	v := genCodes(t, n, math.MinInt16, math.MaxInt16, label)
+	zero := rapid.Float64Range(0, 1).Draw(t, label+" zero share")
+	for i, b := range rapid.SliceOfN(rapid.Float64Range(0, 1), n, n).Draw(t, label+" zeros") {
+		if b < zero {
+			v[i] = 0
+		}
+	}
+	return v
+}
+
+// Readers running at the same time give the set's own products and, once
+// flushed, add the counts its own products add.
+func TestReadersEqualTheSetsProducts(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		adc := rapid.SampledFrom([]ADC{{Ideal: true}, {Bits: 8}, {Bits: 4}}).Draw(t, "adc")
+		s := drawSet(t, adc)
+		type product struct{ x, d, y, yt []int16 }
+		products := make([][]product, 3)
+		for k := range products {
+			for range rapid.IntRange(1, 4).Draw(t, "products") {
+				products[k] = append(products[k], product{x: genSparseCodes(t, s.rows, "x"), d: genSparseCodes(t, s.cols, "d"),
+					y: make([]int16, s.cols), yt: make([]int16, s.rows)})
+			}
+		}
+		start := s.Counters()
+		var wg sync.WaitGroup
+		readers := make([]*Reader, len(products))
+		for k := range products {
+			readers[k] = s.NewReader()
+			wg.Go(func() {
+				for _, p := range products[k] {
+					if err := readers[k].MVM(p.x, p.y, nil); err != nil {
+						t.Error(err)
+					}
+					if err := readers[k].MTVM(p.d, p.yt, nil); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, rd := range readers {
+			rd.Flush()
+		}
+		afterReaders := s.Counters()
+		for _, ps := range products {
+			for _, p := range ps {
+				y, yt := make([]int16, s.cols), make([]int16, s.rows)
+				s.MVM(p.x, y, nil)
+				s.MTVM(p.d, yt, nil)
+				if !slices.Equal(y, p.y) || !slices.Equal(yt, p.yt) {
+					t.Fatalf("reader gave MVM %v and MTVM %v, the set %v and %v", p.y, p.yt, y, yt)
+				}
+			}
+		}
+		if diff := cmp.Diff(countsBetween(start, afterReaders), countsBetween(afterReaders, s.Counters())); diff != "" {
+			t.Fatalf("counts of the readers (-) and the set (+):\n%s", diff)
+		}
+	})
+}
+
+// countsBetween is b - a, field by field.
+func countsBetween(a, b Counters) Counters {
+	d := b.clone()
+	va, vd := reflect.ValueOf(a), reflect.ValueOf(&d).Elem()
+	for i := range vd.NumField() {
+		if f := vd.Field(i); f.Kind() == reflect.Int64 {
+			f.SetInt(f.Int() - va.Field(i).Int())
+		}
+	}
+	for i := range d.SliceSat {
+		d.SliceSat[i] -= a.SliceSat[i]
+	}
+	return d
+}
+
+// add covers every counter: each field of the sum is the sum of the fields.
+func TestCountersAddCoversEveryField(t *testing.T) {
+	var a Counters
+	va := reflect.ValueOf(&a).Elem()
+	for i := range va.NumField() {
+		switch f := va.Field(i); f.Kind() {
+		case reflect.Int64:
+			f.SetInt(int64(i + 1))
+		case reflect.Slice:
+			a.SliceSat = []int64{3, 5}
+		default:
+			t.Fatalf("counter %s has kind %v: teach add and this test about it", va.Type().Field(i).Name, f.Kind())
+		}
+	}
+	sum := a.clone()
+	sum.add(a)
+	if diff := cmp.Diff(countsBetween(a, sum), a); diff != "" {
+		t.Errorf("a + a - a differs from a (-got +want):\n%s", diff)
+	}
+}
