@@ -354,17 +354,19 @@ func TestExportedWeights(t *testing.T) {
 			if !changed {
 				t.Fatalf("%s %v: training changed no weight", name, variant)
 			}
-			for k := range test.Len() {
-				want, err := r.xn.evaluate(test.Example(k), int(test.Labels[k]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := fresh.evaluate(test.Example(k), int(test.Labels[k]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != want {
-					t.Errorf("%s %v test example %d: exported weights give %+v, the trained network %+v", name, variant, k, got, want)
+			for k, rd := range fresh.readers { // read the new units
+				fresh.readers[k] = fresh.newReader(rd.w, cap(rd.records))
+			}
+			want, got := make([]exampleResult, test.Len()), make([]exampleResult, test.Len())
+			if err := r.xn.evaluate(test.Len(), test.Example, test.Labels, want); err != nil {
+				t.Fatal(err)
+			}
+			if err := fresh.evaluate(test.Len(), test.Example, test.Labels, got); err != nil {
+				t.Fatal(err)
+			}
+			for k := range want {
+				if got[k] != want[k] {
+					t.Errorf("%s %v test example %d: exported weights give %+v, the trained network %+v", name, variant, k, got[k], want[k])
 				}
 			}
 		}
