@@ -66,15 +66,14 @@ type readState struct {
 	// the accumulators are those of the last nominal write while the two
 	// agree.
 	nominalOPAs int64
-	// rows16 and cols16 hold the accumulators as int16 when every one fits
-	// (read sets with f = 0 after Program or CRS): row-major for MVM and
-	// transposed for MTVM, so that both products add whole contiguous
-	// lines at a quarter of the memory traffic. They are made on first use
-	// after a nominal write and used only while no OPA has followed;
-	// wide tells that some accumulator does not fit.
-	rows16, cols16         []int16
-	rows16Live, cols16Live bool
-	wide                   bool
+	// rowPairs and colPairs hold the accumulators in paired lanes (see
+	// addPairs) when every one fits 16 bits (read sets with f = 0 after
+	// Program or CRS): the lines of MVM (rows) and of MTVM (columns). They
+	// are made on first use after a nominal write and used only while no
+	// OPA has followed; wide tells that some accumulator does not fit.
+	rowPairs, colPairs         []uint64
+	rowPairsLive, colPairsLive bool
+	wide                       bool
 }
 
 // productScratch is the scratch of one reader.
@@ -82,13 +81,14 @@ type productScratch struct {
 	inPlanes [fixed.Width][]uint64
 	lineAcc  []int64
 	listed   []int // indices of the non-zero inputs
+	pos, neg []int // listed inputs by sign (addPairs)
 }
 
 // nominalWritten records that the cells were just written in nominal form
 // from the accumulators.
 func (rs *readState) nominalWritten(opas int64) {
 	rs.nominalOPAs = opas
-	rs.rows16Live, rs.cols16Live, rs.wide = false, false, false
+	rs.rowPairsLive, rs.colPairsLive, rs.wide = false, false, false
 }
 
 // product runs MVM (transposed false) or MTVM, with scratch sc, counting
@@ -106,7 +106,7 @@ func (s *Set) product(sc *productScratch, c *Counters, in, out []int16, sat []bo
 			name, s.rows, s.cols, nIn, nOut, len(in), len(out), len(sat))
 	}
 	*count++
-	acc := resize(sc.lineAcc, nOut)
+	acc := resize(sc.lineAcc, nOut+1)[:nOut] // room for a pad lane
 	sc.lineAcc = acc
 	c.InputBitSteps += int64(len(s.slices) * fixed.Width)
 	c.ADCConversions += int64(len(s.slices) * fixed.Width * nOut)
@@ -121,7 +121,7 @@ func (s *Set) product(sc *productScratch, c *Counters, in, out []int16, sat []bo
 	switch {
 	case s.cfg.ADC.Ideal && s.cfg.Device.ReadNoise == 0,
 		s.cannotClip(len(listed)): // no step has more active lines than non-zero inputs
-		s.exactProduct(in, listed, acc, transposed)
+		s.exactProduct(sc, in, listed, acc, transposed)
 	default:
 		words := s.rowWords
 		if transposed {
@@ -129,7 +129,7 @@ func (s *Set) product(sc *productScratch, c *Counters, in, out []int16, sat []bo
 		}
 		steps := splitInput(sc, in, words)
 		if s.cannotClip(slices.Max(steps.active[:])) {
-			s.exactProduct(in, listed, acc, transposed)
+			s.exactProduct(sc, in, listed, acc, transposed)
 			break
 		}
 		s.analogProduct(steps, c, acc, words, transposed)
@@ -199,16 +199,21 @@ func (s *Set) cannotClip(a int) bool {
 
 // exactProduct sets acc to sum Q x over the listed (non-zero) inputs; zero
 // inputs, common after ReLU and in masked errors, cost nothing.
-func (s *Set) exactProduct(in []int16, listed []int, acc []int64, transposed bool) {
-	if lines := s.lines16(transposed); lines != nil {
-		addLines(acc, lines, in, listed)
-		return
-	}
-	if !transposed {
-		addLines(acc, s.acc, in, listed)
+func (s *Set) exactProduct(sc *productScratch, in []int16, listed []int, acc []int64, transposed bool) {
+	if pairs := s.linePairs(transposed); pairs != nil {
+		addPairs(sc, acc, pairs, in, listed)
 		return
 	}
 	cols := s.cols
+	if !transposed {
+		for _, r := range listed {
+			x, row := int64(in[r]), s.acc[r*cols:(r+1)*cols]
+			for c, q := range row {
+				acc[c] += q * x
+			}
+		}
+		return
+	}
 	for r := range acc {
 		row := s.acc[r*cols : (r+1)*cols]
 		var sum int64
@@ -219,34 +224,85 @@ func (s *Set) exactProduct(in []int16, listed []int, acc []int64, transposed boo
 	}
 }
 
-// addLines adds in[i] times line i to acc for every listed input i, where
-// line i is lines[i*len(acc) : (i+1)*len(acc)]. Four lines per pass load
-// and store acc a quarter as often; integer sums do not depend on the order.
-func addLines[T int16 | int64](acc []int64, lines []T, in []int16, listed []int) {
-	n := len(acc)
-	k := 0
-	for ; k+4 <= len(listed); k += 4 {
-		i0, i1, i2, i3 := listed[k], listed[k+1], listed[k+2], listed[k+3]
-		x0, x1, x2, x3 := int64(in[i0]), int64(in[i1]), int64(in[i2]), int64(in[i3])
-		l0, l1, l2, l3 := lines[i0*n:][:n], lines[i1*n:][:n], lines[i2*n:][:n], lines[i3*n:][:n]
-		for c := range acc {
-			acc[c] += int64(l0[c])*x0 + int64(l1[c])*x1 + int64(l2[c])*x2 + int64(l3[c])*x3
+// Paired lanes hold a line of 16-bit values two to a word: value 2k plus
+// pairBias in the low 32 bits of word k, value 2k+1 plus pairBias in the
+// high 32 bits (0 past the end of an odd line). One 64-bit multiply by an
+// input magnitude m <= 2^14 then gives both products, each below 2^16 m
+// <= 2^30, so four of them add in a lane without reaching the other: four
+// lines cost four multiplies per pair of outputs.
+const (
+	pairBias   = 1 << 15
+	pairMaxMag = 1 << 14
+)
+
+// addPairs sets acc to the sum of in[i] times line i of pairs (paired
+// lanes) over the listed inputs i. Inputs are taken by sign, four at a time,
+// and each lane's sum of magnitude times biased value added or subtracted;
+// the bias times the inputs' sum comes off at the end. An input of larger
+// magnitude goes alone (one product fits a lane).
+func addPairs(sc *productScratch, acc []int64, pairs []uint64, in []int16, listed []int) {
+	words := (len(acc) + 1) / 2
+	lanes := acc[:2*words] // the pad lane of an odd line is scratch
+	clear(lanes)
+	pos, neg := sc.pos[:0], sc.neg[:0]
+	var sumIn int64
+	for k, i := range listed {
+		x := in[i]
+		sumIn += int64(x)
+		switch {
+		case x > 0 && x <= pairMaxMag:
+			pos = append(pos, i)
+		case x < 0 && x >= -pairMaxMag:
+			neg = append(neg, i)
+		default:
+			addPairLines(lanes, pairs, in, listed[k:k+1])
 		}
 	}
-	for ; k < len(listed); k++ {
-		i := listed[k]
-		x, l := int64(in[i]), lines[i*n:][:n]
-		for c := range acc {
-			acc[c] += int64(l[c]) * x
+	sc.pos, sc.neg = pos, neg
+	addPairLines(lanes, pairs, in, pos)
+	addPairLines(lanes, pairs, in, neg)
+	for o := range acc {
+		acc[o] -= pairBias * sumIn
+	}
+}
+
+// addPairLines adds in[i] times line i of pairs to lanes for the lines
+// given, which share a sign and have magnitudes of at most pairMaxMag when
+// there is more than one.
+func addPairLines(lanes []int64, pairs []uint64, in []int16, lines []int) {
+	if len(lines) == 0 {
+		return
+	}
+	words := len(lanes) / 2
+	neg := int64(in[lines[0]] >> 15) // -1 for negative inputs: the sums are subtracted
+	mag := func(i int) uint64 { return uint64(max(int64(in[i]), -int64(in[i]))) }
+	k := 0
+	for ; k+4 <= len(lines); k += 4 {
+		m0, m1, m2, m3 := mag(lines[k]), mag(lines[k+1]), mag(lines[k+2]), mag(lines[k+3])
+		p0, p1 := pairs[lines[k]*words:][:words], pairs[lines[k+1]*words:][:words]
+		p2, p3 := pairs[lines[k+2]*words:][:words], pairs[lines[k+3]*words:][:words]
+		for w := range p0 {
+			sum := p0[w]*m0 + p1[w]*m1 + p2[w]*m2 + p3[w]*m3
+			lanes[2*w] += (int64(uint32(sum)) ^ neg) - neg
+			lanes[2*w+1] += (int64(sum>>32) ^ neg) - neg
+		}
+	}
+	for ; k < len(lines); k++ {
+		m, p := mag(lines[k]), pairs[lines[k]*words:][:words]
+		for w, v := range p {
+			sum := v * m
+			lanes[2*w] += (int64(uint32(sum)) ^ neg) - neg
+			lanes[2*w+1] += (int64(sum>>32) ^ neg) - neg
 		}
 	}
 }
 
-// lines16 returns the accumulators as int16 lines for MVM (row-major) or
-// MTVM (transposed), making them on first use, or nil when an OPA changed
-// the accumulators since the last nominal write (an inplace set between
-// CRSs: the lines would be stale at once) or some accumulator does not fit.
-func (s *Set) lines16(transposed bool) []int16 {
+// linePairs returns the lines of MVM (rows, transposed false) or MTVM
+// (columns) in paired lanes, making them on first use, or nil when an OPA
+// changed the accumulators since the last nominal write (an inplace set
+// between CRSs: the lines would be stale at once) or some accumulator does
+// not fit 16 bits.
+func (s *Set) linePairs(transposed bool) []uint64 {
 	rs := &s.reads
 	if s.counters.OPAs != rs.nominalOPAs {
 		return nil
@@ -256,11 +312,11 @@ func (s *Set) lines16(transposed bool) []int16 {
 	if rs.wide {
 		return nil
 	}
-	if transposed && rs.cols16Live {
-		return rs.cols16
+	if transposed && rs.colPairsLive {
+		return rs.colPairs
 	}
-	if !transposed && rs.rows16Live {
-		return rs.rows16
+	if !transposed && rs.rowPairsLive {
+		return rs.rowPairs
 	}
 	for _, q := range s.acc {
 		if q != int64(int16(q)) {
@@ -268,22 +324,28 @@ func (s *Set) lines16(transposed bool) []int16 {
 			return nil
 		}
 	}
-	if !transposed {
-		rs.rows16 = resize(rs.rows16, len(s.acc))
-		for i, q := range s.acc {
-			rs.rows16[i] = int16(q)
-		}
-		rs.rows16Live = true
-		return rs.rows16
+	lines, length, stride, step := s.rows, s.cols, s.cols, 1 // line i's values at i*stride + j*step
+	if transposed {
+		lines, length, stride, step = s.cols, s.rows, 1, s.cols
 	}
-	rs.cols16 = resize(rs.cols16, len(s.acc))
-	for r := range s.rows {
-		for c, q := range s.acc[r*s.cols : (r+1)*s.cols] {
-			rs.cols16[c*s.rows+r] = int16(q)
+	words := (length + 1) / 2
+	pairs := &rs.rowPairs
+	if transposed {
+		pairs = &rs.colPairs
+	}
+	*pairs = resize(*pairs, lines*words)
+	for i := range lines {
+		line := (*pairs)[i*words : (i+1)*words]
+		for j := range length {
+			line[j/2] |= uint64(s.acc[i*stride+j*step]+pairBias) << (32 * (j & 1))
 		}
 	}
-	rs.cols16Live = true
-	return rs.cols16
+	if transposed {
+		rs.colPairsLive = true
+	} else {
+		rs.rowPairsLive = true
+	}
+	return *pairs
 }
 
 // analogProduct forms acc = sum_(i,p) s_p ADC(P[i][p]) 2^(o_i+p) for every

@@ -156,3 +156,49 @@ func TestCountersAddCoversEveryField(t *testing.T) {
 		t.Errorf("a + a - a differs from a (-got +want):\n%s", diff)
 	}
 }
+
+// The paired lanes of the exact products hold at their limits: the largest
+// weights of either sign times inputs at, just past and far past the
+// largest magnitude that goes four to a lane, on odd and even lines. With
+// one weight everywhere the lanes fill up (and the outputs saturate); with
+// w and -w-1 in alternate rows the sums stay in range.
+func TestProductsAtExtremes(t *testing.T) {
+	for _, shape := range [][2]int{{9, 7}, {8, 70}, {65, 3}} {
+		rows, cols := shape[0], shape[1]
+		for _, pattern := range []struct {
+			w         int16
+			alternate bool
+		}{{math.MaxInt16, false}, {math.MinInt16, false}, {1, false}, {math.MaxInt16, true}, {math.MinInt16, true}} {
+			w := pattern.w
+			for _, x := range []int16{pairMaxMag, pairMaxMag + 1, -pairMaxMag, -pairMaxMag - 1, math.MaxInt16, math.MinInt16} {
+				s := newTestSet(t, DefaultReadPlan, ADC{Ideal: true}, rows, cols)
+				m := make([]int16, rows*cols)
+				for i := range m {
+					m[i] = w
+					if pattern.alternate && i/cols%2 == 1 {
+						m[i] = ^w
+					}
+				}
+				if err := s.Program(m); err != nil {
+					t.Fatal(err)
+				}
+				in, inT := make([]int16, rows), make([]int16, cols)
+				for i := range in {
+					in[i] = x
+				}
+				for i := range inT {
+					inT[i] = x
+				}
+				y, yt := make([]int16, cols), make([]int16, rows)
+				s.MVM(in, y, nil)
+				s.MTVM(inT, yt, nil)
+				if want := bigExactProduct(s, in, false); !slices.Equal(y, want) {
+					t.Errorf("%dx%d, weights %+v, inputs %d: MVM %v, exact %v", rows, cols, pattern, x, y, want)
+				}
+				if want := bigExactProduct(s, inT, true); !slices.Equal(yt, want) {
+					t.Errorf("%dx%d, weights %+v, inputs %d: MTVM %v, exact %v", rows, cols, pattern, x, yt, want)
+				}
+			}
+		}
+	}
+}
