@@ -84,6 +84,14 @@ type productScratch struct {
 	pos, neg []int // listed inputs by sign (addPairs)
 }
 
+// forget drops what the set keeps for its products until the next nominal
+// write: the accumulators changed without one (Restore), or the OPA count
+// no longer tells (ResetCounters).
+func (rs *readState) forget() {
+	rs.nominalOPAs = -1
+	rs.rowPairsLive, rs.colPairsLive = false, false
+}
+
 // nominalWritten records that the cells were just written in nominal form
 // from the accumulators.
 func (rs *readState) nominalWritten(opas int64) {

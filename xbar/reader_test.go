@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/panther-xbar/panther/device"
 	"pgregory.net/rapid"
 )
 
 // Products read the cells as the last write left them, whatever came
-// before: Program, OPA, CRS and ResetCounters in any order, each followed
+// before: Program, OPA, CRS, ResetCounters and Restore in any order, each followed
 // by products (which keep narrow copies of the accumulators).
 func TestProductsFollowEveryWrite(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -20,6 +21,10 @@ func TestProductsFollowEveryWrite(t *testing.T) {
 		rows, cols := rapid.IntRange(1, 70).Draw(t, "rows"), rapid.IntRange(1, 70).Draw(t, "cols")
 		s := newTestSet(t, plan, ADC{Ideal: true}, rows, cols)
 		if err := s.Program(genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "weights")); err != nil {
+			t.Fatal(err)
+		}
+		saved, err := s.State()
+		if err != nil {
 			t.Fatal(err)
 		}
 		for step := range rapid.IntRange(1, 8).Draw(t, "steps") {
@@ -38,7 +43,7 @@ func TestProductsFollowEveryWrite(t *testing.T) {
 			if want := bigExactProduct(s, d, true); !slices.Equal(yt, want) {
 				t.Fatalf("step %d: MTVM %v, exact %v", step, yt, want)
 			}
-			switch rapid.IntRange(0, 3).Draw(t, "write") {
+			switch rapid.IntRange(0, 4).Draw(t, "write") {
 			case 0:
 				if err := s.Program(genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "weights")); err != nil {
 					t.Fatal(err)
@@ -52,6 +57,10 @@ func TestProductsFollowEveryWrite(t *testing.T) {
 				s.CRS()
 			case 3:
 				s.ResetCounters()
+			case 4:
+				if err := s.Restore(saved); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	})
@@ -201,4 +210,61 @@ func TestProductsAtExtremes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A unit's CRS hands over only the rows that OPAs drove since the last
+// one; the sets and counters equal those of a unit that hands over every
+// row each time.
+func TestCRSOfDrivenRowsEqualsWholeCRS(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := DefaultUnitConfig()
+		cfg.Variant = rapid.SampledFrom([]Variant{Accumulate, Pipelined}).Draw(t, "variant")
+		cfg.Size = Size{Rows: 64, Cols: 64}
+		if rapid.Bool().Draw(t, "stuck cells") {
+			cfg.Device = device.Config{StuckLow: 0.05, StuckHigh: 0.05}
+		}
+		rows, cols := rapid.IntRange(1, 20).Draw(t, "rows"), rapid.IntRange(1, 20).Draw(t, "cols")
+		var units [2]*Unit // [1] hands over every row
+		for k := range units {
+			u, err := NewUnit(cfg, rows, cols)
+			if err != nil {
+				t.Fatal(err)
+			}
+			units[k] = u
+		}
+		m := genCodes(t, rows*cols, math.MinInt16, math.MaxInt16, "weights")
+		for step := range rapid.IntRange(1, 8).Draw(t, "steps") {
+			x, d := genSparseCodes(t, rows, "x"), genSparseCodes(t, cols, "d")
+			eta := -math.Ldexp(1, rapid.IntRange(-12, 0).Draw(t, "etaExp"))
+			op := rapid.IntRange(0, 3).Draw(t, "op")
+			for k, u := range units {
+				switch op {
+				case 0:
+					if err := u.Program(m); err != nil {
+						t.Fatal(err)
+					}
+				case 1, 2:
+					if err := u.OPA(x, d, eta); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					if k == 1 {
+						u.changeAll()
+					}
+					u.CRS()
+				}
+			}
+			var states [2]UnitState
+			for k, u := range units {
+				st, err := u.State()
+				if err != nil {
+					t.Fatal(err)
+				}
+				states[k] = st
+			}
+			if !reflect.DeepEqual(states[0], states[1]) { // cmp.Diff alone is slow
+				t.Fatalf("step %d (op %d): driven rows (-) and every row (+) differ:\n%s", step, op, cmp.Diff(states[0], states[1]))
+			}
+		}
+	})
 }

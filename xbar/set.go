@@ -171,7 +171,7 @@ func (s *Set) Counters() Counters { return s.counters.clone() }
 // ResetCounters zeroes the counters.
 func (s *Set) ResetCounters() {
 	s.counters = Counters{SliceSat: make([]int64, len(s.slices))}
-	s.reads.nominalOPAs = -1 // the OPA count no longer tells
+	s.reads.forget()
 }
 
 // Cell returns v of slice i at (r, c).
@@ -212,10 +212,19 @@ func (s *Set) Program(m []int16) error {
 }
 
 // program is Program for a matrix of the right shape.
-func (s *Set) program(m []int16) {
+func (s *Set) program(m []int16) { s.programRows(m, nil) }
+
+// programRows is program where only the rows marked in changed (all for
+// nil) differ from what the set holds.
+func (s *Set) programRows(m []int16, changed []bool) {
 	f := uint(s.cfg.Plan.FractionBits)
-	for i, q := range m {
-		s.acc[i] = int64(q) << f
+	for r := range s.rows {
+		if changed != nil && !changed[r] {
+			continue
+		}
+		for i := r * s.cols; i < (r+1)*s.cols; i++ {
+			s.acc[i] = int64(m[i]) << f
+		}
 	}
 	s.writeNominal()
 	s.counters.SerialWrites += int64(len(s.slices))

@@ -2,6 +2,7 @@ package xbar
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/panther-xbar/panther/device"
@@ -87,6 +88,12 @@ type Unit struct {
 	roles                     []unitSet // each distinct set once, in a fixed order
 	weights                   []int16   // CRS hand-over buffer
 	weightSat                 int64
+	// changed marks the rows that an OPA may have changed since the last
+	// CRS (all after Program or Restore); rowWeightSat holds each row's
+	// saturated weights at the last hand-over. A CRS hands over the marked
+	// rows only: the others' weights are those of the buffer already.
+	changed      []bool
+	rowWeightSat []int
 }
 
 type unitSet struct {
@@ -99,7 +106,8 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	if cfg.Variant > Pipelined {
 		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames, ", "))
 	}
-	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols)}
+	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols), changed: make([]bool, rows), rowWeightSat: make([]int, rows)}
+	u.changeAll()
 	newSet := func(role string, index int, plan Plan) (*Set, error) {
 		sc := SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
 			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
@@ -148,8 +156,16 @@ func (u *Unit) Forward() *Set  { return u.forward }
 func (u *Unit) Backward() *Set { return u.backward }
 func (u *Unit) Update() *Set   { return u.update }
 
+// changeAll marks every row changed.
+func (u *Unit) changeAll() {
+	for r := range u.changed {
+		u.changed[r] = true
+	}
+}
+
 // Program writes the cell matrix m into every set.
 func (u *Unit) Program(m []int16) error {
+	u.changeAll()
 	for _, rs := range u.roles {
 		if err := rs.set.Program(m); err != nil {
 			return fmt.Errorf("%s set: %w", rs.role, err)
@@ -195,24 +211,46 @@ func (r *UnitReader) Flush() {
 	}
 }
 
-// OPA updates the update set; read sets see it only after a CRS.
-func (u *Unit) OPA(x, d []int16, eta float64) error { return u.update.OPA(x, d, eta) }
+// OPA updates the update set; read sets see it only after a CRS. Rows
+// driven with a non-zero input are marked changed when any column is.
+func (u *Unit) OPA(x, d []int16, eta float64) error {
+	if err := u.update.OPA(x, d, eta); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(d, func(v int16) bool { return v != 0 }) {
+		for r, v := range x {
+			if v != 0 {
+				u.changed[r] = true
+			}
+		}
+	}
+	return nil
+}
 
 // CRS resolves the update set and, in the accumulate and pipelined
 // variants, writes its weights q = sat16(round_half_away(Q / 2^f)) into the
-// read sets.
+// read sets. Rows no OPA drove since the last CRS are left as they are:
+// their accumulators are in range and their weights in the read sets
+// already. (Stuck cells can put a resolved accumulator out of range, so
+// with stuck cells every row is resolved again.)
 func (u *Unit) CRS() {
-	u.update.CRS()
 	if u.cfg.Variant == Inplace {
+		u.update.CRS()
 		return
 	}
-	n, _ := u.update.Weights(u.weights) // the buffer has the unit's shape
-	u.weightSat += int64(n)
+	if u.cfg.Device.HasStuck() {
+		u.changeAll()
+	}
+	u.update.crsRows(u.changed, u.weights, u.rowWeightSat)
+	for _, n := range u.rowWeightSat {
+		u.weightSat += int64(n)
+	}
 	for _, rs := range u.roles {
 		if rs.set != u.update {
-			rs.set.program(u.weights) // every set of a unit has the same shape
+			rs.set.programRows(u.weights, u.changed) // every set of a unit has the same shape
 		}
 	}
+	clear(u.changed)
 }
 
 // Weights writes the weights that MVM currently reads.
