@@ -109,13 +109,13 @@ func RoundShift(v int64, shift uint) int64 {
 		}
 		return 0
 	}
-	// Work on the magnitude in uint64: v + half cannot overflow there, and
-	// math.MinInt64 has a magnitude.
+	// Work on the magnitude in uint64: |v| + half cannot overflow there, and
+	// math.MinInt64 has a magnitude. The sign is applied without a branch:
+	// outputs of mixed signs would mispredict it.
 	half := uint64(1) << (shift - 1)
-	if v >= 0 {
-		return int64((uint64(v) + half) >> shift)
-	}
-	return -int64((uint64(-v) + half) >> shift)
+	sign := v >> 63 // 0 or -1
+	mag := uint64((v ^ sign) - sign)
+	return (int64((mag+half)>>shift) ^ sign) - sign
 }
 
 // Counter counts saturation events. The zero value is ready to use.

@@ -172,3 +172,25 @@ func BenchmarkOPAChunked128Training(b *testing.B) {
 		eta = -eta
 	}
 }
+
+// BenchmarkProductsTraining is one MVM and one MTVM of a training step on
+// the accumulate variant's read set (2x8, 8-bit ADC): activations in
+// [0, 1) with every other one zero (as after a ReLU), errors in
+// [-1/64, 1/64) likewise.
+func BenchmarkProductsTraining(b *testing.B) {
+	s, err := NewSet(SetConfig{Plan: DefaultReadPlan, Size: DefaultSize, ADC: DefaultADC}, 128, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := rng.New(7)
+	s.Program(src.Int16s(128*128, -1<<11, 1<<11))
+	x, d := src.Int16s(128, 0, 1<<12), src.Int16s(128, -1<<6, 1<<6)
+	for i := 0; i < 128; i += 2 {
+		x[i], d[i] = 0, 0
+	}
+	y, yt := make([]int16, 128), make([]int16, 128)
+	for b.Loop() {
+		s.MVM(x, y, nil)
+		s.MTVM(d, yt, nil)
+	}
+}
