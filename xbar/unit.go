@@ -218,10 +218,9 @@ func (u *Unit) OPA(x, d []int16, eta float64) error {
 		return err
 	}
 	if slices.ContainsFunc(d, func(v int16) bool { return v != 0 }) {
+		changed := u.changed[:len(x)]
 		for r, v := range x {
-			if v != 0 {
-				u.changed[r] = true
-			}
+			changed[r] = changed[r] || v != 0 // no branch on the input: zeros come at random
 		}
 	}
 	return nil
