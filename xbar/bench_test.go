@@ -194,3 +194,17 @@ func BenchmarkProductsTraining(b *testing.B) {
 		s.MTVM(d, yt, nil)
 	}
 }
+
+// BenchmarkTreeSum7x128 adds the outputs of seven row tiles, as the first
+// layer of the mlp preset does for each of its column tiles.
+func BenchmarkTreeSum7x128(b *testing.B) {
+	src := rng.New(7)
+	parts, flags := make([][]int16, 7), make([][]bool, 7)
+	for t := range parts {
+		parts[t], flags[t] = src.Int16s(128, -1<<13, 1<<13), make([]bool, 128)
+	}
+	out, outFlags := make([]int16, 128), make([]bool, 128)
+	for b.Loop() {
+		TreeSum(parts, flags, out, outFlags)
+	}
+}
