@@ -332,20 +332,37 @@ func (s *Set) linePairs(transposed bool) []uint64 {
 			return nil
 		}
 	}
-	lines, length, stride, step := s.rows, s.cols, s.cols, 1 // line i's values at i*stride + j*step
-	if transposed {
-		lines, length, stride, step = s.cols, s.rows, 1, s.cols
-	}
-	words := (length + 1) / 2
 	pairs := &rs.rowPairs
 	if transposed {
 		pairs = &rs.colPairs
 	}
+	// Line i's value j is at acc[i*stride + j*step]; values j and j+1 go
+	// into one word. The loops run along the accumulators' rows.
+	lines, length, stride, step := s.rows, s.cols, s.cols, 1
+	if transposed {
+		lines, length, stride, step = s.cols, s.rows, 1, s.cols
+	}
+	words := (length + 1) / 2
 	*pairs = resize(*pairs, lines*words)
-	for i := range lines {
-		line := (*pairs)[i*words : (i+1)*words]
-		for j := range length {
-			line[j/2] |= uint64(s.acc[i*stride+j*step]+pairBias) << (32 * (j & 1))
+	put := func(i, j int) {
+		lo := s.acc[i*stride+j*step]
+		hi := int64(-pairBias) // the pad of an odd line holds 0
+		if j+1 < length {
+			hi = s.acc[i*stride+(j+1)*step]
+		}
+		(*pairs)[i*words+j/2] = uint64(lo+pairBias) | uint64(hi+pairBias)<<32
+	}
+	if transposed {
+		for j := 0; j < length; j += 2 {
+			for i := range lines {
+				put(i, j)
+			}
+		}
+	} else {
+		for i := range lines {
+			for j := 0; j < length; j += 2 {
+				put(i, j)
+			}
 		}
 	}
 	if transposed {
