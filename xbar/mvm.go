@@ -58,16 +58,16 @@ func (r *Reader) Flush() {
 type readState struct {
 	own productScratch // the set's own MVM and MTVM
 	// prep guards what products make on first use: the bit-planes and the
-	// narrow lines.
+	// paired lanes.
 	prep sync.Mutex
 	// nominalOPAs is counters.OPAs when the cells were last written in
-	// nominal form (Program, CRS), or -1 after ResetCounters. Only OPA
+	// nominal form (Program, CRS), or -1 after ResetCounters or Restore. Only OPA
 	// changes the accumulators in between, and it counts itself first, so
 	// the accumulators are those of the last nominal write while the two
 	// agree.
 	nominalOPAs int64
 	// rowPairs and colPairs hold the accumulators in paired lanes (see
-	// addPairs) when every one fits 16 bits (read sets with f = 0 after
+	// pairBias) when every one fits 16 bits (read sets with f = 0 after
 	// Program or CRS): the lines of MVM (rows) and of MTVM (columns). They
 	// are made on first use after a nominal write and used only while no
 	// OPA has followed; wide tells that some accumulator does not fit.
