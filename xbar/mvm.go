@@ -386,9 +386,11 @@ func (s *Set) analogProduct(st inputSteps, c *Counters, acc []int64, words int, 
 	shift := uint(adc.Shift)
 	for i := range s.slices {
 		sl := &s.slices[i]
-		planes := sl.rowPlanes
+		var planes []uint64 // only this orientation's: another reader may be making the other
 		if transposed {
 			planes = sl.colPlanes
+		} else {
+			planes = sl.rowPlanes
 		}
 		cb := sl.CellBits
 		lineWords := cb * words
