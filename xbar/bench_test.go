@@ -8,7 +8,7 @@ import (
 )
 
 // The benchmarks run on one full 128 x 128 crossbar set with the inplace
-// plan of SPEC 1.5 (8 slices, cells 6,6,6,6,5,5,5,5), weights uniform in
+// plan of docs/numeric-model.md (8 slices, cells 6,6,6,6,5,5,5,5), weights uniform in
 // [-0.5, 0.5), inputs and errors uniform in [-1, 1): every input bit step
 // has active rows and every OPA cell gets an update that spans several
 // slices (eta = -1/16 gives |g| up to 256 LSB). The Naive benchmarks time

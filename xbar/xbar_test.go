@@ -530,7 +530,7 @@ func TestStateRestoreResumesBitForBit(t *testing.T) {
 	}
 }
 
-// levelWiseSum is the tree of SPEC 1.2 written as levels: pair neighbours,
+// levelWiseSum is the tile tree of docs/numeric-model.md written as levels: pair neighbours,
 // pass an odd last one up, repeat.
 func levelWiseSum(vals []int16, flags []bool) (v int16, f bool, events int) {
 	for len(vals) > 1 {
