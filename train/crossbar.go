@@ -23,13 +23,25 @@ type crossbarNet struct {
 	layers []xlayer
 	first  int // index of the first trainable layer: backward stops there
 	eta    float64
-	// Stage a runs the forward and backward passes; the updaters (stage b)
-	// apply the OPAs, each to its own share of the units. With a read set
-	// separate from the update set, stage a runs ahead of stage b.
-	a          *workspace
+	// Stage a runs the forward and backward passes, its readers taking the
+	// examples in turn; the updaters (stage b) apply the OPAs in example
+	// order, each to its own share of the units. With a read set separate
+	// from the update set, stage a runs ahead of stage b, on every core.
+	readers    []*reader
 	updaters   []*updater
-	records    []*record
-	vectorSats int64 // saturations of tree sums and vector-unit ops (stage a)
+	vectorSats int64 // saturations of tree sums and vector-unit ops
+}
+
+// reader runs the forward and backward passes of every len(readers)-th
+// example, reading the units through its own xbar.UnitReaders.
+type reader struct {
+	w       *workspace
+	units   [][]*xbar.UnitReader // per layer, per tile (row-major)
+	records chan *record         // its free records
+	err     error
+	// vectorSats counts the saturations of its passes until added to the
+	// net's.
+	vectorSats int64
 }
 
 // updater applies the OPAs of the tiles it owns, example after example.
@@ -126,6 +138,7 @@ type workspace struct {
 // record holds one example between the passes: activations, forward
 // saturation flags, maxpool choices and the masked errors of trainable layers.
 type record struct {
+	home    chan *record // the free records of the reader it belongs to
 	pending atomic.Int32 // updaters still to apply this record
 	acts    [][]int16    // acts[l] is the input of layer l; the last is the output
 	flags   [][]bool     // saturation flags of trainable layers' outputs
@@ -164,18 +177,42 @@ func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 		n.layers = append(n.layers, xl)
 	}
 	tile := max(size.Rows, size.Cols)
-	n.a = newWorkspace(maxRows, maxTiles, tile, maxLen)
-	n.shareUnits(runtime.GOMAXPROCS(0), func() *workspace { return newWorkspace(maxRows, maxTiles, tile, maxLen) })
+	ws := func() *workspace { return newWorkspace(maxRows, maxTiles, tile, maxLen) }
+	n.shareUnits(runtime.GOMAXPROCS(0), ws)
 	// Inplace units are read and written by every example in turn: one
-	// record makes stage a wait for the updaters before the next example.
-	records := 1
-	if cfg.Unit.Variant != xbar.Inplace {
-		records = min(cfg.Batch, 16)
-	}
-	for range records {
-		n.records = append(n.records, n.newRecord())
+	// reader with one record makes stage a wait for the updaters before
+	// the next example. Otherwise the records are shared among the readers.
+	readers, records := stageAShape(cfg)
+	for range readers {
+		n.readers = append(n.readers, n.newReader(ws(), records))
 	}
 	return n, nil
+}
+
+// stageAShape gives the readers of stage a and the records of each.
+func stageAShape(cfg Config) (readers, records int) {
+	if cfg.Unit.Variant == xbar.Inplace {
+		return 1, 1
+	}
+	total := min(cfg.Batch, 16)
+	readers = max(1, min(runtime.GOMAXPROCS(0), total))
+	return readers, total / readers
+}
+
+// newReader makes a reader with its own unit readers and records.
+func (n *crossbarNet) newReader(w *workspace, records int) *reader {
+	rd := &reader{w: w, units: make([][]*xbar.UnitReader, len(n.layers)), records: make(chan *record, records)}
+	for i, l := range n.layers {
+		for _, u := range l.tiles.units {
+			rd.units[i] = append(rd.units[i], u.NewReader())
+		}
+	}
+	for range records {
+		r := n.newRecord()
+		r.home = rd.records
+		rd.records <- r
+	}
+	return rd
 }
 
 // shareUnits splits the units among up to workers updaters, each unit to
@@ -266,7 +303,7 @@ func (g *tileGrid) build(cfg Config, layer int, m []int16) error {
 // column block's row tiles through MVM, then their tree sum, into out (CHW)
 // with the saturation flags, and then adds a bias held outside the
 // crossbars.
-func (l *xlayer) forward(w *workspace, in, out []int16, outFlags []bool) (events int64, err error) {
+func (l *xlayer) forward(w *workspace, units []*xbar.UnitReader, in, out []int16, outFlags []bool) (events int64, err error) {
 	pr, g := &l.prod, &l.tiles
 	nr, nc := g.rowTiles(), g.colTiles()
 	for p := range pr.pixels {
@@ -275,7 +312,7 @@ func (l *xlayer) forward(w *workspace, in, out []int16, outFlags []bool) (events
 			c0, c1 := g.colStart[j], g.colStart[j+1]
 			for i := range nr {
 				part, fl := w.tileOut[i][:c1-c0], w.tileFlags[i][:c1-c0]
-				if err := g.units[i*nc+j].MVM(x[g.rowStart[i]:g.rowStart[i+1]], part, fl); err != nil {
+				if err := units[i*nc+j].MVM(x[g.rowStart[i]:g.rowStart[i+1]], part, fl); err != nil {
 					return events, err
 				}
 				w.parts[i], w.partFlags[i] = part, fl
@@ -306,7 +343,7 @@ func (l *xlayer) forward(w *workspace, in, out []int16, outFlags []bool) (events
 // input: per pixel, each row block's column tiles through MTVM and their
 // tree sum in column-tile order, then added into dIn (CHW) in pixel order
 // with saturation. The bias row's error is dropped.
-func (l *xlayer) backward(w *workspace, errs, dIn []int16) (events int64, err error) {
+func (l *xlayer) backward(w *workspace, units []*xbar.UnitReader, errs, dIn []int16) (events int64, err error) {
 	pr, g := &l.prod, &l.tiles
 	nr, nc := g.rowTiles(), g.colTiles()
 	clear(dIn)
@@ -316,7 +353,7 @@ func (l *xlayer) backward(w *workspace, errs, dIn []int16) (events int64, err er
 			r0, r1 := g.rowStart[i], g.rowStart[i+1]
 			for j := range nc {
 				part := w.tileOut[j][:r1-r0]
-				if err := g.units[i*nc+j].MTVM(d[g.colStart[j]:g.colStart[j+1]], part, nil); err != nil {
+				if err := units[i*nc+j].MTVM(d[g.colStart[j]:g.colStart[j+1]], part, nil); err != nil {
 					return events, err
 				}
 				w.parts[j] = part
@@ -364,7 +401,8 @@ func (l *xlayer) update(w *workspace, tiles []int, in, errs []int16, eta float64
 
 // forwardPass runs the example through every layer into r; it returns the
 // output (the logits).
-func (n *crossbarNet) forwardPass(w *workspace, r *record, pixels []uint8) ([]int16, error) {
+func (rd *reader) forwardPass(n *crossbarNet, r *record, pixels []uint8) ([]int16, error) {
+	w := rd.w
 	for i, v := range pixels {
 		r.acts[0][i] = fixed.PixelCodes[v]
 	}
@@ -373,8 +411,8 @@ func (n *crossbarNet) forwardPass(w *workspace, r *record, pixels []uint8) ([]in
 		in, out := r.acts[i], r.acts[i+1]
 		switch l.spec.Kind {
 		case model.Dense, model.Conv2D:
-			ev, err := l.forward(w, in, out, r.flags[i])
-			n.vectorSats += ev
+			ev, err := l.forward(w, rd.units[i], in, out, r.flags[i])
+			rd.vectorSats += ev
 			if err != nil {
 				return nil, err
 			}
@@ -390,7 +428,7 @@ func (n *crossbarNet) forwardPass(w *workspace, r *record, pixels []uint8) ([]in
 			for k, v := range in {
 				var sat bool
 				if out[k], sat = f(v); sat {
-					n.vectorSats++
+					rd.vectorSats++
 				}
 			}
 		case model.MaxPool:
@@ -476,7 +514,10 @@ func argmax[T int16 | float32 | float64](v []T) int {
 
 // backwardPass turns the output error into the masked errors of every
 // trainable layer (in r.errs), going down to the first trainable layer.
-func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
+// The biases held in the vector unit learn from them later, in example
+// order (learnBiases).
+func (rd *reader) backwardPass(n *crossbarNet, r *record, d []int16) error {
+	w := rd.w
 	other := w.dB
 	for i := len(n.layers) - 1; i >= n.first; i-- {
 		l := &n.layers[i]
@@ -493,14 +534,11 @@ func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
 				}
 				errs[(k%P)*cols+k/P] = v
 			}
-			if l.bias != nil {
-				n.vectorSats += l.bias.learn(errs)
-			}
 			if i == n.first {
 				return nil
 			}
-			ev, err := l.backward(w, errs, dIn)
-			n.vectorSats += ev
+			ev, err := l.backward(w, rd.units[i], errs, dIn)
+			rd.vectorSats += ev
 			if err != nil {
 				return err
 			}
@@ -523,7 +561,7 @@ func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
 				}
 				var s3 bool
 				dIn[k], s3 = alu.Mul(dv, deriv)
-				n.vectorSats += int64(b2i(s1) + b2i(s2) + b2i(s3))
+				rd.vectorSats += int64(b2i(s1) + b2i(s2) + b2i(s3))
 			}
 		case model.MaxPool:
 			clear(dIn)
@@ -531,7 +569,7 @@ func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
 				idx := r.argmax[i][o]
 				var sat bool
 				if dIn[idx], sat = alu.Add(dIn[idx], dv); sat {
-					n.vectorSats++
+					rd.vectorSats++
 				}
 			}
 		case model.AvgPool:
@@ -544,7 +582,7 @@ func (n *crossbarNet) backwardPass(w *workspace, r *record, d []int16) error {
 					idx := base + int(off)
 					var sat bool
 					if dIn[idx], sat = alu.Add(dIn[idx], share); sat {
-						n.vectorSats++
+						rd.vectorSats++
 					}
 				}
 			}
@@ -582,62 +620,130 @@ type exampleResult struct {
 }
 
 // passA runs the forward and backward passes of one example.
-func (n *crossbarNet) passA(r *record, pixels []uint8, label int) (exampleResult, error) {
-	w := n.a
-	out, err := n.forwardPass(w, r, pixels)
+func (rd *reader) passA(n *crossbarNet, r *record, pixels []uint8, label int) (exampleResult, error) {
+	w := rd.w
+	out, err := rd.forwardPass(n, r, pixels)
 	if err != nil {
 		return exampleResult{}, err
 	}
 	d := w.dA[:len(out)]
 	loss, ev := lossError(w, n.net.Loss, out, label, d)
-	n.vectorSats += ev
+	rd.vectorSats += ev
 	res := exampleResult{loss: loss, correct: argmax(out) == label}
-	return res, n.backwardPass(w, r, d)
+	return res, rd.backwardPass(n, r, d)
 }
 
-// trainBatch trains on the examples in order: stage a runs each example's
-// forward and backward passes into a record, and the updaters apply its
-// OPAs, each to its own units, in example order. With one record (inplace)
-// stage a waits for every OPA of an example before the next forward pass;
-// otherwise MVM and MTVM read sets that OPA does not write, and stage a
-// runs ahead. Either way every set sees the same operations in the same
-// order, so the bits do not depend on scheduling or core count.
-func (n *crossbarNet) trainBatch(examples []int, pixels func(int) []uint8, labels []uint8, results []exampleResult) error {
-	free := make(chan *record, len(n.records))
-	for _, r := range n.records {
-		free <- r
+// learnBiases lets the biases held in the vector unit learn from one
+// example's errors.
+func (n *crossbarNet) learnBiases(r *record) {
+	for i, l := range n.layers {
+		if l.bias != nil {
+			n.vectorSats += l.bias.learn(r.errs[i])
+		}
 	}
-	queues := make([]chan *record, len(n.updaters))
+}
+
+// trainBatch trains on the examples in order: the readers of stage a take
+// the examples in turn, each running an example's forward and backward
+// passes into one of its records; this goroutine hands the records on in
+// example order, the biases in the vector unit learning from each, and the
+// updaters apply their OPAs, each to its own units. With one reader and
+// one record (inplace) stage a waits for every OPA of an example before
+// the next forward pass; otherwise MVM and MTVM read sets that OPA does
+// not write, and stage a runs ahead. Either way every set sees the same
+// operations in the same order and every sum is over integers, so the bits
+// do not depend on scheduling or core count.
+func (n *crossbarNet) trainBatch(examples []int, pixels func(int) []uint8, labels []uint8, results []exampleResult) error {
 	var wg sync.WaitGroup
+	queues := make([]chan *record, len(n.updaters))
 	for k, u := range n.updaters {
-		queues[k] = make(chan *record, len(n.records))
+		queues[k] = make(chan *record, len(examples))
 		wg.Go(func() {
 			for r := range queues[k] {
 				if u.err == nil {
 					u.err = u.apply(n, r)
 				}
 				if r.pending.Add(-1) == 0 {
-					free <- r
+					r.home <- r
 				}
 			}
 		})
 	}
-	var errA error
-	for k, e := range examples {
-		r := <-free
-		if results[k], errA = n.passA(r, pixels(e), int(labels[e])); errA != nil {
+	stop := make(chan struct{})
+	done := n.forEachExample(&wg, len(examples), stop, func(rd *reader, r *record, k int) error {
+		e := examples[k]
+		var err error
+		results[k], err = rd.passA(n, r, pixels(e), int(labels[e]))
+		return err
+	})
+	for k := range examples {
+		r, ok := <-done[k%len(done)]
+		if !ok { // that reader failed
 			break
 		}
+		n.learnBiases(r)
 		r.pending.Store(int32(len(queues)))
 		for _, q := range queues {
 			q <- r
 		}
 	}
+	close(stop)
 	for _, q := range queues {
 		close(q)
 	}
 	wg.Wait()
-	errs := []error{errA}
+	return n.collect(done)
+}
+
+// forEachExample runs pass on examples 0..count-1, reader k taking
+// examples k, k+R, k+2R, ... (R readers) in order, each into one of its
+// free records. The returned channels give each reader's records as its
+// passes finish; a reader's channel closes after its last example, after a
+// failed pass, or when stop closes while it waits for a free record.
+func (n *crossbarNet) forEachExample(wg *sync.WaitGroup, count int, stop chan struct{}, pass func(*reader, *record, int) error) []chan *record {
+	done := make([]chan *record, len(n.readers))
+	for j, rd := range n.readers {
+		done[j] = make(chan *record, cap(rd.records))
+		wg.Go(func() {
+			defer close(done[j])
+			for k := j; k < count && rd.err == nil; k += len(n.readers) {
+				var r *record
+				select {
+				case r = <-rd.records:
+				case <-stop:
+					return
+				}
+				if rd.err = pass(rd, r, k); rd.err == nil {
+					done[j] <- r
+				}
+			}
+		})
+	}
+	return done
+}
+
+// collect ends a batch or test pass once every reader and updater is done:
+// it returns the records not handed on (after a failure), adds the
+// readers' counts to the units and the net, and returns the errors of the
+// readers and updaters, clearing them.
+func (n *crossbarNet) collect(done []chan *record) error {
+	for _, d := range done {
+		for r := range d {
+			r.home <- r
+		}
+	}
+	var errs []error
+	for _, rd := range n.readers {
+		for _, us := range rd.units {
+			for _, u := range us {
+				u.Flush()
+			}
+		}
+		n.vectorSats += rd.vectorSats
+		rd.vectorSats = 0
+		errs = append(errs, rd.err)
+		rd.err = nil
+	}
 	for _, u := range n.updaters {
 		errs = append(errs, u.err)
 		u.err = nil
@@ -645,15 +751,31 @@ func (n *crossbarNet) trainBatch(examples []int, pixels func(int) []uint8, label
 	return errors.Join(errs...)
 }
 
-// evaluate runs the forward pass only.
-func (n *crossbarNet) evaluate(pixels []uint8, label int) (exampleResult, error) {
-	r := n.records[0]
-	out, err := n.forwardPass(n.a, r, pixels)
-	if err != nil {
-		return exampleResult{}, err
+// evaluate runs the forward pass of examples 0..count-1 into results, the
+// readers taking them in turn.
+func (n *crossbarNet) evaluate(count int, pixels func(int) []uint8, labels []uint8, results []exampleResult) error {
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	done := n.forEachExample(&wg, count, stop, func(rd *reader, r *record, k int) error {
+		out, err := rd.forwardPass(n, r, pixels(k))
+		if err != nil {
+			return err
+		}
+		label := int(labels[k])
+		loss, _ := lossError(rd.w, n.net.Loss, out, label, rd.w.dA[:len(out)])
+		results[k] = exampleResult{loss: loss, correct: argmax(out) == label}
+		return nil
+	})
+	for k := range count {
+		r, ok := <-done[k%len(done)]
+		if !ok { // that reader failed
+			break
+		}
+		r.home <- r
 	}
-	loss, _ := lossError(n.a, n.net.Loss, out, label, n.a.dA[:len(out)])
-	return exampleResult{loss: loss, correct: argmax(out) == label}, nil
+	close(stop)
+	wg.Wait()
+	return n.collect(done)
 }
 
 // weights reads every trainable layer's cell matrix (CellRows x CellCols,

@@ -116,6 +116,9 @@ func EstimateMemory(cfg Config, train, test *data.Set, checkpoint bool) Memory {
 					m.Crossbars += 2 * tn // the unit's CRS buffer
 					for _, s := range sets {
 						m.Crossbars += (8 + 4) * tn // accumulator, code
+						if s.rowPl || s.colPl {
+							m.Crossbars += 2 * 4 * tn // the lines of both products in paired lanes
+						}
 						if s.update && u.Rounding == fixed.Stochastic {
 							m.Crossbars += 4 * tn
 						}
@@ -145,13 +148,11 @@ func EstimateMemory(cfg Config, train, test *data.Set, checkpoint bool) Memory {
 			argmax += out
 		}
 	}
-	records := int64(1)
-	if u.Variant != xbar.Inplace {
-		records = int64(min(cfg.Batch, 16))
-	}
+	readers, perReader := stageAShape(cfg)
+	records := int64(readers * perReader)
 	tile := int64(max(u.Size.Rows, u.Size.Cols))
 	workspace := 4*int64(maxRows) + 3*tile + 3*int64(maxTiles)*tile + 8*int64(maxLen)
-	workspaces := int64(1 + runtime.GOMAXPROCS(0))
+	workspaces := int64(readers + runtime.GOMAXPROCS(0))
 	m.Workspaces += records*(2*(int64(cfg.Model.Input.Size())+acts)+3*flags+4*argmax) + workspaces*workspace
 	m.Crossbars += (8 + 2 + 2) * maxLayer // a layer's initial weights while it is programmed
 	if cfg.FP32 {

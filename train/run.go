@@ -381,12 +381,8 @@ func (st *runState) endEpoch(xn *crossbarNet, fn *floatNet[float32], test *data.
 	events := xn.events().Combine(st.EventsBase, -1)
 	results := make([]exampleResult, nTest)
 	start := time.Now()
-	for k := range nTest {
-		r, err := xn.evaluate(test.Example(k), int(test.Labels[k]))
-		if err != nil {
-			return nil, err
-		}
-		results[k] = r
+	if err := xn.evaluate(nTest, test.Example, test.Labels, results); err != nil {
+		return nil, err
 	}
 	var t tally
 	t.add(results)

@@ -169,7 +169,9 @@ func TestCheckpointOfAnotherConfiguration(t *testing.T) {
 	}
 }
 
-// TestCoresDoNotChangeBits trains with one and with two cores.
+// TestCoresDoNotChangeBits trains with one, two and three cores: stage a
+// then has as many readers (taking the examples of a batch in turn) and
+// the OPAs as many updaters.
 func TestCoresDoNotChangeBits(t *testing.T) {
 	nets := tinyNets(t)
 	for _, name := range []string{"mlp", "cnn"} {
@@ -181,7 +183,7 @@ func TestCoresDoNotChangeBits(t *testing.T) {
 			cfg.Unit.Variant = variant
 			cfg.FP32 = true
 			var states []finalState
-			for _, procs := range []int{1, 2} {
+			for _, procs := range []int{1, 2, 3} {
 				prev := runtime.GOMAXPROCS(procs)
 				r, err := runTo(t, cfg, train, test, Options{}, context.Background())
 				runtime.GOMAXPROCS(prev)
@@ -190,8 +192,10 @@ func TestCoresDoNotChangeBits(t *testing.T) {
 				}
 				states = append(states, stateOf(t, r))
 			}
-			if diff := cmp.Diff(states[0], states[1], ignoreTimes); diff != "" {
-				t.Errorf("%s %v: GOMAXPROCS 1 and 2 differ (-1 +2):\n%s", name, variant, diff)
+			for k := 1; k < len(states); k++ {
+				if diff := cmp.Diff(states[0], states[k], ignoreTimes); diff != "" {
+					t.Errorf("%s %v: GOMAXPROCS 1 and %d differ (-1 +%d):\n%s", name, variant, k+1, k+1, diff)
+				}
 			}
 		}
 	}
@@ -354,17 +358,19 @@ func TestExportedWeights(t *testing.T) {
 			if !changed {
 				t.Fatalf("%s %v: training changed no weight", name, variant)
 			}
-			for k := range test.Len() {
-				want, err := r.xn.evaluate(test.Example(k), int(test.Labels[k]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := fresh.evaluate(test.Example(k), int(test.Labels[k]))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != want {
-					t.Errorf("%s %v test example %d: exported weights give %+v, the trained network %+v", name, variant, k, got, want)
+			for k, rd := range fresh.readers { // read the new units
+				fresh.readers[k] = fresh.newReader(rd.w, cap(rd.records))
+			}
+			want, got := make([]exampleResult, test.Len()), make([]exampleResult, test.Len())
+			if err := r.xn.evaluate(test.Len(), test.Example, test.Labels, want); err != nil {
+				t.Fatal(err)
+			}
+			if err := fresh.evaluate(test.Len(), test.Example, test.Labels, got); err != nil {
+				t.Fatal(err)
+			}
+			for k := range want {
+				if got[k] != want[k] {
+					t.Errorf("%s %v test example %d: exported weights give %+v, the trained network %+v", name, variant, k, got[k], want[k])
 				}
 			}
 		}

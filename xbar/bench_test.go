@@ -8,7 +8,7 @@ import (
 )
 
 // The benchmarks run on one full 128 x 128 crossbar set with the inplace
-// plan of SPEC 1.5 (8 slices, cells 6,6,6,6,5,5,5,5), weights uniform in
+// plan of docs/numeric-model.md (8 slices, cells 6,6,6,6,5,5,5,5), weights uniform in
 // [-0.5, 0.5), inputs and errors uniform in [-1, 1): every input bit step
 // has active rows and every OPA cell gets an update that spans several
 // slices (eta = -1/16 gives |g| up to 256 LSB). The Naive benchmarks time
@@ -170,5 +170,41 @@ func BenchmarkOPAChunked128Training(b *testing.B) {
 	for b.Loop() {
 		s.OPA(x, d, eta)
 		eta = -eta
+	}
+}
+
+// BenchmarkProductsTraining is one MVM and one MTVM of a training step on
+// the accumulate variant's read set (2x8, 8-bit ADC): activations in
+// [0, 1) with every other one zero (as after a ReLU), errors in
+// [-1/64, 1/64) likewise.
+func BenchmarkProductsTraining(b *testing.B) {
+	s, err := NewSet(SetConfig{Plan: DefaultReadPlan, Size: DefaultSize, ADC: DefaultADC}, 128, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := rng.New(7)
+	s.Program(src.Int16s(128*128, -1<<11, 1<<11))
+	x, d := src.Int16s(128, 0, 1<<12), src.Int16s(128, -1<<6, 1<<6)
+	for i := 0; i < 128; i += 2 {
+		x[i], d[i] = 0, 0
+	}
+	y, yt := make([]int16, 128), make([]int16, 128)
+	for b.Loop() {
+		s.MVM(x, y, nil)
+		s.MTVM(d, yt, nil)
+	}
+}
+
+// BenchmarkTreeSum7x128 adds the outputs of seven row tiles, as the first
+// layer of the mlp preset does for each of its column tiles.
+func BenchmarkTreeSum7x128(b *testing.B) {
+	src := rng.New(7)
+	parts, flags := make([][]int16, 7), make([][]bool, 7)
+	for t := range parts {
+		parts[t], flags[t] = src.Int16s(128, -1<<13, 1<<13), make([]bool, 128)
+	}
+	out, outFlags := make([]int16, 128), make([]bool, 128)
+	for b.Loop() {
+		TreeSum(parts, flags, out, outFlags)
 	}
 }

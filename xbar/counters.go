@@ -46,6 +46,30 @@ func (c Counters) Saturations() int64 {
 	return n
 }
 
+// add adds o's events to c's.
+func (c *Counters) add(o Counters) {
+	c.MVMs += o.MVMs
+	c.MTVMs += o.MTVMs
+	c.OPAs += o.OPAs
+	c.CRSs += o.CRSs
+	c.InputBitSteps += o.InputBitSteps
+	c.ADCConversions += o.ADCConversions
+	c.ADCClips += o.ADCClips
+	c.OutputSat += o.OutputSat
+	c.OPAPhases += o.OPAPhases
+	c.OPAPulses += o.OPAPulses
+	c.Vanished += o.Vanished
+	c.GClips += o.GClips
+	for i, v := range o.SliceSat {
+		c.SliceSat[i] += v
+	}
+	c.Lost += o.Lost
+	c.QSat += o.QSat
+	c.WeightSat += o.WeightSat
+	c.SerialReads += o.SerialReads
+	c.SerialWrites += o.SerialWrites
+}
+
 func (c Counters) clone() Counters {
 	c.SliceSat = append([]int64(nil), c.SliceSat...)
 	return c

@@ -29,14 +29,6 @@ func genWidePlan(t *rapid.T) Plan {
 	return p
 }
 
-// genSparseCodes draws n codes of which some are zero, as activations and
-// errors often are: an OPA then leaves some rows and columns alone.
-func genSparseCodes(t *rapid.T, n int, label string) []int16 {
-	codes := genCodes(t, n, math.MinInt16, math.MaxInt16, label)
-	for i, zero := range rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, label+"Zero") {
-		if zero {
-			codes[i] = 0
-		}
 	}
 	return codes
 }

@@ -40,6 +40,7 @@ type Set struct {
 	rounding                *rng.Source
 	counters                Counters
 	scratch                 scratch
+	reads                   readState
 	// faults lists the cells with a stuck slice when fault-aware mapping is
 	// on (docs/devices.md); nominal writes store their nearest allowed code.
 	faults []cellFault
@@ -60,12 +61,9 @@ type sliceCells struct {
 }
 
 type scratch struct {
-	inPlanes [fixed.Width][]uint64
-	lineAcc  []int64
-	codes    []uint32
-	draws    []uint32
-	prevG    []uint64
-	nonzero  []int // indices of non-zero inputs of an exact MTVM
+	codes []uint32
+	draws []uint32
+	prevG []uint64
 	// phaseRows and phaseCols list the lines one sign phase drives.
 	phaseRows, phaseCols []int
 	// opaLists holds a chunked OPA's columns and updates.
@@ -178,6 +176,7 @@ func (s *Set) Counters() Counters { return s.counters.clone() }
 // ResetCounters zeroes the counters.
 func (s *Set) ResetCounters() {
 	s.counters = Counters{SliceSat: make([]int64, len(s.slices))}
+	s.reads.forget()
 }
 
 // Cell returns v of slice i at (r, c).
@@ -218,10 +217,19 @@ func (s *Set) Program(m []int16) error {
 }
 
 // program is Program for a matrix of the right shape.
-func (s *Set) program(m []int16) {
+func (s *Set) program(m []int16) { s.programRows(m, nil) }
+
+// programRows is program where only the rows marked in changed (all for
+// nil) differ from what the set holds.
+func (s *Set) programRows(m []int16, changed []bool) {
 	f := uint(s.cfg.Plan.FractionBits)
-	for i, q := range m {
-		s.acc[i] = int64(q) << f
+	for r := range s.rows {
+		if changed != nil && !changed[r] {
+			continue
+		}
+		for i := r * s.cols; i < (r+1)*s.cols; i++ {
+			s.acc[i] = int64(m[i]) << f
+		}
 	}
 	s.programmed()
 }
@@ -276,11 +284,12 @@ func (s *Set) ProgramFloat(m []float64) (saturated int, err error) {
 func (s *Set) writeNominal() {
 	s.rowPlanesLive, s.colPlanesLive = false, false
 	s.packedLive, s.slicesStale = false, false
-	if !s.hasStuck() {
+	if s.hasStuck() {
+		s.writeSlices(s.accCodes())
+	} else {
 		s.slicesFromAcc = true
-		return
 	}
-	s.writeSlices(s.accCodes())
+	s.reads.nominalWritten(s.counters.OPAs)
 }
 
 // accCodes returns every cell's biased code U = Q + bias, in scratch. U

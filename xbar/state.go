@@ -78,6 +78,7 @@ func (s *Set) Restore(st SetState) error {
 	s.packedLive, s.slicesStale = false, false
 	s.recomputeAccumulators()
 	s.rowPlanesLive, s.colPlanesLive = false, false
+	s.reads.forget()
 	return nil
 }
 
@@ -114,5 +115,6 @@ func (u *Unit) Restore(st UnitState) error {
 		}
 	}
 	u.weightSat = st.WeightSat
+	u.changeAll()
 	return nil
 }

@@ -52,61 +52,76 @@ func TreeSum(parts [][]int16, flags [][]bool, out []int16, outFlags []bool) (eve
 		return 0, nil
 	}
 	var st treeState
-	for i := range n {
-		sum, flag, ev := st.sumAt(parts, flags, i)
-		events += ev
-		out[i] = sum
+	for i0 := 0; i0 < n; i0 += treeBlock {
+		i1 := min(i0+treeBlock, n)
+		var of []bool
 		if outFlags != nil {
-			outFlags[i] = flag
+			of = outFlags[i0:i1]
 		}
+		events += st.sumBlock(parts, flags, i0, i1, out[i0:i1], of)
 	}
 	return events, nil
 }
 
+// treeBlock is how many elements a tree sum reduces together: the tree's
+// bookkeeping is shared by the block, and each addition is a loop over it.
+const treeBlock = 32
+
 // treeState holds one pending partial sum per tree level, like a binary
 // counter, which gives the level-wise pairing without a second array. A level
-// is read only after it was written for the current element, so the arrays
-// need no clearing between elements.
+// is read only after it was written for the current block, so the arrays
+// need no clearing between blocks.
 type treeState struct {
-	pending     [64]int16
-	pendingFlag [64]bool
+	pending     [64][treeBlock]int16
+	pendingFlag [64][treeBlock]bool
 }
 
-// sumAt reduces element i of every tile.
-func (st *treeState) sumAt(parts [][]int16, flags [][]bool, i int) (int16, bool, int) {
-	events := 0
+// sumBlock reduces elements i0..i1-1 of every tile into out and outFlags
+// (nil to ignore) and returns the saturation events.
+func (st *treeState) sumBlock(parts [][]int16, flags [][]bool, i0, i1 int, out []int16, outFlags []bool) (events int) {
+	n := i1 - i0
 	var full uint64
 	for t := range parts {
-		v, f := parts[t][i], flags != nil && flags[t] != nil && flags[t][i]
-		k := 0
-		for full>>k&1 == 1 {
-			s, sat := fixed.Sat16(int64(st.pending[k]) + int64(v))
-			if sat {
-				events++
-			}
-			v, f = s, f || st.pendingFlag[k] || sat
-			full &^= 1 << k
-			k++
+		// The tile's values enter at level 0 and carry up through the full
+		// levels, each time as the right operand.
+		k := bits.TrailingZeros64(^full)
+		v, f := st.pending[k][:n], st.pendingFlag[k][:n]
+		copy(v, parts[t][i0:i1])
+		if flags != nil && flags[t] != nil {
+			copy(f, flags[t][i0:i1])
+		} else {
+			clear(f)
 		}
-		st.pending[k], st.pendingFlag[k] = v, f
-		full |= 1 << k
+		for j := range k {
+			events += addLevel(st.pending[j][:n], st.pendingFlag[j][:n], v, f)
+		}
+		full = full&^(1<<k-1) | 1<<k
 	}
 	// Odd partial sums move up unchanged; combine what is left from the
 	// lowest level up, each as the right operand of the higher one.
-	var v int16
-	var f bool
-	started := false
-	for ; full != 0; full &= full - 1 {
+	low := bits.TrailingZeros64(full)
+	v, f := st.pending[low][:n], st.pendingFlag[low][:n]
+	for full &= full - 1; full != 0; full &= full - 1 {
 		k := bits.TrailingZeros64(full)
-		if !started {
-			v, f, started = st.pending[k], st.pendingFlag[k], true
-			continue
-		}
-		s, sat := fixed.Sat16(int64(st.pending[k]) + int64(v))
+		events += addLevel(st.pending[k][:n], st.pendingFlag[k][:n], v, f)
+	}
+	copy(out, v)
+	if outFlags != nil {
+		copy(outFlags, f)
+	}
+	return events
+}
+
+// addLevel sets v = sat16(left + v) element by element, ORing the left
+// operand's flag and the saturation into f, and returns the saturations.
+func addLevel(left []int16, leftFlag []bool, v []int16, f []bool) (events int) {
+	left, leftFlag, f = left[:len(v)], leftFlag[:len(v)], f[:len(v)]
+	for e, r := range v {
+		s, sat := fixed.Sat16(int64(left[e]) + int64(r))
+		v[e], f[e] = s, f[e] || leftFlag[e] || sat
 		if sat {
 			events++
 		}
-		v, f = s, f || st.pendingFlag[k] || sat
 	}
-	return v, f, events
+	return events
 }

@@ -2,6 +2,7 @@ package xbar
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/panther-xbar/panther/device"
@@ -90,6 +91,13 @@ type Unit struct {
 	// programs counts the Program calls before it is (updateSet).
 	deferred *SetConfig
 	programs int64
+	// changed marks the rows that an OPA may have changed since the last
+	// CRS (all after Program or Restore); rowWeightSat holds each row's
+	// saturated weights at the last hand-over. A CRS hands over the marked
+	// rows only: the others' weights are those of the buffer already.
+	changed      []bool
+	rowWeightSat []int
+	weights      []int16 // CRS hand-over buffer
 }
 
 type unitSet struct {
@@ -102,7 +110,8 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	if cfg.Variant > Pipelined {
 		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames, ", "))
 	}
-	u := &Unit{cfg: cfg}
+	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols), changed: make([]bool, rows), rowWeightSat: make([]int, rows)}
+	u.changeAll()
 	setConfig := func(index int, plan Plan) SetConfig {
 		return SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
 			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
@@ -185,8 +194,16 @@ func (u *Unit) updateSet() *Set {
 	return s
 }
 
+// changeAll marks every row changed.
+func (u *Unit) changeAll() {
+	for r := range u.changed {
+		u.changed[r] = true
+	}
+}
+
 // Program writes the cell matrix m into every set.
 func (u *Unit) Program(m []int16) error {
+	u.changeAll()
 	for _, rs := range u.roles {
 		if err := rs.set.Program(m); err != nil {
 			return fmt.Errorf("%s set: %w", rs.role, err)
@@ -204,26 +221,77 @@ func (u *Unit) MVM(x, y []int16, sat []bool) error { return u.forward.MVM(x, y, 
 // MTVM runs a backward product on the backward set.
 func (u *Unit) MTVM(d, y []int16, sat []bool) error { return u.backward.MTVM(d, y, sat) }
 
-// OPA updates the update set; read sets see it only after a CRS.
-func (u *Unit) OPA(x, d []int16, eta float64) error { return u.updateSet().OPA(x, d, eta) }
+// A UnitReader runs a unit's MVM and MTVM for one goroutine, under the
+// rules of a Reader: UnitReaders of one unit may run products at the same
+// time while nothing else uses the unit.
+type UnitReader struct {
+	forward, backward *Reader
+}
+
+// NewReader makes a UnitReader of the unit.
+func (u *Unit) NewReader() *UnitReader {
+	r := &UnitReader{forward: u.forward.NewReader()}
+	r.backward = r.forward
+	if u.backward != u.forward {
+		r.backward = u.backward.NewReader()
+	}
+	return r
+}
+
+// MVM is the unit's MVM.
+func (r *UnitReader) MVM(x, y []int16, sat []bool) error { return r.forward.MVM(x, y, sat) }
+
+// MTVM is the unit's MTVM.
+func (r *UnitReader) MTVM(d, y []int16, sat []bool) error { return r.backward.MTVM(d, y, sat) }
+
+// Flush adds the events counted since the last Flush to the sets' counters.
+func (r *UnitReader) Flush() {
+	r.forward.Flush()
+	if r.backward != r.forward {
+		r.backward.Flush()
+	}
+}
+
+// OPA updates the update set; read sets see it only after a CRS. Rows
+// driven with a non-zero input are marked changed when any column is.
+func (u *Unit) OPA(x, d []int16, eta float64) error {
+	if err := u.updateSet().OPA(x, d, eta); err != nil {
+		return err
+	}
+	if slices.ContainsFunc(d, func(v int16) bool { return v != 0 }) {
+		changed := u.changed[:len(x)]
+		for r, v := range x {
+			changed[r] = changed[r] || v != 0 // no branch on the input: zeros come at random
+		}
+	}
+	return nil
+}
 
 // CRS resolves the update set and, in the accumulate and pipelined
 // variants, writes its weights q = sat16(round_half_away(Q / 2^f)) into the
-// read sets.
+// read sets. Rows no OPA drove since the last CRS are left as they are:
+// their accumulators are in range and their weights in the read sets
+// already. (Stuck cells can put a resolved accumulator out of range, so
+// with stuck cells every row is resolved again.)
 func (u *Unit) CRS() {
 	update := u.updateSet()
-	update.CRS()
 	if u.cfg.Variant == Inplace {
+		update.CRS()
 		return
 	}
-	for i, rs := range u.roles {
+	if u.cfg.Device.HasStuck() {
+		u.changeAll()
+	}
+	update.crsRows(u.changed, u.weights, u.rowWeightSat)
+	for _, n := range u.rowWeightSat {
+		u.weightSat += int64(n)
+	}
+	for _, rs := range u.roles {
 		if rs.set != update {
-			n := rs.set.programWeights(update) // every set of a unit has the same shape
-			if i == 0 {
-				u.weightSat += int64(n) // one hand-over, however many read sets
-			}
+			rs.set.programRows(u.weights, u.changed) // every set of a unit has the same shape
 		}
 	}
+	clear(u.changed)
 }
 
 // Weights writes the weights that MVM currently reads.

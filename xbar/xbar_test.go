@@ -530,9 +530,9 @@ func TestStateRestoreResumesBitForBit(t *testing.T) {
 	}
 }
 
-// levelWiseSum is the tree of SPEC 1.2 written as levels: pair neighbours,
+// levelWiseSum is the tile tree of docs/numeric-model.md written as levels: pair neighbours,
 // pass an odd last one up, repeat.
-func levelWiseSum(vals []int16, flags []bool) (int16, bool) {
+func levelWiseSum(vals []int16, flags []bool) (v int16, f bool, events int) {
 	for len(vals) > 1 {
 		var nv []int16
 		var nf []bool
@@ -543,34 +543,46 @@ func levelWiseSum(vals []int16, flags []bool) (int16, bool) {
 			}
 			s, sat := fixed.Sat16(int64(vals[i]) + int64(vals[i+1]))
 			nv, nf = append(nv, s), append(nf, flags[i] || flags[i+1] || sat)
+			if sat {
+				events++
+			}
 		}
 		vals, flags = nv, nf
 	}
-	return vals[0], flags[0]
+	return vals[0], flags[0], events
 }
 
 func TestTreeSumPairsLevelByLevel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		tiles := rapid.IntRange(1, 20).Draw(t, "tiles")
-		n := rapid.IntRange(1, 4).Draw(t, "n")
+		n := rapid.IntRange(1, 3*treeBlock).Draw(t, "n") // several blocks
 		parts := make([][]int16, tiles)
 		flags := make([][]bool, tiles)
 		for i := range parts {
 			parts[i] = genCodes(t, n, math.MinInt16, math.MaxInt16, "part")
-			flags[i] = rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, "flags")
+			if rapid.Bool().Draw(t, "has flags") { // a tile without flags has none set
+				flags[i] = rapid.SliceOfN(rapid.Bool(), n, n).Draw(t, "flags")
+			}
 		}
 		out, outFlags := make([]int16, n), make([]bool, n)
-		if _, err := TreeSum(parts, flags, out, outFlags); err != nil {
+		events, err := TreeSum(parts, flags, out, outFlags)
+		if err != nil {
 			t.Fatal(err)
 		}
+		wantEvents := 0
 		for i := range n {
 			vals, fl := make([]int16, tiles), make([]bool, tiles)
 			for k := range tiles {
-				vals[k], fl[k] = parts[k][i], flags[k][i]
+				vals[k], fl[k] = parts[k][i], flags[k] != nil && flags[k][i]
 			}
-			if v, f := levelWiseSum(vals, fl); out[i] != v || outFlags[i] != f {
+			v, f, ev := levelWiseSum(vals, fl)
+			if out[i] != v || outFlags[i] != f {
 				t.Fatalf("element %d: tree sum %d/%v, level-wise %d/%v", i, out[i], outFlags[i], v, f)
 			}
+			wantEvents += ev
+		}
+		if events != wantEvents {
+			t.Fatalf("tree sum counted %d saturations, level-wise %d", events, wantEvents)
 		}
 	})
 	// Grouping matters under saturation: ((a+b)+c) differs from (a+(b+c)).
