@@ -29,10 +29,6 @@ func genWidePlan(t *rapid.T) Plan {
 	return p
 }
 
-	}
-	return codes
-}
-
 // The chunked OPA on ideal cells works on the packed form; with live
 // bit-planes it writes slice by slice. Both must leave the same cells,
 // accumulators and counters, saturations and CRS included.
