@@ -45,6 +45,7 @@ func (s *Set) product(in, out []int16, sat []bool, transposed bool) {
 	s.counters.InputBitSteps += int64(len(s.slices) * fixed.Width)
 	s.counters.ADCConversions += int64(len(s.slices) * fixed.Width * nOut)
 
+	analog := false // line sums read from the cells through the ADC
 	if s.cfg.ADC.Ideal && s.cfg.Device.ReadNoise == 0 {
 		s.exactProduct(in, acc, transposed)
 	} else {
@@ -56,6 +57,7 @@ func (s *Set) product(in, out []int16, sat []bool, transposed bool) {
 		if s.cannotClip(steps) {
 			s.exactProduct(in, acc, transposed)
 		} else {
+			analog = true
 			s.analogProduct(steps, acc, words, transposed)
 			var sumIn int64
 			for _, v := range in {
@@ -67,6 +69,7 @@ func (s *Set) product(in, out []int16, sat []bool, transposed bool) {
 			}
 		}
 	}
+	s.recordProduct(in, acc, transposed, analog)
 
 	shift := uint(12 + s.cfg.Plan.FractionBits)
 	for o, a := range acc {

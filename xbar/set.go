@@ -40,6 +40,8 @@ type Set struct {
 	// faults lists the cells with a stuck slice when fault-aware mapping is
 	// on (docs/devices.md); nominal writes store their nearest allowed code.
 	faults []cellFault
+	// record is the digital fault record (faultrecord.go), empty when off.
+	record faultRecord
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -129,6 +131,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	}
 	if mapped {
 		s.faults = s.findFaults()
+		s.record = s.newFaultRecord(cfg.Device.FaultRecord)
 	}
 	if s.hasStuck() {
 		s.recomputeAccumulators()
@@ -330,6 +333,7 @@ func (s *Set) recomputeAccumulators() {
 			s.acc[idx] += int64(v) << uint(sl.Offset)
 		}
 	}
+	s.record.apply(s.acc)
 }
 
 // setCell stores a new value and keeps the accumulator and live bit-planes
