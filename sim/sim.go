@@ -60,6 +60,7 @@ type Sim struct {
 	executed int64
 	counts   [256]int64 // executed instructions by opcode
 	vecSat   int64      // saturation events of the vector unit
+	recordPJ float64    // energy of the fault records' multiply-adds
 	net      NetworkStats
 }
 

@@ -1,6 +1,11 @@
 package xbar
 
-import "slices"
+import (
+	"math/bits"
+	"slices"
+
+	"github.com/panther-xbar/panther/fixed"
+)
 
 // The fault record (docs/devices.md): a small digital table beside each set
 // with fault-aware mapping, filled from the test read. It holds up to
@@ -21,6 +26,13 @@ import "slices"
 // Inside the set the accumulator of a recorded cell holds W, so that exact
 // products, CRS and Weights read it unchanged; only the analog product,
 // which reads the cells, needs the correction.
+
+// RecordEntryBits is the size of one record entry of a set with plan p on
+// crossbars of the given size: the cell's position and its wanted and
+// stored accumulators, 16+f bits each.
+func RecordEntryBits(size Size, p Plan) int {
+	return bits.Len(uint(size.Rows*size.Cols-1)) + 2*(fixed.Width+p.FractionBits)
+}
 
 // faultRecord is a set's record: its cells (ascending) and their wanted
 // accumulators.
