@@ -98,8 +98,8 @@ type Ops struct {
 
 // RecordSRAM is the SRAM that holds the fault records, per bit. A record's
 // multiply-add reads its entry and does a multiply and an add in a vector
-// lane (the vector ALU's figures); an entry holds its cell's position and
-// its wanted and stored accumulators (xbar.RecordEntryBits).
+// lane (the vector ALU's figures); an entry's size is
+// xbar.RecordEntryBits.
 type RecordSRAM struct {
 	ReadPJPerBit  float64 `yaml:"read_pj_per_bit" json:"read_pj_per_bit"`
 	AreaMM2PerBit float64 `yaml:"area_mm2_per_bit" json:"area_mm2_per_bit"`
@@ -380,12 +380,16 @@ func (a *Arch) SliceArrays() int {
 }
 
 // RecordBits is the SRAM of one matrix unit's fault records: each set's
-// crossbar.device.fault_record entries of xbar.RecordEntryBits.
+// crossbar.device.fault_record entries of xbar.RecordEntryBits. The last
+// set is the one OPA updates; the others (or the inplace set) run products.
 func (a *Arch) RecordBits() int {
 	size := xbar.Size{Rows: a.Structure.CrossbarSize, Cols: a.Structure.CrossbarSize}
+	plans := a.SetPlans()
 	n := 0
-	for _, p := range a.SetPlans() {
-		n += a.Crossbar.Device.FaultRecord * xbar.RecordEntryBits(size, p)
+	for i, p := range plans {
+		updates := i == len(plans)-1
+		products := !updates || a.Crossbar.Variant == xbar.Inplace
+		n += a.Crossbar.Device.FaultRecord * xbar.RecordEntryBits(size, p, products, updates)
 	}
 	return n
 }

@@ -66,7 +66,7 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 			set := mu.unit.Forward()
 			k := mu.delta(set)
 			s.chargeProduct(ClassMVM, k, mu.rows, mu.cols, now)
-			busy[mu.index(set)] += s.t.product + s.chargeRecord(ClassMVM, set, k, now+s.t.product)
+			busy[mu.index(set)] += s.t.product + s.chargeRecord(ClassMVM, mu, set, k, now+s.t.product)
 		}
 		if in.Mask.Runs(u, isa.XbarMTVM) {
 			d := c.regs[a.XbarIn(u, isa.XbarMTVM):][:mu.cols]
@@ -77,7 +77,7 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 			set := mu.unit.Backward()
 			k := mu.delta(set)
 			s.chargeProduct(ClassMTVM, k, mu.cols, mu.rows, now)
-			busy[mu.index(set)] += s.t.product + s.chargeRecord(ClassMTVM, set, k, now+s.t.product)
+			busy[mu.index(set)] += s.t.product + s.chargeRecord(ClassMTVM, mu, set, k, now+s.t.product)
 		}
 		if in.Mask.Runs(u, isa.XbarOPA) {
 			x := c.regs[a.XbarIn(u, isa.XbarOPA):][:mu.rows]
@@ -88,7 +88,7 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 			set := mu.unit.Update()
 			k := mu.delta(set)
 			s.chargeUpdate(mu, k, now)
-			busy[mu.index(set)] += s.t.update + s.chargeRecord(ClassOPA, set, k, now+s.t.update)
+			busy[mu.index(set)] += s.t.update + s.chargeRecord(ClassOPA, mu, set, k, now+s.t.update)
 		}
 		unitBusy := int64(0)
 		for _, b := range busy {
@@ -170,17 +170,17 @@ func (s *Sim) chargeProduct(c Class, d xbar.Counters, inputs, outputs int, now i
 }
 
 // chargeRecord books the fault record's multiply-adds of one operation on
-// set, counted by xbar (docs/devices.md): each reads its entry from the
-// record's SRAM and does a multiply and an add in a vector lane. The lanes
-// work through the entries after the crossbar operation, from start; it
-// returns their cycles.
-func (s *Sim) chargeRecord(c Class, set *xbar.Set, d xbar.Counters, start int64) int64 {
+// set, a set of mu, counted by xbar (docs/devices.md): each reads its entry
+// from the record's SRAM and does a multiply and an add in a vector lane.
+// The lanes work through the entries after the crossbar operation, from
+// start; it returns their cycles.
+func (s *Sim) chargeRecord(c Class, mu *matrixUnit, set *xbar.Set, d xbar.Counters, start int64) int64 {
 	if d.RecordOps == 0 {
 		return 0
 	}
 	alu := &s.arch.Components.VectorALU
-	cfg := set.Config()
-	bits := float64(xbar.RecordEntryBits(cfg.Size, cfg.Plan))
+	cfg, u := set.Config(), mu.unit
+	bits := float64(xbar.RecordEntryBits(cfg.Size, cfg.Plan, set == u.Forward() || set == u.Backward(), set == u.Update()))
 	pj := float64(d.RecordOps) * (bits*s.arch.Ops.FaultRecord.ReadPJPerBit + alu.PJ(alu.MulMW+alu.DynamicMW))
 	cycles := (d.RecordOps + int64(s.t.lanes) - 1) / int64(s.t.lanes)
 	s.book.add(c, arch.CompVectorALU, pj, start, start+cycles)

@@ -40,11 +40,15 @@ func TestFaultRecordCost(t *testing.T) {
 		t.Fatalf("record operations %d, want %d", got, readOps+updateOps)
 	}
 	alu := &a.Components.VectorALU
-	perOp := func(set *xbar.Set) float64 {
-		bits := float64(xbar.RecordEntryBits(set.Config().Size, set.Config().Plan))
+	// A read entry holds its position and W - S (14 + 17 bits), an update
+	// entry its position and W (14 + 24 bits).
+	if r, u := xbar.RecordEntryBits(read.Config().Size, read.Config().Plan, true, false), xbar.RecordEntryBits(update.Config().Size, update.Config().Plan, false, true); r != 31 || u != 38 {
+		t.Fatalf("entries of %d and %d bits, want 31 and 38", r, u)
+	}
+	perOp := func(bits float64) float64 {
 		return bits*a.Ops.FaultRecord.ReadPJPerBit + alu.PJ(alu.MulMW+alu.DynamicMW)
 	}
-	want := float64(readOps)*perOp(read) + float64(updateOps)*perOp(update)
+	want := float64(readOps)*perOp(31) + float64(updateOps)*perOp(38)
 	if got := reports[entries].FaultRecordPJ; math.Abs(got-want) > 1e-9*want {
 		t.Errorf("record energy %g pJ, want %g", got, want)
 	}
@@ -56,7 +60,7 @@ func TestFaultRecordCost(t *testing.T) {
 	if got, want := reports[entries].Cycles-reports[0].Cycles, int64(4*entries/4); got != want {
 		t.Errorf("the record lengthened the run by %d cycles, want %d", got, want)
 	}
-	bits := entries * (xbar.RecordEntryBits(read.Config().Size, read.Config().Plan) + xbar.RecordEntryBits(update.Config().Size, update.Config().Plan))
+	bits := entries * (31 + 38)
 	wantArea := float64(a.Structure.MatrixUnits*bits) * a.Ops.FaultRecord.AreaMM2PerBit
 	if got := reports[entries].Area.CoreMM2 - reports[0].Area.CoreMM2; math.Abs(got-wantArea) > 1e-12 {
 		t.Errorf("the record added %g mm^2 to the core, want %g", got, wantArea)

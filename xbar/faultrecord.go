@@ -28,10 +28,23 @@ import (
 // which reads the cells, needs the correction.
 
 // RecordEntryBits is the size of one record entry of a set with plan p on
-// crossbars of the given size: the cell's position and its wanted and
-// stored accumulators, 16+f bits each.
-func RecordEntryBits(size Size, p Plan) int {
-	return bits.Len(uint(size.Rows*size.Cols-1)) + 2*(fixed.Width+p.FractionBits)
+// crossbars of the given size: the cell's position, and what the set's
+// operations need. A set that OPA updates keeps W (16+f bits); one that
+// products read keeps the stored accumulator S beside it, or, when nothing
+// but programming changes it (a read set), only the correction W - S
+// (17+f bits).
+func RecordEntryBits(size Size, p Plan, products, updates bool) int {
+	n := bits.Len(uint(size.Rows*size.Cols - 1))
+	w := fixed.Width + p.FractionBits
+	switch {
+	case products && updates:
+		n += 2 * w
+	case products:
+		n += w + 1
+	case updates:
+		n += w
+	}
+	return n
 }
 
 // faultRecord is a set's record: its cells (ascending) and their wanted
@@ -104,10 +117,13 @@ func (r *faultRecord) apply(acc []int64) {
 // nominal write captures the result.
 func (s *Set) recordOPA(x, d []int16, sc scaler, draws []uint32) {
 	rec := &s.record
-	if len(rec.idx) == 0 || s.cfg.OPAMode == Resolved {
+	if len(rec.idx) == 0 {
 		return
 	}
 	s.counters.RecordOps += int64(len(rec.idx))
+	if s.cfg.OPAMode == Resolved {
+		return
+	}
 	bias := s.cfg.Plan.Bias()
 	for k, idx := range rec.idx {
 		xv, dv := x[idx/s.cols], d[idx%s.cols]

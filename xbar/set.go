@@ -184,7 +184,8 @@ func (s *Set) Cell(i, r, c int) int32 {
 	return int32(s.slices[i].v[r*s.cols+c])
 }
 
-// Accumulator returns Q at (r, c), in units of 2^-f weight LSB.
+// Accumulator returns Q at (r, c), in units of 2^-f weight LSB (for a cell
+// in the fault record, its wanted value).
 func (s *Set) Accumulator(r, c int) int64 { return s.acc[r*s.cols+c] }
 
 // Weights writes the represented weights q = sat16(round_half_away(Q/2^f))
