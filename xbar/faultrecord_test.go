@@ -46,7 +46,7 @@ func TestFaultRecordMatchesWantedWeights(t *testing.T) {
 			adc = ADC{Bits: rapid.IntRange(4, 12).Draw(t, "adc_bits"), Shift: rapid.IntRange(0, 2).Draw(t, "adc_shift")}
 		}
 		cfg := SetConfig{Plan: plan, Size: Size{64, 64}, ADC: adc, Device: dev,
-			Rounding: rapid.SampledFrom([]fixed.Rounding{fixed.Nearest, fixed.Truncate}).Draw(t, "rounding"),
+			Rounding: rapid.SampledFrom([]fixed.Rounding{fixed.Nearest, fixed.Truncate, fixed.Stochastic}).Draw(t, "rounding"),
 			OPAMode:  rapid.SampledFrom([]OPAMode{Chunked, Bitstream, PerStep, Resolved}).Draw(t, "opa_mode"),
 			Seed:     rapid.Uint64().Draw(t, "seed")}
 		s, err := NewSet(cfg, rows, cols)
@@ -161,8 +161,23 @@ func TestFaultRecordMatchesWantedWeights(t *testing.T) {
 					}
 				}
 				for k, idx := range rec {
-					g := bigUpdate(eta, x[idx/cols], d[idx%cols], f, cfg.Rounding)
-					want[k] = min(max(want[k]+g, -bias), bias-1)
+					if cfg.Rounding != fixed.Stochastic {
+						g := bigUpdate(eta, x[idx/cols], d[idx%cols], f, cfg.Rounding)
+						want[k] = min(max(want[k]+g, -bias), bias-1)
+						continue
+					}
+					// Stochastic rounding moves W by |g| rounded down or up.
+					down, up := bigUpdate(eta, x[idx/cols], d[idx%cols], f, fixed.Truncate), int64(1)
+					if eta*float64(x[idx/cols])*float64(d[idx%cols]) < 0 {
+						up = -1
+					}
+					up += down
+					got := s.Accumulator(idx/cols, idx%cols)
+					lo, hi := min(max(want[k]+min(down, up), -bias), bias-1), min(max(want[k]+max(down, up), -bias), bias-1)
+					if got < lo || got > hi {
+						t.Fatalf("stochastic OPA moved recorded cell %d from %d to %d, want within [%d, %d]", idx, want[k], got, lo, hi)
+					}
+					want[k] = got
 				}
 			case "crs":
 				s.CRS()
