@@ -91,6 +91,18 @@ type Ops struct {
 	// SRAMWrite writes one matrix unit's weights into the SRAM of a digital
 	// matrix unit (update mechanism sram).
 	SRAMWrite Access `yaml:"sram_write" json:"sram_write"`
+	// FaultRecord costs the digital fault record of fault-aware mapping
+	// (crossbar.device.fault_record, docs/devices.md).
+	FaultRecord RecordSRAM `yaml:"fault_record" json:"fault_record"`
+}
+
+// RecordSRAM is the SRAM that holds the fault records, per bit. A record's
+// multiply-add reads its entry and does a multiply and an add in a vector
+// lane (the vector ALU's figures); an entry's size is
+// xbar.RecordEntryBits.
+type RecordSRAM struct {
+	ReadPJPerBit  float64 `yaml:"read_pj_per_bit" json:"read_pj_per_bit"`
+	AreaMM2PerBit float64 `yaml:"area_mm2_per_bit" json:"area_mm2_per_bit"`
 }
 
 // MVMOp times MVM and MTVM.
@@ -335,14 +347,19 @@ func (a *Arch) UnitConfig() xbar.UnitConfig {
 // WeightSets is the number of crossbar sets in one matrix unit: one for the
 // inplace variant, a read and an update set for accumulate, a forward, a
 // backward and an update set for pipelined.
-func (a *Arch) WeightSets() int {
-	switch a.Crossbar.Variant {
+func (a *Arch) WeightSets() int { return len(a.SetPlans()) }
+
+// SetPlans are the slice plans of a matrix unit's sets, in xbar.Unit's
+// order.
+func (a *Arch) SetPlans() []xbar.Plan {
+	c := a.Crossbar
+	switch c.Variant {
 	case xbar.Inplace:
-		return 1
+		return []xbar.Plan{c.InplacePlan}
 	case xbar.Accumulate:
-		return 2
+		return []xbar.Plan{c.ReadPlan, c.UpdatePlan}
 	}
-	return 3
+	return []xbar.Plan{c.ReadPlan, c.ReadPlan, c.UpdatePlan}
 }
 
 // HasCRS reports whether the design resolves carries with a crs
@@ -355,14 +372,26 @@ func (a *Arch) HasCRS() bool {
 // SliceArrays is the number of physical slice arrays in one matrix unit:
 // the slices of every set its variant has.
 func (a *Arch) SliceArrays() int {
-	c := a.Crossbar
-	switch c.Variant {
-	case xbar.Inplace:
-		return len(c.InplacePlan.Slices)
-	case xbar.Accumulate:
-		return len(c.ReadPlan.Slices) + len(c.UpdatePlan.Slices)
+	n := 0
+	for _, p := range a.SetPlans() {
+		n += len(p.Slices)
 	}
-	return 2*len(c.ReadPlan.Slices) + len(c.UpdatePlan.Slices)
+	return n
+}
+
+// RecordBits is the SRAM of one matrix unit's fault records: each set's
+// crossbar.device.fault_record entries of xbar.RecordEntryBits. The last
+// set is the one OPA updates; the others (or the inplace set) run products.
+func (a *Arch) RecordBits() int {
+	size := xbar.Size{Rows: a.Structure.CrossbarSize, Cols: a.Structure.CrossbarSize}
+	plans := a.SetPlans()
+	n := 0
+	for i, p := range plans {
+		updates := i == len(plans)-1
+		products := !updates || a.Crossbar.Variant == xbar.Inplace
+		n += a.Crossbar.Device.FaultRecord * xbar.RecordEntryBits(size, p, products, updates)
+	}
+	return n
 }
 
 // Routers is the number of routers on one node.

@@ -80,6 +80,12 @@ func (a *Arch) Area() Area {
 		}
 	}
 	s := a.Structure
+	if bits := a.RecordBits(); bits > 0 {
+		item := AreaItem{Component: "fault_record", Count: s.MatrixUnits,
+			AreaMM2: float64(s.MatrixUnits*bits) * a.Ops.FaultRecord.AreaMM2PerBit}
+		ar.Core = append(ar.Core, item)
+		ar.CoreMM2 += item.AreaMM2
+	}
 	ar.TileMM2 += float64(s.CoresPerTile) * ar.CoreMM2
 	ar.NodeMM2 += float64(s.TilesPerNode) * ar.TileMM2
 	ar.SystemMM2 = float64(s.Nodes) * ar.NodeMM2

@@ -120,6 +120,8 @@ func (a *Arch) validate(file string, pos map[string]string) error {
 		c.num("ops."+acc.name+".latency_ns", acc.v.LatencyNS, 0, maxNS, true)
 		c.num("ops."+acc.name+".energy_pj", acc.v.EnergyPJ, 0, maxMW*maxNS, false)
 	}
+	c.num("ops.fault_record.read_pj_per_bit", o.FaultRecord.ReadPJPerBit, 0, maxMW, false)
+	c.num("ops.fault_record.area_mm2_per_bit", o.FaultRecord.AreaMM2PerBit, 0, maxArea, false)
 
 	for id := range NumComponents {
 		comp, p := a.Components.Get(id), "components."+id.String()

@@ -46,10 +46,19 @@ type Config struct {
 	FaultMap  bool `yaml:"fault_map,omitempty" json:"fault_map,omitempty"`
 	SpareRows int  `yaml:"spare_rows,omitempty" json:"spare_rows,omitempty"`
 	SpareCols int  `yaml:"spare_cols,omitempty" json:"spare_cols,omitempty"`
+	// FaultRecord is the number of entries of each crossbar set's digital
+	// fault record: the weights whose stuck cells harm them most, kept
+	// exactly beside the crossbars and corrected digitally in every
+	// product (docs/devices.md). 0 turns it off.
+	FaultRecord int `yaml:"fault_record,omitempty" json:"fault_record,omitempty"`
 }
 
-// MaxSpares bounds the spare lines per crossbar.
-const MaxSpares = 64
+// MaxSpares bounds the spare lines per crossbar; MaxFaultRecord the
+// entries of a fault record.
+const (
+	MaxSpares      = 64
+	MaxFaultRecord = 4096
+)
 
 // The readings of read_noise and of the write noise's update.
 const (
@@ -114,6 +123,12 @@ func (c Config) Validate() error {
 	}
 	if !c.FaultMap && (c.SpareRows != 0 || c.SpareCols != 0) {
 		bad("spare_rows and spare_cols need fault_map: true (spare lines are used only by the fault-aware mapper)")
+	}
+	if c.FaultRecord < 0 || c.FaultRecord > MaxFaultRecord {
+		bad("fault_record = %d is out of range [0, %d]", c.FaultRecord, MaxFaultRecord)
+	}
+	if !c.FaultMap && c.FaultRecord != 0 {
+		bad("fault_record needs fault_map: true (the record is filled from the mapper's test read)")
 	}
 	// Parameters of another model are an error rather than silently ignored.
 	if k != KindNonlinear {
@@ -201,7 +216,11 @@ func (c Config) String() string {
 		fmt.Fprintf(&b, " stuck=%s/%s", g(c.StuckLow), g(c.StuckHigh))
 	}
 	if c.FaultMap {
-		fmt.Fprintf(&b, " fault_map(spares=%d/%d)", c.SpareRows, c.SpareCols)
+		fmt.Fprintf(&b, " fault_map(spares=%d/%d", c.SpareRows, c.SpareCols)
+		if c.FaultRecord > 0 {
+			fmt.Fprintf(&b, " record=%d", c.FaultRecord)
+		}
+		b.WriteString(")")
 	}
 	return b.String()
 }

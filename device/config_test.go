@@ -40,6 +40,9 @@ func TestValidate(t *testing.T) {
 		{"fault map", Config{StuckLow: 0.01, FaultMap: true, SpareRows: 2, SpareCols: 3}, nil},
 		{"spares", Config{FaultMap: true, SpareRows: -1, SpareCols: 65}, []string{"spare_rows = -1 is out of range [0, 64]", "spare_cols = 65 is out of range [0, 64]"}},
 		{"spares without map", Config{SpareRows: 1}, []string{"spare_rows and spare_cols need fault_map: true"}},
+		{"fault record", Config{StuckHigh: 0.01, FaultMap: true, FaultRecord: 64}, nil},
+		{"fault record range", Config{FaultMap: true, FaultRecord: 4097}, []string{"fault_record = 4097 is out of range [0, 4096]"}},
+		{"fault record without map", Config{FaultRecord: 8}, []string{"fault_record needs fault_map: true"}},
 		{"every rule", Config{Alpha: -1, C2C: -1, StuckLow: 2}, []string{"alpha = -1", "c2c = -1", "stuck_low = 2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

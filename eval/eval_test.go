@@ -210,6 +210,8 @@ func TestVaryConstantKeys(t *testing.T) {
 		{"sram_write_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.SRAMWrite.LatencyNS }},
 		{"digital_mvm_ns", []string{"digital"}, func(a *arch.Arch) float64 { return a.Ops.MVM.LatencyNS }},
 		{"digital_unit_leak_mw", []string{"digital"}, func(a *arch.Arch) float64 { return a.Components.Crossbar.LeakMW }},
+		{"record_pj_per_bit", []string{"panther", "serial", "cmos-op", "digital"}, func(a *arch.Arch) float64 { return a.Ops.FaultRecord.ReadPJPerBit }},
+		{"record_mm2_per_bit", []string{"panther", "serial", "cmos-op", "digital"}, func(a *arch.Arch) float64 { return a.Ops.FaultRecord.AreaMM2PerBit }},
 	} {
 		for _, d := range []string{"panther", "serial", "cmos-op", "digital"} {
 			a := mustPreset(t, d)

@@ -34,6 +34,8 @@ var varyKeys = map[string]string{
 	"sram_write_ns":        "ops.sram_write.latency_ns of designs that write their weights into SRAM (digital; docs/constants.md: 4096 ns per matrix unit)",
 	"digital_mvm_ns":       "ops.mvm.latency_ns of designs with digital matrix units: one product (digital; docs/constants.md: 897 ns)",
 	"digital_unit_leak_mw": "components.crossbar.leak_mw of designs with digital matrix units (digital; docs/constants.md: 40.24 mW per unit)",
+	"record_pj_per_bit":    "ops.fault_record.read_pj_per_bit: the fault record SRAM's read energy per bit, charged when crossbar.device.fault_record > 0 (docs/constants.md: 0.035625 pJ)",
+	"record_mm2_per_bit":   "ops.fault_record.area_mm2_per_bit: the fault record SRAM's area per bit (docs/constants.md: 1.1963e-7 mm^2)",
 	"crs_interval":         "batches between carry resolutions: one program runs that many batches with one CRS at the end, and the step is its mean (default 1)",
 	"bias":                 "where biases lie: auto (in the vector unit where a layer's inputs fill their last crossbar row tile; the default) or crossbar (every bias a crossbar row; docs/training.md, Biases)",
 	"inplace_plan":         "crossbar.inplace_plan: the slice plan of inplace designs with an in-crossbar OPA (docs/numeric-model.md: 2x8/6x4,5x4); plans hold commas, so separate them with ';'",
@@ -91,7 +93,8 @@ func (v Vary) validate() error {
 // apply sets the key to value x on a.
 func (v Vary) apply(a *arch.Arch, x string) error {
 	switch v.Key {
-	case "opa_power_mw", "mvm_power_mw", "adc_pj", "serial_update_ns", "sram_write_pj", "sram_write_ns", "digital_mvm_ns", "digital_unit_leak_mw":
+	case "opa_power_mw", "mvm_power_mw", "adc_pj", "serial_update_ns", "sram_write_pj", "sram_write_ns", "digital_mvm_ns", "digital_unit_leak_mw",
+		"record_pj_per_bit", "record_mm2_per_bit":
 		f, err := strconv.ParseFloat(x, 64)
 		if err != nil || !(f >= 0) || math.IsInf(f, 0) {
 			return fmt.Errorf("vary %s: %q is not a finite number >= 0", v.Key, x)
@@ -114,6 +117,10 @@ func (v Vary) apply(a *arch.Arch, x string) error {
 			a.Ops.MVM.LatencyNS = f
 		case v.Key == "digital_unit_leak_mw" && !analog:
 			a.Components.Crossbar.LeakMW = f
+		case v.Key == "record_pj_per_bit":
+			a.Ops.FaultRecord.ReadPJPerBit = f
+		case v.Key == "record_mm2_per_bit":
+			a.Ops.FaultRecord.AreaMM2PerBit = f
 		}
 	case "adc_bits":
 		b, err := strconv.Atoi(x)

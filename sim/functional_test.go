@@ -28,10 +28,16 @@ func TestCrossbarOperationsMatchXbar(t *testing.T) {
 		{"panther", fixed.Stochastic, device.Config{}},
 		// Fault-aware mapping: the simulator's units map as xbar's do.
 		{"panther", fixed.Nearest, device.Config{StuckLow: 0.01, StuckHigh: 0.01, FaultMap: true, SpareRows: 2, SpareCols: 3}},
+		// The fault record corrects products on the set OPA writes too.
+		{"panther", fixed.Nearest, device.Config{StuckLow: 0.01, StuckHigh: 0.01, FaultMap: true, FaultRecord: 100}},
+		{"panther-inplace", fixed.Nearest, device.Config{StuckLow: 0.01, StuckHigh: 0.01, FaultMap: true, FaultRecord: 100}},
 	} {
 		name := c.preset + "/" + c.rounding.String()
 		if c.device.FaultMap {
 			name += "/fault-map"
+		}
+		if c.device.FaultRecord > 0 {
+			name += "/record"
 		}
 		t.Run(name, func(t *testing.T) {
 			a := preset(t, c.preset)
@@ -81,6 +87,19 @@ func TestCrossbarOperationsMatchXbar(t *testing.T) {
 			}
 			if slices.Equal(y1, y2) {
 				t.Error("the update changed no output: the test does not test OPA")
+			}
+			if c.device.FaultRecord > 0 {
+				cfg.Device.FaultRecord = 0
+				plain, err := xbar.NewUnit(cfg, rows, cols)
+				if err != nil {
+					t.Fatal(err)
+				}
+				must(t, plain.Program(w))
+				y := make([]int16, cols)
+				must(t, plain.MVM(x, y, nil))
+				if slices.Equal(y, y1) {
+					t.Error("the record changed no output: the test does not test it")
+				}
 			}
 		})
 	}

@@ -93,6 +93,7 @@ func (m *matrixUnit) delta(set *xbar.Set) xbar.Counters {
 		OPAPhases:      now.OPAPhases - was.OPAPhases,
 		SerialReads:    now.SerialReads - was.SerialReads,
 		SerialWrites:   now.SerialWrites - was.SerialWrites,
+		RecordOps:      now.RecordOps - was.RecordOps,
 	}
 }
 
@@ -116,8 +117,9 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 				return c.fail(now, "matrix unit %d: %v", u, err)
 			}
 			set := mu.unit.Forward()
-			busy[mu.index(set)] += s.t.product
-			s.chargeProduct(ClassMVM, mu.delta(set), mu.rows, mu.cols, now)
+			k := mu.delta(set)
+			s.chargeProduct(ClassMVM, k, mu.rows, mu.cols, now)
+			busy[mu.index(set)] += s.t.product + s.chargeRecord(ClassMVM, mu, set, k, now+s.t.product)
 		}
 		if in.Mask.Runs(u, isa.XbarMTVM) {
 			d := c.regs[a.XbarIn(u, isa.XbarMTVM):][:mu.cols]
@@ -126,8 +128,9 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 				return c.fail(now, "matrix unit %d: %v", u, err)
 			}
 			set := mu.unit.Backward()
-			busy[mu.index(set)] += s.t.product
-			s.chargeProduct(ClassMTVM, mu.delta(set), mu.cols, mu.rows, now)
+			k := mu.delta(set)
+			s.chargeProduct(ClassMTVM, k, mu.cols, mu.rows, now)
+			busy[mu.index(set)] += s.t.product + s.chargeRecord(ClassMTVM, mu, set, k, now+s.t.product)
 		}
 		if in.Mask.Runs(u, isa.XbarOPA) {
 			x := c.regs[a.XbarIn(u, isa.XbarOPA):][:mu.rows]
@@ -136,8 +139,9 @@ func (c *core) mvm(now int64, in *isa.Inst) (int64, status) {
 			if err := mu.unit.OPA(x, d, mu.eta); err != nil {
 				return c.fail(now, "matrix unit %d: %v", u, err)
 			}
-			busy[mu.index(set)] += s.t.update
-			s.chargeUpdate(mu, mu.delta(set), now)
+			k := mu.delta(set)
+			s.chargeUpdate(mu, k, now)
+			busy[mu.index(set)] += s.t.update + s.chargeRecord(ClassOPA, mu, set, k, now+s.t.update)
 		}
 		unitBusy := int64(0)
 		for _, b := range busy {
@@ -217,6 +221,25 @@ func (s *Sim) chargeProduct(c Class, d xbar.Counters, inputs, outputs int, now i
 	}
 	s.book.add(c, arch.CompXbarInBuffer, steps*comp.XbarInBuffer.AccessPJ(), now, end)
 	s.book.add(c, arch.CompXbarOutBuffer, float64(outputs)*comp.XbarOutBuffer.WritePJ(), now, end)
+}
+
+// chargeRecord books the fault record's multiply-adds of one operation on
+// set, a set of mu, counted by xbar (docs/devices.md): each reads its entry
+// from the record's SRAM and does a multiply and an add in a vector lane.
+// The lanes work through the entries after the crossbar operation, from
+// start; it returns their cycles.
+func (s *Sim) chargeRecord(c Class, mu *matrixUnit, set *xbar.Set, d xbar.Counters, start int64) int64 {
+	if d.RecordOps == 0 {
+		return 0
+	}
+	alu := &s.arch.Components.VectorALU
+	cfg, u := set.Config(), mu.unit
+	bits := float64(xbar.RecordEntryBits(cfg.Size, cfg.Plan, set == u.Forward() || set == u.Backward(), set == u.Update()))
+	pj := float64(d.RecordOps) * (bits*s.arch.Ops.FaultRecord.ReadPJPerBit + alu.PJ(alu.MulMW+alu.DynamicMW))
+	cycles := (d.RecordOps + int64(s.t.lanes) - 1) / int64(s.t.lanes)
+	s.book.add(c, arch.CompVectorALU, pj, start, start+cycles)
+	s.recordPJ += pj
+	return cycles
 }
 
 // chargeUpdate books an OPA by the architecture's update mechanism.

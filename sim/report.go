@@ -44,7 +44,11 @@ type Report struct {
 	MatrixUnits       []UnitBusy   `json:"matrix_units,omitempty"`
 	Network           NetworkStats `json:"network"`
 	Numeric           Numeric      `json:"numeric"`
-	Blocked           []Blocked    `json:"blocked,omitempty"` // after a deadlock or the cycle limit: every unit not halted
+	// FaultRecordPJ is the energy of the fault records' multiply-adds
+	// (Numeric.RecordOps), booked with the vector ALU in the classes of
+	// the operations they correct.
+	FaultRecordPJ float64   `json:"fault_record_pj,omitempty"`
+	Blocked       []Blocked `json:"blocked,omitempty"` // after a deadlock or the cycle limit: every unit not halted
 }
 
 // Share is one line of an energy breakdown.
@@ -101,6 +105,7 @@ type Numeric struct {
 	SliceSat       int64 `json:"slice_saturations"`
 	QSat           int64 `json:"q_sat"`
 	WeightSat      int64 `json:"weight_sat"`
+	RecordOps      int64 `json:"fault_record_ops,omitempty"`
 }
 
 // report assembles the report, charging leakage and the per-cycle control
@@ -201,6 +206,7 @@ func (s *Sim) report() *Report {
 		}
 	}
 	r.Numeric.VectorSat = s.vecSat
+	r.FaultRecordPJ = s.recordPJ
 	for _, t := range s.tiles {
 		for _, c := range t.cores {
 			for _, mu := range c.units {
@@ -219,6 +225,7 @@ func (s *Sim) report() *Report {
 					n.SliceSat += k.Saturations()
 					n.QSat += k.QSat
 					n.WeightSat += k.WeightSat
+					n.RecordOps += k.RecordOps
 				}
 			}
 		}
@@ -346,6 +353,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "numeric       adc_clips %d of %d adc_conversions, output_sat %d, vector_sat %d,\n", m.ADCClips, m.ADCConversions, m.OutputSat, m.VectorSat)
 	fmt.Fprintf(&b, "              opa_pulses %d, vanished %d, g_clips %d, slice_saturations %d, q_sat %d, weight_sat %d\n",
 		m.OPAPulses, m.Vanished, m.GClips, m.SliceSat, m.QSat, m.WeightSat)
+	if m.RecordOps > 0 {
+		fmt.Fprintf(&b, "fault record  %d multiply-adds, %.3f pJ (with the vector ALU)\n", m.RecordOps, r.FaultRecordPJ)
+	}
 	for _, bl := range r.Blocked {
 		fmt.Fprintf(&b, "not halted    %s\n", bl)
 	}

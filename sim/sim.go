@@ -68,6 +68,7 @@ type Sim struct {
 	// releasedCells counts the cells of units released since the last
 	// garbage collection (releaseUnits).
 	releasedCells int
+	recordPJ      float64 // energy of the fault records' multiply-adds
 	net           NetworkStats
 }
 

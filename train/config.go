@@ -224,7 +224,8 @@ func differences(a, b []byte) []string {
 
 // ReadDeviceFile reads a device model from YAML (the keys of device.Config:
 // kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table,
-// read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols),
+// read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols,
+// fault_record),
 // strictly, and loads its table if it names one.
 func ReadDeviceFile(path string) (device.Config, error) {
 	data, err := os.ReadFile(path)
@@ -261,7 +262,7 @@ type UnitOptions struct {
 
 // DeviceSettingNames are the device keys that are not numeric parameters:
 // the readings of the noise formulas and fault-aware mapping.
-var DeviceSettingNames = []string{"read_noise_scale", "sigma_update", "fault_map", "spare_rows", "spare_cols"}
+var DeviceSettingNames = []string{"read_noise_scale", "sigma_update", "fault_map", "spare_rows", "spare_cols", "fault_record"}
 
 // setDeviceSetting sets one of DeviceSettingNames from its text.
 func setDeviceSetting(d *device.Config, name, value string) error {
@@ -277,6 +278,8 @@ func setDeviceSetting(d *device.Config, name, value string) error {
 		d.SpareRows, err = strconv.Atoi(value)
 	case "spare_cols":
 		d.SpareCols, err = strconv.Atoi(value)
+	case "fault_record":
+		d.FaultRecord, err = strconv.Atoi(value)
 	default:
 		return fmt.Errorf("device setting %q: want one of %s", name, strings.Join(DeviceSettingNames, ", "))
 	}

@@ -35,6 +35,10 @@ type Counters struct {
 	// SerialReads and SerialWrites count whole slice arrays read or written
 	// serially (CRS and programming).
 	SerialReads, SerialWrites int64
+
+	// RecordOps counts the fault record's digital multiply-adds: one per
+	// entry on every MVM, MTVM and OPA (docs/devices.md).
+	RecordOps int64
 }
 
 // Saturations is the total of SliceSat.

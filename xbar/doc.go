@@ -2,8 +2,10 @@
 // computes (docs/numeric-model.md): sliced sets of crossbar arrays holding a cell
 // matrix, their matrix-vector products in both directions through a modelled
 // ADC, outer-product updates without carry propagation, carry resolution, and
-// the matrix units of the three PANTHER variants. It also counts the events
-// that the simulator charges time and energy for.
+// the matrix units of the three PANTHER variants, and the fault-aware
+// mapping of stuck cells: spare lines, nearest allowed weights and the
+// digital fault record (faultmap.go, faultrecord.go). It also counts the
+// events that the simulator charges time and energy for.
 //
 // It knows nothing of instructions, programs, timing or energy tables, and
 // nothing of models or training: callers hand it integer codes.

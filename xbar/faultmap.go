@@ -46,8 +46,7 @@ func (s *Set) newMappedCells() []*device.Cells {
 	// error each can cause, the span of its slice's values times 2^offset.
 	harm := make([]float64, pr*pc)
 	for i, d := range phys {
-		sl := &s.slices[i]
-		w := float64(int64(sl.hi-sl.lo+1) << uint(sl.Offset))
+		w := s.slices[i].stuckHarm()
 		for idx := range harm {
 			if _, stuck := d.Stuck(idx); stuck {
 				harm[idx] += w
@@ -155,8 +154,10 @@ func (s *Set) findFaults() []cellFault {
 
 // nearestCodes replaces each faulty cell's code by the code nearest it whose
 // free part uses only the free cells' bits: what a write-and-verify that
-// knows the stuck map stores. It keeps the wanted codes for takeUpResiduals.
+// knows the stuck map stores. It keeps the wanted codes for takeUpResiduals,
+// and the fault record's for products.
 func (s *Set) nearestCodes(codes []uint32) {
+	s.record.capture(codes, s.cfg.Plan.Bias())
 	s.scratch.wanted = resize(s.scratch.wanted, len(s.faults))
 	for k, f := range s.faults {
 		s.scratch.wanted[k] = codes[f.idx]

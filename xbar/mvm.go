@@ -126,6 +126,7 @@ func (s *Set) product(sc *productScratch, c *Counters, in, out []int16, sat []bo
 	}
 	sc.listed = listed
 
+	analog := false // line sums read from the cells through the ADC
 	switch {
 	case s.cfg.ADC.Ideal && s.cfg.Device.ReadNoise == 0,
 		s.cannotClip(len(listed)): // no step has more active lines than non-zero inputs
@@ -140,6 +141,7 @@ func (s *Set) product(sc *productScratch, c *Counters, in, out []int16, sat []bo
 			s.exactProduct(sc, in, listed, acc, transposed)
 			break
 		}
+		analog = true
 		s.analogProduct(steps, c, acc, words, transposed)
 		var sumIn int64
 		for _, v := range in {
@@ -150,6 +152,7 @@ func (s *Set) product(sc *productScratch, c *Counters, in, out []int16, sat []bo
 			acc[o] -= bias * sumIn
 		}
 	}
+	s.recordProduct(c, in, acc, transposed, analog)
 
 	shift := uint(12 + s.cfg.Plan.FractionBits)
 	for o, a := range acc {

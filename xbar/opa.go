@@ -40,6 +40,7 @@ func (s *Set) OPA(x, d []int16, eta float64) error {
 	default:
 		s.opaBitstream(x, d, sc, draws)
 	}
+	s.recordOPA(x, d, sc, draws)
 	return nil
 }
 

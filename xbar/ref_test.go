@@ -13,6 +13,17 @@ import (
 // refProduct is the naive MVM (transposed false) or MTVM: every slice, input
 // bit and line, each partial sum through the ADC, read from the cells.
 func refProduct(s *Set, in []int16, transposed bool) (out []int16, clips int64) {
+	sums, clips := refLineSums(s, in, transposed)
+	out = make([]int16, len(sums))
+	for o, acc := range sums {
+		out[o], _ = fixed.Sat16(fixed.RoundShift(acc, uint(12+s.cfg.Plan.FractionBits)))
+	}
+	return out, clips
+}
+
+// refLineSums is refProduct's shift-and-add sum of every output line, offset
+// removed, before the final rounding.
+func refLineSums(s *Set, in []int16, transposed bool) (sums []int64, clips int64) {
 	nIn, nOut := s.rows, s.cols
 	if transposed {
 		nIn, nOut = s.cols, s.rows
@@ -28,7 +39,7 @@ func refProduct(s *Set, in []int16, transposed bool) (out []int16, clips int64) 
 	if !s.cfg.ADC.Ideal {
 		lo, hi = s.adcRange()
 	}
-	out = make([]int16, nOut)
+	sums = make([]int64, nOut)
 	for o := 0; o < nOut; o++ {
 		var acc int64
 		for i, sl := range p.Slices {
@@ -57,9 +68,9 @@ func refProduct(s *Set, in []int16, transposed bool) (out []int16, clips int64) 
 		for j := 0; j < nIn; j++ {
 			acc -= p.Bias() * int64(in[j])
 		}
-		out[o], _ = fixed.Sat16(fixed.RoundShift(acc, uint(12+p.FractionBits)))
+		sums[o] = acc
 	}
-	return out, clips
+	return sums, clips
 }
 
 // bigAccumulator recomputes Q of a cell from its slices with math/big.

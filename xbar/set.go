@@ -44,6 +44,8 @@ type Set struct {
 	// faults lists the cells with a stuck slice when fault-aware mapping is
 	// on (docs/devices.md); nominal writes store their nearest allowed code.
 	faults []cellFault
+	// record is the digital fault record (faultrecord.go), empty when off.
+	record faultRecord
 }
 
 // sliceCells is one slice crossbar: its cells, device state and bit-planes.
@@ -120,6 +122,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	}
 	if mapped {
 		s.faults = s.findFaults()
+		s.record = s.newFaultRecord(cfg.Device.FaultRecord)
 	}
 	if s.hasStuck() {
 		s.recomputeAccumulators()
@@ -185,7 +188,8 @@ func (s *Set) Cell(i, r, c int) int32 {
 	return int32(s.slices[i].v[r*s.cols+c])
 }
 
-// Accumulator returns Q at (r, c), in units of 2^-f weight LSB.
+// Accumulator returns Q at (r, c), in units of 2^-f weight LSB (for a cell
+// in the fault record, its wanted value).
 func (s *Set) Accumulator(r, c int) int64 { return s.acc[r*s.cols+c] }
 
 // Weights writes the represented weights q = sat16(round_half_away(Q/2^f))
@@ -366,6 +370,7 @@ func (s *Set) recomputeAccumulators() {
 			s.acc[idx] += int64(v) << uint(sl.Offset)
 		}
 	}
+	s.record.apply(s.acc)
 }
 
 // setCell stores a new value and keeps the accumulator and live bit-planes

@@ -11,6 +11,7 @@ type SetState struct {
 	Counters Counters
 	Rounding []byte   // rounding stream position
 	Device   [][]byte // per slice device stream position; nil for ideal cells
+	Record   []int64  // the fault record's wanted accumulators; nil without one
 }
 
 // State returns a copy of the set's state.
@@ -31,6 +32,9 @@ func (s *Set) State() (SetState, error) {
 			}
 			st.Device = append(st.Device, b)
 		}
+	}
+	if len(s.record.want) > 0 {
+		st.Record = append([]int64(nil), s.record.want...)
 	}
 	return st, nil
 }
@@ -60,6 +64,15 @@ func (s *Set) Restore(st SetState) error {
 	if len(st.Device) != withDevice {
 		return fmt.Errorf("restore: state has %d device streams, the set has %d", len(st.Device), withDevice)
 	}
+	if len(st.Record) != len(s.record.want) {
+		return fmt.Errorf("restore: state has %d fault record entries, the set has %d", len(st.Record), len(s.record.want))
+	}
+	bias := s.cfg.Plan.Bias()
+	for k, w := range st.Record {
+		if w < -bias || w >= bias {
+			return fmt.Errorf("restore: fault record entry %d holds %d, outside the accumulator range [%d, %d]", k, w, -bias, bias-1)
+		}
+	}
 	if err := s.rounding.UnmarshalBinary(st.Rounding); err != nil {
 		return fmt.Errorf("restore: rounding stream: %w", err)
 	}
@@ -74,6 +87,7 @@ func (s *Set) Restore(st SetState) error {
 			next++
 		}
 	}
+	copy(s.record.want, st.Record)
 	s.counters = st.Counters.clone()
 	s.packedLive, s.slicesStale = false, false
 	s.recomputeAccumulators()

@@ -33,7 +33,7 @@ type unitFlags struct {
 
 // deviceSettings are the device flags that UnitOptions takes as text (the
 // flag's own text: pflag writes bools and ints as strconv does).
-var deviceSettings = []string{"read_noise_scale", "sigma_update", "fault_map", "spare_rows", "spare_cols"}
+var deviceSettings = []string{"read_noise_scale", "sigma_update", "fault_map", "spare_rows", "spare_cols", "fault_record"}
 
 func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	u.o = train.DefaultUnitOptions()
@@ -45,7 +45,7 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	f.StringVar(&u.o.Rounding, "rounding", u.o.Rounding, "OPA rounding: nearest, truncate or stochastic")
 	f.StringVar(&u.o.OPAMode, "opa-mode", u.o.OPAMode, "OPA mode: chunked, bitstream or per_step")
 	f.IntVar(&u.o.Tile, "tile", u.o.Tile, "crossbar rows and columns (32..512)")
-	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table, read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols)")
+	f.StringVar(&u.o.DeviceFile, "device", "", "device model YAML file (keys kind, alpha, sigma, d2d, c2c, read_noise, stuck_low, stuck_high, table, read_noise_scale, sigma_update, fault_map, spare_rows, spare_cols, fault_record)")
 	f.StringVar(&u.o.DeviceKind, "device-kind", "", "device model: ideal, nonlinear or table (overrides --device)")
 	f.StringVar(&u.o.DeviceTable, "device-table", "", "pulse-response CSV for --device-kind table")
 	u.dev = map[string]*float64{}
@@ -62,6 +62,7 @@ func (u *unitFlags) register(f *pflag.FlagSet, adcDefault string) {
 	f.Bool("fault-map", false, "fault-aware mapping: test-read the stuck cells, use spare lines, store the nearest allowed weights (overrides --device)")
 	f.Int("spare-rows", 0, "spare rows per crossbar for --fault-map (overrides --device)")
 	f.Int("spare-cols", 0, "spare columns per crossbar for --fault-map (overrides --device)")
+	f.Int("fault-record", 0, "entries of each crossbar set's digital fault record for --fault-map (overrides --device)")
 }
 
 // config parses the flags; only device parameters given on the command line

@@ -76,6 +76,7 @@ func Keys() []sweep.Key {
 		sweep.Key{Name: "fault_map", Help: "fault-aware mapping of stuck cells", Default: "false", Parse: parseBool},
 		sweep.Key{Name: "spare_rows", Help: "spare rows per crossbar (with fault_map)", Default: "0", Parse: ParseInt(0)},
 		sweep.Key{Name: "spare_cols", Help: "spare columns per crossbar (with fault_map)", Default: "0", Parse: ParseInt(0)},
+		sweep.Key{Name: "fault_record", Help: "entries of each crossbar set's fault record (with fault_map)", Default: "0", Parse: ParseInt(0)},
 	)
 	return ks
 }
