@@ -200,6 +200,7 @@ func FuzzAssembleContainer(f *testing.F) {
 	}
 	f.Add(text.String())
 	f.Add(".model \"m\"\n.option \"a\", \"b\" # c\n.tile 0\n\thalt\n.weights tile=0, core=0, unit=0, rows=1, cols=2, eta=-0.5\n.codes 1, -1\n")
+	f.Add(".tile 0\n\thalt\n.weights tile=0, core=0, unit=0, rows=2, cols=1, eta=-0.5, layer=3, block=1\n.order 1, 0\n.codes 1, -1\n")
 	f.Add("")
 	f.Add(".arch nodes=1\n")
 	f.Fuzz(func(t *testing.T, src string) {
