@@ -391,7 +391,7 @@ func smallProgram(t testing.TB) *program.Program {
 	return &program.Program{Arch: a, Code: code,
 		Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 3, Codes: []int16{1, 2, 3, -4, -5, -6}, Eta: -0.5,
 			Origin: &program.Origin{Layer: 1, Block: 0, Rows: []int{1, 0}}}},
-		Meta:    program.Meta{Model: "m", Options: map[string]string{"a": "1", "b": "2"}}}
+		Meta: program.Meta{Model: "m", Options: map[string]string{"a": "1", "b": "2"}}}
 }
 
 func FuzzReadProgram(f *testing.F) {
