@@ -45,7 +45,8 @@ func TestMatchesTrainer(t *testing.T) {
 // the compiler reorders a block's rows (cnn). The per-operation draws
 // (write noise, c2c, read noise, stochastic rounding) match only where a
 // compiled set holds its rows in block order and runs the trainer's
-// operations in the trainer's order, as on the MLP ("noisy");
+// operations in the trainer's order, as on the MLP ("noisy", and "table",
+// whose spread column draws per pulse);
 // docs/devices.md says where they do not.
 func TestMatchesTrainerWithStuckCells(t *testing.T) {
 	stuck := device.Config{Kind: device.KindNonlinear, Alpha: 1, D2D: 0.3, StuckLow: 0.02, StuckHigh: 0.02}
@@ -53,14 +54,19 @@ func TestMatchesTrainerWithStuckCells(t *testing.T) {
 	mapped.FaultMap, mapped.SpareRows, mapped.SpareCols = true, 2, 3
 	noisy := mapped
 	noisy.Sigma, noisy.C2C, noisy.ReadNoise = 0.5, 0.5, 0.05
+	table := mapped
+	table.Kind, table.Alpha, table.TablePath = device.KindTable, 0, "../device/testdata/example_table.csv" // with a spread column
+	if err := table.Load(); err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range []string{"mlp", "cnn"} {
 		for _, v := range []xbar.Variant{xbar.Inplace, xbar.Accumulate, xbar.Pipelined} {
 			for _, c := range []struct {
 				name     string
 				dev      device.Config
 				rounding fixed.Rounding
-			}{{"stuck", stuck, fixed.Nearest}, {"stuck+fault-map+spares", mapped, fixed.Nearest}, {"noisy", noisy, fixed.Stochastic}} {
-				if c.name == "noisy" && name != "mlp" {
+			}{{"stuck", stuck, fixed.Nearest}, {"stuck+fault-map+spares", mapped, fixed.Nearest}, {"noisy", noisy, fixed.Stochastic}, {"table", table, fixed.Nearest}} {
+				if (c.name == "noisy" || c.name == "table") && name != "mlp" {
 					continue
 				}
 				t.Run(name+"/"+v.String()+"/"+c.name, func(t *testing.T) {
