@@ -448,7 +448,7 @@ func (b *build) assemble(net *model.Network, code map[int]*isa.TileCode, res *Re
 		for u, t := range c.tiles {
 			c0, c1 := c.st.colB[c.ct], c.st.colB[c.ct+1]
 			prog.Weights = append(prog.Weights, program.Weights{Tile: c.tile, Core: c.num, Unit: u, Rows: t.r1 - t.r0, Cols: c1 - c0,
-				Codes: c.st.image(t, c.ct), Eta: -b.cfg.LR})
+				Codes: c.st.image(t, c.ct), Eta: -b.cfg.LR, Origin: c.st.origin(t, c.rts[u], c.ct)})
 			res.Units = append(res.Units, UnitMap{Layer: c.st.layer, RowTile: c.rts[u], ColTile: c.ct,
 				Tile: c.tile, Core: c.num, Unit: u, Rows: slices.Clone(t.phys), Col0: c0, Col1: c1})
 		}

@@ -20,13 +20,13 @@ type simRun struct {
 	s *sim.Sim
 }
 
-// execute runs the program in the cycle-level simulator, which must finish
+// execute runs the program in the cycle-level simulator with seed, which must finish
 // without a deadlock or a runtime error. The compiler's own machine, which
 // orders the transfers between tiles by the simulator's rules, must run
 // the same number of instructions.
-func execute(t testing.TB, ar *arch.Arch, res *Result) *simRun {
+func execute(t testing.TB, ar *arch.Arch, res *Result, seed uint64) *simRun {
 	t.Helper()
-	s, err := sim.New(ar, res.Program, sim.Options{KeepUnits: true})
+	s, err := sim.New(ar, res.Program, sim.Options{KeepUnits: true, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func inferCheck(t *testing.T, net *model.Network, ar *arch.Arch, ds Dataset, see
 // reference.
 func checkInfer(t testing.TB, net *model.Network, ar *arch.Arch, ds Dataset, weights [][]float64, res *Result) {
 	t.Helper()
-	e := execute(t, ar, res)
+	e := execute(t, ar, res, 0)
 	ref, err := newRefNet(net, weights, ar.UnitConfig(), Config{LR: 0.01})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +226,7 @@ func trainCheck(t *testing.T, net *model.Network, ar *arch.Arch, cfg Config, ds 
 // of cells training changed.
 func checkTrain(t testing.TB, net *model.Network, ar *arch.Arch, cfg Config, ds Dataset, weights [][]float64, res *Result) int {
 	t.Helper()
-	e := execute(t, ar, res)
+	e := execute(t, ar, res, 0)
 	rnet := *net
 	if cfg.Loss != "" {
 		rnet.Loss = cfg.Loss

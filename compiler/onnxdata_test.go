@@ -145,7 +145,7 @@ func onnxCase(t *testing.T, dir string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := execute(t, ar, res)
+	e := execute(t, ar, res, 0)
 	got := e.results(res)
 	bound := errorBound(net, weights, sc, maxAbs(x.Data)*math.Exp2(-float64(sc.in)))
 	out := net.Output().Size()

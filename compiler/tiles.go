@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/panther-xbar/panther/alu"
+	"github.com/panther-xbar/panther/program"
 )
 
 // A matrix stage's cell matrix is cut into crossbar tiles of at most
@@ -97,6 +98,24 @@ func (s *stage) image(t rowTile, ct int) []int16 {
 		out = append(out, s.m[r*s.cols+c0:r*s.cols+c1]...)
 	}
 	return out
+}
+
+// origin is the origin of tile (rt, ct)'s image: the block the trainer
+// numbers rt*colTiles+ct in the stage's layer, and the block row each
+// crossbar row holds (nil when in block order), so that the simulator
+// draws the trainer's devices for it.
+func (s *stage) origin(t rowTile, rt, ct int) *program.Origin {
+	o := &program.Origin{Layer: s.layer, Block: rt*(len(s.colB)-1) + ct}
+	for k, r := range t.phys {
+		if r-t.r0 != k {
+			o.Rows = make([]int, len(t.phys))
+			for k, r := range t.phys {
+				o.Rows[k] = r - t.r0
+			}
+			break
+		}
+	}
+	return o
 }
 
 // biasInput is the input code that drives a bias row: 1.0.

@@ -21,12 +21,13 @@ const (
 	dirArch    = ".arch"    // .arch nodes=1, tiles-per-node=168, ...
 	dirModel   = ".model"   // .model "name"
 	dirOption  = ".option"  // .option "key", "value"
-	dirWeights = ".weights" // .weights tile=T, core=C, unit=U, rows=R, cols=K, eta=E
+	dirWeights = ".weights" // .weights tile=T, core=C, unit=U, rows=R, cols=K, eta=E[, layer=L, block=B]
+	dirOrder   = ".order"   // .order r, r, ...: the block row each crossbar row of the last .weights holds
 	dirCodes   = ".codes"   // .codes v, v, ...: the next codes of the last .weights, row-major
 )
 
 // Directives lists the container directives, for docs and tests.
-var Directives = []string{dirArch, dirModel, dirOption, dirWeights, dirCodes}
+var Directives = []string{dirArch, dirModel, dirOption, dirWeights, dirOrder, dirCodes}
 
 // ArchParam is one isa.Arch parameter, named as the .arch directive and
 // the --arch-* flags of the command line write it.
@@ -74,15 +75,18 @@ func Disassemble(w io.Writer, p *Program) error {
 		return err
 	}
 	for _, img := range p.Weights {
-		fmt.Fprintf(&b, "\n%s tile=%d, core=%d, unit=%d, rows=%d, cols=%d, eta=%s\n",
+		fmt.Fprintf(&b, "\n%s tile=%d, core=%d, unit=%d, rows=%d, cols=%d, eta=%s",
 			dirWeights, img.Tile, img.Core, img.Unit, img.Rows, img.Cols, strconv.FormatFloat(img.Eta, 'g', -1, 64))
+		if o := img.Origin; o != nil {
+			fmt.Fprintf(&b, ", layer=%d, block=%d", o.Layer, o.Block)
+			if o.Rows != nil {
+				fmt.Fprintf(&b, "\n%s %s", dirOrder, joinInts(o.Rows))
+			}
+		}
+		b.WriteString("\n")
 		for r := range img.Rows {
 			row := img.Codes[r*img.Cols : (r+1)*img.Cols]
-			texts := make([]string, len(row))
-			for j, c := range row {
-				texts[j] = strconv.Itoa(int(c))
-			}
-			fmt.Fprintf(&b, "%s %s\n", dirCodes, strings.Join(texts, ", "))
+			fmt.Fprintf(&b, "%s %s\n", dirCodes, joinInts(row))
 		}
 	}
 	_, err := w.Write(b.Bytes())
@@ -232,6 +236,8 @@ func (as *containerAsm) line(n int, text string) bool {
 		as.optionLine(pos, args)
 	case dirWeights:
 		as.weightsLine(pos, args)
+	case dirOrder:
+		as.orderLine(pos, args)
 	case dirCodes:
 		as.codesLine(pos, args)
 	}
@@ -301,9 +307,9 @@ func (as *containerAsm) args(n, col int, text string) ([]arg, bool) {
 	}
 }
 
-// named reads name=number operands into the fields of want (each exactly
-// once) and reports whether all were there.
-func (as *containerAsm) named(pos isa.Pos, dir string, args []arg, want []string, set func(name string, a arg) bool) bool {
+// named reads name=number operands into the fields of want (each at most
+// once) and reports whether all but those in optional were there.
+func (as *containerAsm) named(pos isa.Pos, dir string, args []arg, want, optional []string, set func(name string, a arg) bool) bool {
 	given := map[string]bool{}
 	ok := true
 	for _, a := range args {
@@ -323,7 +329,7 @@ func (as *containerAsm) named(pos isa.Pos, dir string, args []arg, want []string
 	}
 	var missing []string
 	for _, name := range want {
-		if !given[name] {
+		if !given[name] && !slices.Contains(optional, name) {
 			missing = append(missing, name)
 		}
 	}
@@ -364,7 +370,7 @@ func (as *containerAsm) archLine(pos isa.Pos, args []arg) {
 	for i, ap := range params {
 		names[i] = ap.Name
 	}
-	as.named(pos, dirArch, args, names, func(name string, a arg) bool {
+	as.named(pos, dirArch, args, names, nil, func(name string, a arg) bool {
 		v, ok := as.number(a, 0, math.MaxUint32)
 		*params[slices.Index(names, name)].Value = v
 		return ok
@@ -423,8 +429,12 @@ func (as *containerAsm) optionLine(pos isa.Pos, args []arg) {
 
 func (as *containerAsm) weightsLine(pos isa.Pos, args []arg) {
 	img := image{pos: pos}
-	fields := map[string]*int{"tile": &img.Tile, "core": &img.Core, "unit": &img.Unit, "rows": &img.Rows, "cols": &img.Cols}
-	ok := as.named(pos, dirWeights, args, []string{"tile", "core", "unit", "rows", "cols", "eta"}, func(name string, a arg) bool {
+	var origin Origin
+	fields := map[string]*int{"tile": &img.Tile, "core": &img.Core, "unit": &img.Unit, "rows": &img.Rows, "cols": &img.Cols,
+		"layer": &origin.Layer, "block": &origin.Block}
+	given := map[string]bool{}
+	ok := as.named(pos, dirWeights, args, []string{"tile", "core", "unit", "rows", "cols", "eta", "layer", "block"}, []string{"layer", "block"}, func(name string, a arg) bool {
+		given[name] = true
 		if name == "eta" {
 			eta, err := strconv.ParseFloat(a.value, 64)
 			if a.quoted || err != nil || math.IsNaN(eta) || math.IsInf(eta, 0) {
@@ -438,10 +448,42 @@ func (as *containerAsm) weightsLine(pos isa.Pos, args []arg) {
 		*fields[name] = v
 		return ok
 	})
+	switch {
+	case given["layer"] != given["block"]:
+		as.errorf(pos, "%s gives one of layer and block: an origin needs both", dirWeights)
+		ok = false
+	case given["layer"]:
+		img.Origin = &origin
+	}
 	// A bad .weights line still opens an image, so that its .codes lines
 	// do not each report a missing .weights; its own error is enough.
 	img.bad = !ok
 	as.images = append(as.images, img)
+}
+
+func (as *containerAsm) orderLine(pos isa.Pos, args []arg) {
+	if len(as.images) == 0 || as.images[len(as.images)-1].Origin == nil {
+		as.errorf(pos, "%s needs a %s line with layer= and block= before it to say whose rows these are", dirOrder, dirWeights)
+		return
+	}
+	img := &as.images[len(as.images)-1]
+	if len(args) == 0 {
+		as.errorf(pos, "%s needs at least one value", dirOrder)
+	}
+	for _, a := range args {
+		if a.name != "" {
+			as.errorf(a.pos, "%s takes plain values, not name=value", dirOrder)
+			return
+		}
+		v, ok := as.number(a, 0, math.MaxInt32)
+		if !ok {
+			return
+		}
+		// Hold at most one row past the image, enough for the count check.
+		if len(img.Origin.Rows) <= img.Rows {
+			img.Origin.Rows = append(img.Origin.Rows, v)
+		}
+	}
 }
 
 func (as *containerAsm) codesLine(pos isa.Pos, args []arg) {
@@ -467,4 +509,13 @@ func (as *containerAsm) codesLine(pos isa.Pos, args []arg) {
 			img.Codes = append(img.Codes, int16(v))
 		}
 	}
+}
+
+// joinInts writes values as a directive's comma-separated operands.
+func joinInts[T int | int16](values []T) string {
+	texts := make([]string, len(values))
+	for i, v := range values {
+		texts[i] = strconv.Itoa(int(v))
+	}
+	return strings.Join(texts, ", ")
 }

@@ -67,8 +67,9 @@ func TestDisassembleText(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &program.Program{Arch: a, Code: code,
-		Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 3, Codes: []int16{1, 2, 3, -4, -5, -6}, Eta: -0.01}},
-		Meta:    program.Meta{Model: "mlp \"small\"", Options: map[string]string{"batch": "4", "variant": "accumulate"}}}
+		Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 3, Codes: []int16{1, 2, 3, -4, -5, -6}, Eta: -0.01},
+			{Tile: 1, Core: 0, Unit: 0, Rows: 2, Cols: 1, Codes: []int16{7, 8}, Eta: -0.01, Origin: &program.Origin{Layer: 2, Block: 3, Rows: []int{1, 0}}}},
+		Meta: program.Meta{Model: "mlp \"small\"", Options: map[string]string{"batch": "4", "variant": "accumulate"}}}
 	var b bytes.Buffer
 	if err := program.Disassemble(&b, p); err != nil {
 		t.Fatal(err)
@@ -84,6 +85,11 @@ func TestDisassembleText(t *testing.T) {
 .weights tile=0, core=1, unit=1, rows=2, cols=3, eta=-0.01
 .codes 1, 2, 3
 .codes -4, -5, -6
+
+.weights tile=1, core=0, unit=0, rows=2, cols=1, eta=-0.01, layer=2, block=3
+.order 1, 0
+.codes 7
+.codes 8
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
@@ -145,6 +151,14 @@ func TestAssembleErrors(t *testing.T) {
 			program.AsmDefaults{Arch: isa.DefaultArch()}, []string{"x.s:3:1: .weights: comes after tile 0 core 0 unit 1"}},
 		{"unknown weights operand", ".weights tile=0, core=0, unit=0, rows=1, cols=1, eta=0, gain=2\n", program.AsmDefaults{Arch: isa.DefaultArch()},
 			[]string{`x.s:1:57: .weights has no operand "gain"`}},
+		{"origin half given", ".weights tile=0, core=0, unit=0, rows=1, cols=1, eta=0, layer=2\n.codes 1\n", program.AsmDefaults{Arch: isa.DefaultArch()},
+			[]string{"x.s:1:1: .weights gives one of layer and block: an origin needs both"}},
+		{"order without origin", ".weights tile=0, core=0, unit=0, rows=2, cols=1, eta=0\n.order 1, 0\n.codes 1, 2\n", program.AsmDefaults{Arch: isa.DefaultArch()},
+			[]string{"x.s:2:1: .order needs a .weights line with layer= and block= before it"}},
+		{"order not a permutation", ".weights tile=0, core=0, unit=0, rows=2, cols=1, eta=0, layer=0, block=0\n.order 1, 1\n.codes 1, 2\n", program.AsmDefaults{Arch: isa.DefaultArch()},
+			[]string{"x.s:1:1: .weights: origin: crossbar row 1 holds block row 1, which is out of 0..1 or held twice"}},
+		{"order too short", ".weights tile=0, core=0, unit=0, rows=2, cols=1, eta=0, layer=0, block=0\n.order 1\n.codes 1, 2\n", program.AsmDefaults{Arch: isa.DefaultArch()},
+			[]string{"x.s:1:1: .weights: origin: the row order lists 1 rows, the image has 2"}},
 		{"missing comma", ".option \"a\" \"b\"\n", program.AsmDefaults{}, []string{`x.s:1:13: unexpected "\"": separate operands with commas`}},
 		{"code errors keep their place", ".model \"m\"\n.tile 0\n\tjmp nowhere\n", program.AsmDefaults{Arch: isa.DefaultArch()}, []string{"x.s:3:2: jmp is a core instruction"}},
 	}
@@ -186,6 +200,7 @@ func FuzzAssembleContainer(f *testing.F) {
 	}
 	f.Add(text.String())
 	f.Add(".model \"m\"\n.option \"a\", \"b\" # c\n.tile 0\n\thalt\n.weights tile=0, core=0, unit=0, rows=1, cols=2, eta=-0.5\n.codes 1, -1\n")
+	f.Add(".tile 0\n\thalt\n.weights tile=0, core=0, unit=0, rows=2, cols=1, eta=-0.5, layer=3, block=1\n.order 1, 0\n.codes 1, -1\n")
 	f.Add("")
 	f.Add(".arch nodes=1\n")
 	f.Fuzz(func(t *testing.T, src string) {

@@ -15,7 +15,7 @@ import (
 )
 
 // Version is the container format this package writes and reads.
-const Version = 1
+const Version = 2
 
 const (
 	magic       = "PNTHPROG"
@@ -105,6 +105,17 @@ func Encode(p *Program) ([]byte, error) {
 				w.u32(v)
 			}
 			w.u64(math.Float64bits(img.Eta))
+			if o := img.Origin; o == nil {
+				w.u32(0)
+			} else {
+				w.u32(1)
+				w.u32(o.Layer)
+				w.u32(o.Block)
+				w.u32(len(o.Rows))
+				for _, r := range o.Rows {
+					w.u32(r)
+				}
+			}
 			for _, c := range img.Codes {
 				w.i16(c)
 			}
@@ -402,7 +413,7 @@ func (r *reader) insts(a isa.Arch) []isa.Inst {
 }
 
 func (r *reader) weights(p *Program) {
-	n := r.count("weight images", 5*4+8)
+	n := r.count("weight images", 6*4+8)
 	for i := range n {
 		start := r.off
 		w := Weights{Tile: r.u32("tile"), Core: r.u32("core"), Unit: r.u32("unit"), Rows: r.u32("rows"), Cols: r.u32("cols")}
@@ -419,6 +430,10 @@ func (r *reader) weights(p *Program) {
 			r.failf("%v", err)
 			return
 		}
+		w.Origin = r.origin(w.Rows)
+		if r.err != nil {
+			return
+		}
 		if left := uint64(r.end-r.off) / 2; uint64(w.Rows) > left/uint64(w.Cols) {
 			r.failf("a %dx%d image needs %d codes but the section has room for %d", w.Rows, w.Cols, w.Rows*w.Cols, left)
 			return
@@ -431,4 +446,30 @@ func (r *reader) weights(p *Program) {
 			return
 		}
 	}
+}
+
+// origin reads an image's origin; the image has rows rows (checked).
+func (r *reader) origin(rows int) *Origin {
+	switch flag := r.u32("origin"); {
+	case r.err != nil:
+		return nil
+	case flag == 0:
+		return nil
+	case flag != 1:
+		r.failf("origin flag %d: want 0 (none) or 1", flag)
+		return nil
+	}
+	o := &Origin{Layer: r.u32("origin layer"), Block: r.u32("origin block")}
+	n := r.count("origin rows", 4)
+	if r.err == nil && n != 0 && n != rows {
+		r.failf("origin: the row order lists %d rows, the image has %d", n, rows)
+	}
+	if r.err != nil || n == 0 {
+		return o
+	}
+	o.Rows = make([]int, n)
+	for k := range o.Rows {
+		o.Rows[k] = r.u32("origin row")
+	}
+	return o
 }

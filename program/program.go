@@ -5,16 +5,16 @@
 //
 // It uses package isa to encode and check instructions, and to assemble and
 // disassemble code; it reads and writes the container directives (.arch,
-// .model, .option, .weights, .codes) that carry the rest of a container as
+// .model, .option, .weights, .order, .codes) that carry the rest of a container as
 // assembly text. It knows nothing of crossbar numerics (a weight image is
 // codes and an eta, not slices) or of simulation.
 //
-// # File format, version 1
+// # File format, version 2
 //
 // All integers are little-endian. A file is
 //
 //	magic    8 bytes  "PNTHPROG"
-//	version  u32      1
+//	version  u32      2
 //	length   u64      bytes in the whole file, checksum included
 //	sections          ARCH, META, TILE, WGHT, each once, in this order:
 //	                  tag (4 ASCII bytes), payload length u64, payload
@@ -28,7 +28,8 @@
 //	TILE  list of tiles: tile u32, tile program (list of 16-byte isa.Words),
 //	      list of cores (core u32, program), list of segments (addr u32, list of i16)
 //	WGHT  list of images: tile, core, unit, rows, cols as u32, eta as float64 bits (u64),
-//	      rows*cols i16 codes, row-major
+//	      origin u32 (0: none; 1: layer u32, block u32, row order as a list of
+//	      u32, empty for block order), rows*cols i16 codes, row-major
 //
 // Lists of tiles, cores, segments and images are in increasing order, so
 // one program has exactly one file.
@@ -58,6 +59,20 @@ type Weights struct {
 	Rows, Cols       int
 	Codes            []int16 // Q4.12 codes, row-major, Rows*Cols of them
 	Eta              float64 // multiplier of every OPA on this unit: minus the learning rate
+	// Origin says which block of a model the image holds; nil for an
+	// image not compiled from a model.
+	Origin *Origin
+}
+
+// Origin is where an image comes from in a model: block Block of layer
+// Layer's cell matrix (its crossbar tiles numbered row-major, as the
+// trainer cuts it), its rows in the order Rows (crossbar row k holds block
+// row Rows[k]; nil is block order). The simulator seeds the unit and draws
+// its devices by it, so a compiled program's units meet the stuck cells
+// the trainer's do (docs/devices.md).
+type Origin struct {
+	Layer, Block int
+	Rows         []int
 }
 
 // Meta says where a program came from.
@@ -112,11 +127,38 @@ func (p *Program) checkWeights(i int) error {
 	case math.IsNaN(w.Eta) || math.IsInf(w.Eta, 0):
 		return fmt.Errorf("eta is %v; it must be finite", w.Eta)
 	}
+	if err := w.Origin.check(w.Rows); err != nil {
+		return err
+	}
 	if i > 0 {
 		prev := &p.Weights[i-1]
 		if !less(prev, w) {
 			return fmt.Errorf("comes after tile %d core %d unit %d: images must be listed once per unit, in increasing order", prev.Tile, prev.Core, prev.Unit)
 		}
+	}
+	return nil
+}
+
+// check accepts a nil origin, or one whose row order is empty or a
+// permutation of the image's rows.
+func (o *Origin) check(rows int) error {
+	switch {
+	case o == nil:
+		return nil
+	case o.Layer < 0 || o.Layer > math.MaxUint32 || o.Block < 0 || o.Block > math.MaxUint32:
+		return fmt.Errorf("origin: layer %d block %d: both must lie in 0..%d", o.Layer, o.Block, uint32(math.MaxUint32))
+	case o.Rows == nil:
+		return nil
+	}
+	if len(o.Rows) != rows {
+		return fmt.Errorf("origin: the row order lists %d rows, the image has %d", len(o.Rows), rows)
+	}
+	seen := make([]bool, rows)
+	for k, r := range o.Rows {
+		if r < 0 || r >= rows || seen[r] {
+			return fmt.Errorf("origin: crossbar row %d holds block row %d, which is out of 0..%d or held twice: the row order must name each row once", k, r, rows-1)
+		}
+		seen[r] = true
 	}
 	return nil
 }

@@ -39,11 +39,18 @@ func genProgram() *rapid.Generator[*program.Program] {
 		for _, k := range keys {
 			rows := rapid.IntRange(1, min(a.CrossbarSize, 12)).Draw(t, "rows")
 			cols := rapid.IntRange(1, min(a.CrossbarSize, 12)).Draw(t, "cols")
-			p.Weights = append(p.Weights, program.Weights{
+			w := program.Weights{
 				Tile: k.tile, Core: k.core, Unit: k.unit, Rows: rows, Cols: cols,
 				Codes: rapid.SliceOfN(rapid.Int16(), rows*cols, rows*cols).Draw(t, "codes"),
 				Eta:   rapid.Float64Range(-1, 1).Draw(t, "eta"),
-			})
+			}
+			if rapid.Bool().Draw(t, "origin") {
+				w.Origin = &program.Origin{Layer: rapid.IntRange(0, 1<<32-1).Draw(t, "layer"), Block: rapid.IntRange(0, 1<<32-1).Draw(t, "block")}
+				if rapid.Bool().Draw(t, "row order") {
+					w.Origin.Rows = rapid.Permutation(rowsInOrder(rows)).Draw(t, "rows order")
+				}
+			}
+			p.Weights = append(p.Weights, w)
 		}
 		p.Meta.Model = rapid.String().Draw(t, "model")
 		if opts := rapid.MapOfN(rapid.StringN(1, 8, 32), rapid.String(), 0, 3).Draw(t, "options"); len(opts) > 0 {
@@ -51,6 +58,15 @@ func genProgram() *rapid.Generator[*program.Program] {
 		}
 		return p
 	})
+}
+
+// rowsInOrder is 0, 1, ..., n-1.
+func rowsInOrder(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
 }
 
 // cmpInts compares pairs in order: (a0, b0), then (a1, b1), ...
@@ -202,7 +218,7 @@ func TestDecodeErrors(t *testing.T) {
 	t.Run("unsupported version", func(t *testing.T) {
 		c := slices.Clone(b)
 		binary.LittleEndian.PutUint32(c[8:], 7)
-		wantDecodeError(t, reseal(c), "program: unsupported format version 7; this build reads version 1")
+		wantDecodeError(t, reseal(c), "program: unsupported format version 7; this build reads version 2")
 	})
 	t.Run("unknown opcode", func(t *testing.T) {
 		// The first instruction of tile 0 core 0 is "set r0, 0, 1".
@@ -281,6 +297,31 @@ func wrappingImage(t testing.TB) []byte {
 	return reseal(b)
 }
 
+// An image's origin flag is 0 or 1, and a row order names each row once.
+func TestDecodeOriginErrors(t *testing.T) {
+	encode := func(o *program.Origin) ([]byte, int) {
+		b, err := program.Encode(&program.Program{Arch: isa.DefaultArch(),
+			Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 1, Codes: []int16{7, -7}, Eta: -0.5, Origin: o}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := binary.LittleEndian.AppendUint32(nil, 0)
+		for _, v := range []uint32{1, 1, 2, 1} {
+			header = binary.LittleEndian.AppendUint32(header, v)
+		}
+		return b, bytes.Index(b, header) + 5*4 + 8 // the origin flag
+	}
+	b, at := encode(nil)
+	binary.LittleEndian.PutUint32(b[at:], 2)
+	wantDecodeError(t, reseal(b), "section WGHT, image 0 (tile 0 core 1 unit 1)", "origin flag 2: want 0 (none) or 1")
+	b, at = encode(&program.Origin{Layer: 1, Block: 2, Rows: []int{1, 0}})
+	binary.LittleEndian.PutUint32(b[at+4*4:], 0) // rows 0, 0
+	wantDecodeError(t, reseal(b), "origin: crossbar row 1 holds block row 0, which is out of 0..1 or held twice")
+	b, at = encode(&program.Origin{Layer: 1, Block: 2, Rows: []int{1, 0}})
+	binary.LittleEndian.PutUint32(b[at+3*4:], 1) // a row order of 1 row
+	wantDecodeError(t, reseal(b), "origin: the row order lists 1 rows, the image has 2")
+}
+
 // testdata/wrapping-image.prog holds those bytes, for the command line's
 // tests.
 func TestDecodeImageSizeCannotWrap(t *testing.T) {
@@ -348,8 +389,9 @@ func smallProgram(t testing.TB) *program.Program {
 		t.Fatal(err)
 	}
 	return &program.Program{Arch: a, Code: code,
-		Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 3, Codes: []int16{1, 2, 3, -4, -5, -6}, Eta: -0.5}},
-		Meta:    program.Meta{Model: "m", Options: map[string]string{"a": "1", "b": "2"}}}
+		Weights: []program.Weights{{Tile: 0, Core: 1, Unit: 1, Rows: 2, Cols: 3, Codes: []int16{1, 2, 3, -4, -5, -6}, Eta: -0.5,
+			Origin: &program.Origin{Layer: 1, Block: 0, Rows: []int{1, 0}}}},
+		Meta: program.Meta{Model: "m", Options: map[string]string{"a": "1", "b": "2"}}}
 }
 
 func FuzzReadProgram(f *testing.F) {

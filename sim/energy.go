@@ -49,6 +49,21 @@ func (l *ledger) byOperation() []Share {
 	return out
 }
 
+// spareLines gives how much the spare lines of fault-aware mapping
+// (docs/devices.md) raise a crossbar operation's energy. The presets'
+// figures are for n x n arrays; with spares every row crosses
+// n + spare_cols cells and every column n + spare_rows. An access draws
+// current through every cell of the lines it drives, spare cells included,
+// so it pays in proportion to the cells on its driven lines: driving rows
+// (MVM, the row-by-row serial accesses of CRS) costs (n + spare_cols)/n
+// times as much, driving columns (MTVM) (n + spare_rows)/n, and an OPA
+// phase, which drives both, their mean. The ADC, the DACs and the buffers
+// serve the matrix's own lines, as many as without spares.
+func spareLines(a *arch.Arch) (row, col float64) {
+	n, d := float64(a.Structure.CrossbarSize), a.Crossbar.Device
+	return (n + float64(d.SpareCols)) / n, (n + float64(d.SpareRows)) / n
+}
+
 // powerWindow is the width, in cycles, of the windows over which peak power
 // is measured; maxWindows bounds their number: a longer run doubles the
 // width as often as needed (merging neighbours), so memory stays bounded.

@@ -3,17 +3,21 @@ package sim
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/program"
 	"github.com/panther-xbar/panther/rng"
 )
 
-// singleOp runs `ld` of the operands, one instruction and hlt on the
-// accumulate preset with a random 128 x 128 unit 0.
-func singleOp(t *testing.T, inst string, x, d []int16) (*Sim, *Report) {
-	a := preset(t, "panther")
+// singleOp runs `ld` of the operands, one instruction and hlt on a (the
+// accumulate preset when nil) with a random 128 x 128 unit 0.
+func singleOp(t *testing.T, a *arch.Arch, inst string, x, d []int16) (*Sim, *Report) {
+	if a == nil {
+		a = preset(t, "panther")
+	}
 	p := assemble(t, a, "single.s", `
 .tile 0
 	halt
@@ -39,7 +43,7 @@ func singleOp(t *testing.T, inst string, x, d []int16) (*Sim, *Report) {
 // writes of the output buffer at 0.16 pJ.
 func TestEnergyOfOneMVM(t *testing.T) {
 	src := rng.New(4)
-	s, _ := singleOp(t, "mvm u0:mvm", codes(src, 128, 1<<13), codes(src, 128, 1<<13))
+	s, _ := singleOp(t, nil, "mvm u0:mvm", codes(src, 128, 1<<13), codes(src, 128, 1<<13))
 	const conv = 8 * 16 * 128
 	want := map[arch.ComponentID]float64{
 		arch.CompCrossbar:      8 * 16 * 309,
@@ -69,7 +73,7 @@ func TestEnergyOfOneOPA(t *testing.T) {
 		x[i] = 1 + x[i]&0x7ff // positive
 	}
 	d := codes(src, 128, 1<<12)
-	s, _ := singleOp(t, "mvm u0:opa", x, d)
+	s, _ := singleOp(t, nil, "mvm u0:opa", x, d)
 	checkPJ(t, "opa crossbar", s.book.pj[ClassOPA][arch.CompCrossbar], 2*12*4.44*20)
 	checkPJ(t, "opa DACs", s.book.pj[ClassOPA][arch.CompDAC], 2*(128+128)*0.0035)
 	checkPJ(t, "opa buffers", s.book.pj[ClassOPA][arch.CompXbarInBuffer]+s.book.pj[ClassOPA][arch.CompXbarOutBuffer], 2*1.7+2*0.16)
@@ -78,7 +82,7 @@ func TestEnergyOfOneOPA(t *testing.T) {
 // A CRS of the accumulate unit reads the 12 update slices and writes them
 // back, then writes the 8 read slices: 12 x 6500 + 20 x 22606 pJ.
 func TestEnergyOfOneCRS(t *testing.T) {
-	s, _ := singleOp(t, "crs u0", make([]int16, 128), make([]int16, 128))
+	s, _ := singleOp(t, nil, "crs u0", make([]int16, 128), make([]int16, 128))
 	checkPJ(t, "crs", s.book.pj[ClassCRS][arch.CompCrossbar], 12*6500+20*22606)
 }
 
@@ -103,7 +107,7 @@ func TestLeakage(t *testing.T) {
 // windows.
 func TestEnergyAdditivity(t *testing.T) {
 	src := rng.New(6)
-	s, r := singleOp(t, "mvm u0:mvm+mtvm+opa", codes(src, 128, 1<<13), codes(src, 128, 1<<13))
+	s, r := singleOp(t, nil, "mvm u0:mvm+mtvm+opa", codes(src, 128, 1<<13), codes(src, 128, 1<<13))
 	var classes, comps, bins float64
 	for _, sh := range r.ByClass {
 		classes += sh.PJ
@@ -177,5 +181,82 @@ func TestEnergyOfOneSRAMUpdate(t *testing.T) {
 	}
 	for id := range arch.NumComponents {
 		checkPJ(t, "opa "+id.String(), s.book.pj[ClassOPA][id], want[id])
+	}
+}
+
+// Spare lines (4 rows, 8 columns per 128 x 128 array) make every row cross
+// 136 cells and every column 132: the crossbar's share of an MVM (driving
+// rows) costs 136/128 times as much, of an MTVM (driving columns) 132/128,
+// of an OPA phase (both) their mean, of a CRS (row-by-row serial accesses)
+// 136/128; nothing else changes. The test read of the unit's 20 slice
+// arrays (8 read, 12 update) reads 132 rows of 136 cells each, once, and is
+// reported beside the run: 10250 x 132/128 ns and 20 x 6500 x 136 x
+// 132/128^2 pJ.
+func TestSpareLinesEnergyAndTestRead(t *testing.T) {
+	spared := preset(t, "panther")
+	spared.Crossbar.Device.FaultMap, spared.Crossbar.Device.SpareRows, spared.Crossbar.Device.SpareCols = true, 4, 8
+	const row, col = 136.0 / 128, 132.0 / 128
+	for _, inst := range []string{"mvm u0:mvm+mtvm+opa", "crs u0"} {
+		src := rng.New(7)
+		x, d := codes(src, 128, 1<<13), codes(src, 128, 1<<13)
+		plain, plainRep := singleOp(t, nil, inst, x, d)
+		s, r := singleOp(t, spared, inst, x, d)
+		scale := map[Class]float64{ClassMVM: row, ClassMTVM: col, ClassOPA: (row + col) / 2, ClassCRS: row}
+		for c := range numClasses {
+			for id := range arch.NumComponents {
+				want := plain.book.pj[c][id]
+				if id == arch.CompCrossbar && scale[c] != 0 {
+					want *= scale[c]
+				}
+				if c != ClassLeakage {
+					checkPJ(t, inst+" "+c.String()+" "+id.String(), s.book.pj[c][id], want)
+				}
+			}
+		}
+		if plain.book.pj[ClassMVM][arch.CompCrossbar]+plain.book.pj[ClassCRS][arch.CompCrossbar] == 0 {
+			t.Fatalf("%s charged no crossbar energy", inst)
+		}
+		if plainRep.TestRead != nil {
+			t.Errorf("without fault_map: test read %+v, want none", plainRep.TestRead)
+		}
+		tr := r.TestRead
+		if tr == nil || tr.Arrays != 20 {
+			t.Fatalf("test read %+v, want 20 slice arrays", tr)
+		}
+		checkPJ(t, "test read time (ns)", tr.TimeNS, 10250*col)
+		checkPJ(t, "test read", tr.EnergyPJ, 20*6500*row*col)
+		var text strings.Builder
+		if err := r.WriteTable(&text); err != nil {
+			t.Fatal(err)
+		}
+		if want := "test read     20 slice arrays at programming, once: 10.570 us, 0.1424 uJ (not in the time and energy above)\n"; !strings.Contains(text.String(), want) {
+			t.Errorf("the report lacks the line %q:\n%s", want, text.String())
+		}
+	}
+}
+
+// With stuck cells, the units' own test reads (xbar counts one serial read
+// per slice array when it maps them) are the arrays the report charges.
+func TestTestReadCountsTheMappedArrays(t *testing.T) {
+	for _, variant := range []string{"panther-inplace", "panther-accumulate", "panther-pipelined"} {
+		a := preset(t, variant)
+		a.Crossbar.Device = device.Config{StuckLow: 0.01, StuckHigh: 0.01, FaultMap: true, SpareRows: 2, SpareCols: 2}
+		p := assemble(t, a, "one.s", ".tile 0\n\thalt\n.core 0\n\thlt\n.core 1\n\thlt\n")
+		p.Weights = append(unitImages(0, 0, 128, 40, 2), unitImages(0, 1, 30, 128, 2)...)
+		s, r := simulate(t, a, p, Options{})
+		var reads int64
+		for _, c := range s.tiles[0].cores {
+			for _, mu := range c.units {
+				if mu == nil {
+					continue
+				}
+				for _, seen := range mu.seen {
+					reads += seen.SerialReads
+				}
+			}
+		}
+		if r.TestRead == nil || int64(r.TestRead.Arrays) != reads || reads == 0 {
+			t.Errorf("%s: test read %+v, the units read %d arrays at programming", variant, r.TestRead, reads)
+		}
 	}
 }

@@ -170,10 +170,11 @@ func (c *core) crs(now int64, in *isa.Inst) (int64, status) {
 		mu.track(mu.unit.Update())
 		mu.unit.CRS()
 		mu.busy += s.t.crs
+		row, _ := spareLines(s.arch)
 		for _, set := range mu.sets {
 			d := mu.delta(set)
 			pj := float64(d.SerialReads)*ops.SerialRead.EnergyPJ + float64(d.SerialWrites)*ops.SerialWrite.EnergyPJ
-			s.book.add(ClassCRS, arch.CompCrossbar, pj, now, end)
+			s.book.add(ClassCRS, arch.CompCrossbar, pj*row, now, end)
 		}
 	}
 	c.pc++
@@ -202,14 +203,20 @@ func (c *core) slide(in *isa.Inst) {
 // lines. Analog: the crossbar per slice per input-bit step and the ADC, the
 // sample-and-hold and the shift-and-add per conversion, as counted by xbar;
 // a DAC per input line and a read of the input buffer per step; a write of
-// the output buffer per output. Digital: one product per matrix unit.
+// the output buffer per output. Digital: one product per matrix unit. The
+// crossbar pays for the spare cells on the lines it drives (spareLines):
+// MVM drives rows, MTVM columns.
 func (s *Sim) chargeProduct(c Class, d xbar.Counters, inputs, outputs int, now int64) {
 	comp := &s.arch.Components
 	op := s.arch.Ops.MVM
 	end := now + s.t.product
 	steps := float64(fixed.Width)
 	if op.Mechanism == arch.MVMAnalog {
-		s.book.add(c, arch.CompCrossbar, float64(d.InputBitSteps)*op.PowerMW*op.LatencyNS, now, end)
+		lines, cols := spareLines(s.arch)
+		if c == ClassMTVM {
+			lines = cols
+		}
+		s.book.add(c, arch.CompCrossbar, float64(d.InputBitSteps)*op.PowerMW*op.LatencyNS*lines, now, end)
 		conv := float64(d.ADCConversions)
 		s.book.add(c, arch.CompADC, conv*comp.ADC.AccessPJ(), now, end)
 		s.book.add(c, arch.CompSampleHold, conv*comp.SampleHold.AccessPJ(), now, end)
@@ -247,28 +254,31 @@ func (s *Sim) chargeRecord(c Class, mu *matrixUnit, set *xbar.Set, d xbar.Counte
 // with the row and column DACs, and one read of each input buffer per phase;
 // digital: the CMOS outer product once per unit, then a serial write of
 // every slice array; sram: the CMOS outer product, then the write of the
-// unit's SRAM; serial: one serial access of every slice array.
+// unit's SRAM; serial: one serial access of every slice array. The
+// crossbar pays for the spare cells on the lines it drives (spareLines): an
+// OPA phase drives rows and columns, a serial access rows.
 func (s *Sim) chargeUpdate(mu *matrixUnit, d xbar.Counters, now int64) {
 	comp := &s.arch.Components
 	ops := s.arch.Ops
 	u := ops.Update
 	end := now + s.t.update
 	slices := float64(len(mu.unit.Update().Config().Plan.Slices))
+	row, col := spareLines(s.arch)
 	reads := 1.0
 	switch u.Mechanism {
 	case arch.UpdateCrossbar:
 		phases := float64(d.OPAPhases * int64(perBitSteps(u)))
-		s.book.add(ClassOPA, arch.CompCrossbar, phases*slices*u.PowerMW*u.LatencyNS, now, end)
+		s.book.add(ClassOPA, arch.CompCrossbar, phases*slices*u.PowerMW*u.LatencyNS*(row+col)/2, now, end)
 		s.book.add(ClassOPA, arch.CompDAC, phases*float64(mu.rows+mu.cols)*comp.DAC.AccessPJ(), now, end)
 		reads = float64(d.OPAPhases)
 	case arch.UpdateDigital:
 		s.book.add(ClassOPA, arch.CompVectorALU, u.PowerMW*u.LatencyNS, now, end)
-		s.book.add(ClassOPA, arch.CompCrossbar, slices*ops.SerialWrite.EnergyPJ, now, end)
+		s.book.add(ClassOPA, arch.CompCrossbar, slices*ops.SerialWrite.EnergyPJ*row, now, end)
 	case arch.UpdateSRAM:
 		s.book.add(ClassOPA, arch.CompVectorALU, u.PowerMW*u.LatencyNS, now, end)
 		s.book.add(ClassOPA, arch.CompCrossbar, ops.SRAMWrite.EnergyPJ, now, end)
 	case arch.UpdateSerial:
-		s.book.add(ClassOPA, arch.CompCrossbar, slices*u.PowerMW*u.LatencyNS, now, end)
+		s.book.add(ClassOPA, arch.CompCrossbar, slices*u.PowerMW*u.LatencyNS*row, now, end)
 	}
 	s.book.add(ClassOPA, arch.CompXbarInBuffer, reads*comp.XbarInBuffer.AccessPJ(), now, end)
 	s.book.add(ClassOPA, arch.CompXbarOutBuffer, reads*comp.XbarOutBuffer.AccessPJ(), now, end)

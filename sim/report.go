@@ -36,6 +36,9 @@ type Report struct {
 	ByComponent  []Share `json:"energy_by_component"`
 	// ByOperation is the energy by the lines of Operations.
 	ByOperation []Share `json:"energy_by_operation"`
+	// TestRead is the test read of fault-aware mapping, done once at
+	// programming; nil without fault_map.
+	TestRead *TestRead `json:"test_read,omitempty"`
 
 	Area              AreaReport   `json:"area"`
 	InstructionCounts []Count      `json:"instruction_counts"`
@@ -49,6 +52,50 @@ type Report struct {
 	// the operations they correct.
 	FaultRecordPJ float64   `json:"fault_record_pj,omitempty"`
 	Blocked       []Blocked `json:"blocked,omitempty"` // after a deadlock or the cycle limit: every unit not halted
+}
+
+// TestRead is the test read that finds the stuck cells for fault-aware
+// mapping (docs/devices.md): one serial read of every slice array of every
+// programmed matrix unit, spare lines included, all at once, as CRS reads
+// them. It happens once, when the weights are programmed, so the run's
+// time and energy above leave it out. A serial read takes one step per row
+// and draws current through every cell it reads: with spares it takes
+// (n + spare_rows)/n times the preset's time and (n + spare_rows)(n +
+// spare_cols)/n^2 times its energy.
+type TestRead struct {
+	Arrays   int     `json:"arrays"`
+	TimeNS   float64 `json:"time_ns"`
+	EnergyPJ float64 `json:"energy_pj"`
+}
+
+// testRead is the run's test read, nil without fault-aware mapping or
+// without programmed units.
+func (s *Sim) testRead() *TestRead {
+	a := s.arch
+	if !a.Crossbar.Device.FaultMap {
+		return nil
+	}
+	tr := &TestRead{}
+	for _, t := range s.tiles {
+		for _, c := range t.cores {
+			for _, mu := range c.units {
+				if mu == nil {
+					continue
+				}
+				for _, set := range mu.sets {
+					tr.Arrays += len(set.Config().Plan.Slices)
+				}
+			}
+		}
+	}
+	if tr.Arrays == 0 {
+		return nil
+	}
+	row, col := spareLines(a)
+	read := a.Ops.SerialRead
+	tr.TimeNS = read.LatencyNS * col
+	tr.EnergyPJ = float64(tr.Arrays) * read.EnergyPJ * row * col
+	return tr
 }
 
 // Share is one line of an energy breakdown.
@@ -159,6 +206,7 @@ func (s *Sim) report() *Report {
 		r.ByComponent = append(r.ByComponent, Share{Name: arch.ComponentID(id).String(), PJ: pj})
 	}
 	r.ByOperation = s.book.byOperation()
+	r.TestRead = s.testRead()
 	for _, list := range [][]Share{r.ByClass, r.ByComponent, r.ByOperation} {
 		for i := range list {
 			if r.EnergyPJ > 0 {
@@ -309,6 +357,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "energy        %.4f uJ (dynamic %.4f uJ, leakage %.4f uJ)\n", r.EnergyPJ/1e6, r.DynamicPJ/1e6, r.LeakagePJ/1e6)
 	fmt.Fprintf(&b, "power         average %.3f mW, peak %.3f mW (over %g ns)\n", r.AvgPowerMW, r.PeakPowerMW, r.PeakWindowNS)
 	fmt.Fprintf(&b, "OPA timing    %s\n", r.OPATiming)
+	if tr := r.TestRead; tr != nil {
+		fmt.Fprintf(&b, "test read     %d slice arrays at programming, once: %.3f us, %.4f uJ (not in the time and energy above)\n", tr.Arrays, tr.TimeNS/1e3, tr.EnergyPJ/1e6)
+	}
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
 	section := func(title string, rows []Share) {
 		fmt.Fprintf(tw, "\n%s\tenergy (pJ)\tshare\t\n", title)

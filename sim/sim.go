@@ -256,8 +256,10 @@ func coreStream(seed uint64, a isa.Arch, tile, core int) *rng.Source {
 	return rng.Derive(seed, "rand_cmp", tile*a.CoresPerTile+core)
 }
 
-// unitSeed is the seed of a matrix unit: one stream per unit of the whole
-// system, so adding a unit does not shift the draws of the others.
+// unitSeed is the seed of a matrix unit whose image names no origin: one
+// stream per unit of the whole system, so adding a unit does not shift the
+// draws of the others. A unit whose image names its origin in a model is
+// seeded as the trainer seeds that block (xbar.BlockSeed).
 func unitSeed(seed uint64, a isa.Arch, tile, core, unit int) uint64 {
 	return rng.Derive(seed, "matrix-unit", (tile*a.CoresPerTile+core)*a.MatrixUnits+unit).Uint64()
 }
@@ -281,7 +283,11 @@ func buildUnits(s *Sim, images []program.Weights) map[[3]int]*builtUnit {
 			for i := k; i < len(images); i += workers {
 				w := &images[i]
 				cfg := s.arch.UnitConfig()
-				cfg.Seed = unitSeed(s.opt.Seed, s.isa, w.Tile, w.Core, w.Unit)
+				if o := w.Origin; o != nil {
+					cfg.Seed, cfg.RowOrder = xbar.BlockSeed(s.opt.Seed, o.Layer, o.Block), o.Rows
+				} else {
+					cfg.Seed = unitSeed(s.opt.Seed, s.isa, w.Tile, w.Core, w.Unit)
+				}
 				built[i].unit, built[i].err = newMatrixUnit(cfg, w)
 			}
 		})

@@ -12,7 +12,6 @@ import (
 	"github.com/panther-xbar/panther/alu"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model"
-	"github.com/panther-xbar/panther/rng"
 	"github.com/panther-xbar/panther/xbar"
 )
 
@@ -273,15 +272,14 @@ func (n *crossbarNet) newRecord() *record {
 
 // build makes and programs the units of a cell matrix m (rows x cols,
 // row-major). Tile t (row-major over the grid) of layer l gets the seed
-// Derive(Derive(seed, "layer", l), "tile", t).
+// xbar.BlockSeed(seed, l, t), as a compiled program's unit for it does.
 func (g *tileGrid) build(cfg Config, layer int, m []int16) error {
 	cols := g.colStart[len(g.colStart)-1]
-	layerSeed := rng.Derive(cfg.Seed, "layer", layer).Uint64()
 	for i := range g.rowTiles() {
 		for j := range g.colTiles() {
 			r0, r1, c0, c1 := g.rowStart[i], g.rowStart[i+1], g.colStart[j], g.colStart[j+1]
 			uc := cfg.Unit
-			uc.Seed = rng.Derive(layerSeed, "tile", len(g.units)).Uint64()
+			uc.Seed = xbar.BlockSeed(cfg.Seed, layer, len(g.units))
 			u, err := xbar.NewUnit(uc, r1-r0, c1-c0)
 			if err != nil {
 				return err

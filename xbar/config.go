@@ -151,6 +151,12 @@ type SetConfig struct {
 	OPAMode  OPAMode
 	// Seed feeds the set's random streams (stochastic rounding, device).
 	Seed uint64
+	// RowOrder, if set, says which row of the cell matrix each crossbar row
+	// holds: row k holds the matrix's row RowOrder[k]. The devices are
+	// drawn by matrix row, so a placement that orders a matrix's rows its
+	// own way meets the stuck cells, d2d multipliers and spare lines the
+	// matrix meets in matrix order (docs/devices.md). Nil is matrix order.
+	RowOrder []int
 }
 
 // Validate checks every parameter and names the one that is wrong.

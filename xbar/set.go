@@ -80,6 +80,9 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	if err := checkSet(cfg, rows, cols); err != nil {
 		return nil, err
 	}
+	if err := checkRowOrder(cfg.RowOrder, rows); err != nil {
+		return nil, err
+	}
 	s := &Set{
 		cfg: cfg, rows: rows, cols: cols,
 		acc:      make([]int64, rows*cols),
@@ -104,6 +107,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	if mapped {
 		mappedCells = s.newMappedCells()
 	}
+	placed := cellsInRowOrder(cfg.RowOrder, cols)
 	for i := range s.slices {
 		c := &s.slices[i]
 		if deviceModelled {
@@ -112,6 +116,9 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 				c.dev = mappedCells[i]
 			} else {
 				c.dev = device.NewCells(cfg.Device, 1<<c.CellBits, rows*cols, rng.Derive(cfg.Seed, "device", i))
+			}
+			if placed != nil {
+				c.dev.Remap(placed)
 			}
 			for idx := range c.v {
 				if level, stuck := c.dev.Stuck(idx); stuck {
@@ -148,6 +155,40 @@ func checkSet(cfg SetConfig, rows, cols int) error {
 			rows, cols, cfg.Size.Rows, cfg.Size.Cols, cfg.Size.Rows, cfg.Size.Cols)
 	}
 	return checkAccumulatorRange(cfg.Plan, max(rows, cols))
+}
+
+// checkRowOrder accepts nil or a permutation of the rows' indices.
+func checkRowOrder(order []int, rows int) error {
+	if order == nil {
+		return nil
+	}
+	if len(order) != rows {
+		return fmt.Errorf("row order lists %d rows, the cell matrix has %d", len(order), rows)
+	}
+	seen := make([]bool, rows)
+	for k, r := range order {
+		if r < 0 || r >= rows || seen[r] {
+			return fmt.Errorf("row order: crossbar row %d holds matrix row %d, which is out of [0, %d) or held twice", k, r, rows)
+		}
+		seen[r] = true
+	}
+	return nil
+}
+
+// cellsInRowOrder is the device.Cells.Remap order that puts the cells
+// drawn in matrix order into the crossbar rows of order: cell (k, c) takes
+// the draw of matrix cell (order[k], c). Nil for matrix order.
+func cellsInRowOrder(order []int, cols int) []int {
+	if order == nil {
+		return nil
+	}
+	cells := make([]int, 0, len(order)*cols)
+	for _, r := range order {
+		for c := range cols {
+			cells = append(cells, r*cols+c)
+		}
+	}
+	return cells
 }
 
 // checkAccumulatorRange rejects plans whose worst-case shift-and-add sum

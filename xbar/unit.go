@@ -53,6 +53,10 @@ type UnitConfig struct {
 	Rounding                          fixed.Rounding
 	OPAMode                           OPAMode
 	Seed                              uint64
+	// RowOrder is every set's SetConfig.RowOrder: which row of the cell
+	// matrix each crossbar row holds (nil: matrix order). It belongs to a
+	// placement, not to a design, so it is not part of a saved config.
+	RowOrder []int `json:"-" yaml:"-"`
 }
 
 // DefaultUnitConfig gives PANTHER's defaults: the accumulate variant on
@@ -69,6 +73,15 @@ func DefaultUnitConfig() UnitConfig {
 		Rounding:    fixed.Nearest,
 		OPAMode:     Chunked,
 	}
+}
+
+// BlockSeed is the seed of the matrix unit that holds block `block` (the
+// crossbar tiles of a layer's cell matrix, numbered row-major) of layer
+// `layer` in a run with seed `seed`. The trainer and the simulator both
+// seed a unit this way, so a compiled program's units draw the trainer's
+// devices and random streams (docs/devices.md).
+func BlockSeed(seed uint64, layer, block int) uint64 {
+	return rng.Derive(rng.Derive(seed, "layer", layer).Uint64(), "tile", block).Uint64()
 }
 
 // Set roles within a matrix unit.
@@ -114,7 +127,7 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	u.changeAll()
 	setConfig := func(index int, plan Plan) SetConfig {
 		return SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
-			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64()}
+			Rounding: cfg.Rounding, OPAMode: cfg.OPAMode, Seed: rng.Derive(cfg.Seed, "set", index).Uint64(), RowOrder: cfg.RowOrder}
 	}
 	newSet := func(role string, index int, plan Plan) (*Set, error) {
 		s, err := NewSet(setConfig(index, plan), rows, cols)
