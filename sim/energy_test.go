@@ -250,8 +250,8 @@ func TestTestReadCountsTheMappedArrays(t *testing.T) {
 				if mu == nil {
 					continue
 				}
-				for _, seen := range mu.seen {
-					reads += seen.SerialReads
+				for _, rc := range mu.counters() { // nothing but the test read reads serially here
+					reads += rc.Counters.SerialReads
 				}
 			}
 		}

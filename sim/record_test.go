@@ -30,7 +30,7 @@ func TestFaultRecordCost(t *testing.T) {
 		p := assemble(t, a, "xbar.s")
 		addData(t, p, 0, 0, append(x, d...))
 		p.Weights = []program.Weights{{Tile: 0, Core: 0, Unit: 0, Rows: rows, Cols: cols, Codes: w, Eta: -1.0 / 16}}
-		s, r := simulate(t, a, p, Options{Seed: 5})
+		s, r := simulate(t, a, p, Options{Seed: 5, KeepUnits: true})
 		reports[n] = r
 		unit = s.coreOf(t, 0, 0).units[0].unit
 	}

@@ -82,8 +82,8 @@ func (s *Sim) testRead() *TestRead {
 				if mu == nil {
 					continue
 				}
-				for _, set := range mu.sets {
-					tr.Arrays += len(set.Config().Plan.Slices)
+				for _, rc := range mu.counters() { // what a released unit keeps
+					tr.Arrays += len(rc.Counters.SliceSat)
 				}
 			}
 		}

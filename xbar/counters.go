@@ -72,6 +72,7 @@ func (c *Counters) add(o Counters) {
 	c.WeightSat += o.WeightSat
 	c.SerialReads += o.SerialReads
 	c.SerialWrites += o.SerialWrites
+	c.RecordOps += o.RecordOps
 }
 
 func (c Counters) clone() Counters {
