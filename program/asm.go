@@ -466,24 +466,12 @@ func (as *containerAsm) orderLine(pos isa.Pos, args []arg) {
 		as.errorf(pos, "%s needs a %s line with layer= and block= before it to say whose rows these are", dirOrder, dirWeights)
 		return
 	}
-	img := &as.images[len(as.images)-1]
-	if len(args) == 0 {
-		as.errorf(pos, "%s needs at least one value", dirOrder)
-	}
-	for _, a := range args {
-		if a.name != "" {
-			as.errorf(a.pos, "%s takes plain values, not name=value", dirOrder)
-			return
-		}
-		v, ok := as.number(a, 0, math.MaxInt32)
-		if !ok {
-			return
-		}
+	as.imageValues(pos, args, dirOrder, 0, math.MaxInt32, func(img *image, v int) {
 		// Hold at most one row past the image, enough for the count check.
 		if len(img.Origin.Rows) <= img.Rows {
 			img.Origin.Rows = append(img.Origin.Rows, v)
 		}
-	}
+	})
 }
 
 func (as *containerAsm) codesLine(pos isa.Pos, args []arg) {
@@ -491,23 +479,31 @@ func (as *containerAsm) codesLine(pos isa.Pos, args []arg) {
 		as.errorf(pos, "%s needs a %s line before it to say whose codes these are", dirCodes, dirWeights)
 		return
 	}
-	img := &as.images[len(as.images)-1]
-	if len(args) == 0 {
-		as.errorf(pos, "%s needs at least one value", dirCodes)
-	}
-	for _, a := range args {
-		if a.name != "" {
-			as.errorf(a.pos, "%s takes plain values, not name=value", dirCodes)
-			return
-		}
-		v, ok := as.number(a, math.MinInt16, math.MaxInt16)
-		if !ok {
-			return
-		}
+	as.imageValues(pos, args, dirCodes, math.MinInt16, math.MaxInt16, func(img *image, v int) {
 		// Hold at most one code past the image, enough for the count check.
 		if uint64(len(img.Codes)) <= uint64(img.Rows)*uint64(img.Cols) {
 			img.Codes = append(img.Codes, int16(v))
 		}
+	})
+}
+
+// imageValues reads the plain values in lo..hi of a directive that adds to
+// the last weight image (there is one), handing each to add.
+func (as *containerAsm) imageValues(pos isa.Pos, args []arg, dir string, lo, hi int, add func(img *image, v int)) {
+	img := &as.images[len(as.images)-1]
+	if len(args) == 0 {
+		as.errorf(pos, "%s needs at least one value", dir)
+	}
+	for _, a := range args {
+		if a.name != "" {
+			as.errorf(a.pos, "%s takes plain values, not name=value", dir)
+			return
+		}
+		v, ok := as.number(a, lo, hi)
+		if !ok {
+			return
+		}
+		add(img, v)
 	}
 }
 
