@@ -279,22 +279,6 @@ func (s *Set) programRows(m []int16, changed []bool) {
 	s.programmed()
 }
 
-// programWeights programs the weights that src, a set of the same shape,
-// represents (what src.Weights gives), in one pass without a buffer, and
-// returns how many saturated.
-func (s *Set) programWeights(src *Set) (saturated int) {
-	from, f := uint(src.cfg.Plan.FractionBits), uint(s.cfg.Plan.FractionBits)
-	for i, q := range src.acc {
-		w, sat := fixed.Sat16(fixed.RoundShift(q, from))
-		if sat {
-			saturated++
-		}
-		s.acc[i] = int64(w) << f
-	}
-	s.programmed()
-	return saturated
-}
-
 // programmed puts the cells in the nominal form of the accumulators just
 // programmed, a serial write of every slice array.
 func (s *Set) programmed() {

@@ -200,7 +200,8 @@ func (u *Unit) updateSet() *Set {
 		return u.update
 	}
 	s, _ := NewSet(*u.deferred, u.forward.rows, u.forward.cols) // NewUnit checked both
-	s.programWeights(u.forward)
+	_, _ = u.forward.Weights(u.weights)                         // same shape; the buffer holds what the read sets hold, as after a CRS
+	s.program(u.weights)
 	s.counters.SerialWrites = u.programs * int64(len(s.slices))
 	u.update, u.deferred = s, nil
 	u.roles = append(u.roles, unitSet{RoleUpdate, s})
