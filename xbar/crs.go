@@ -44,12 +44,19 @@ func (s *Set) crsRows(changed []bool, dst []int16, rowSat []int) {
 	s.counters.CRSs++
 	s.counters.SerialReads += int64(len(s.slices))
 	s.counters.SerialWrites += int64(len(s.slices))
+	for r, ch := range changed {
+		if ch {
+			s.counters.QSat += int64(s.clampRows(r, r+1))
+		}
+	}
+	// The weights are read after the nominal write: stuck cells can make
+	// the resolved accumulators differ from the clamped ones.
+	s.writeNominal()
 	f := uint(s.cfg.Plan.FractionBits)
 	for r, ch := range changed {
 		if !ch {
 			continue
 		}
-		s.counters.QSat += int64(s.clampRows(r, r+1))
 		rowSat[r] = 0
 		for c, q := range s.acc[r*s.cols : (r+1)*s.cols] {
 			var sat bool
@@ -58,5 +65,4 @@ func (s *Set) crsRows(changed []bool, dst []int16, rowSat []int) {
 			}
 		}
 	}
-	s.writeNominal()
 }
