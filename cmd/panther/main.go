@@ -24,10 +24,16 @@ var root = &cobra.Command{
 }
 
 func main() {
-	if err := root.Execute(); err != nil {
+	if err := execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "panther:", err)
 		os.Exit(exitStatus(err))
 	}
+}
+
+// execute runs the command line, within the profiles it asks for.
+func execute() error {
+	err := root.Execute()
+	return errors.Join(err, stopProfiles())
 }
 
 // stoppedBy is the error of a command that a signal stopped; the process

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +25,7 @@ func runPanther(t *testing.T, args ...string) (string, error) {
 	root.SetOut(&out)
 	root.SetErr(&out)
 	root.SetArgs(args)
-	err := root.Execute()
+	err := execute()
 	return out.String(), err
 }
 
@@ -249,6 +251,29 @@ func TestWrappingImageIsRefused(t *testing.T) {
 		_, err := runPanther(t, args...)
 		if err == nil || !strings.Contains(err.Error(), path+": program: section WGHT, image 0 (tile 0 core 1 unit 1), offset 120: shape 4294836226x2147549185 does not fit a 128x128 crossbar") {
 			t.Errorf("%s: %v", args[0], err)
+		}
+	}
+}
+
+func TestProfilesAreWritten(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof")
+	if _, err := runPanther(t, "quickstart", "--size", "32", "--repeats", "1", "--cpuprofile", cpu, "--memprofile", mem); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{cpu, mem} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f) // pprof profiles are gzipped protocol buffers
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil || len(b) == 0 {
+			t.Fatalf("%s: %d bytes, %v", path, len(b), err)
 		}
 	}
 }
