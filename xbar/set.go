@@ -107,7 +107,10 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	if mapped {
 		mappedCells = s.newMappedCells()
 	}
-	placed := cellsInRowOrder(cfg.RowOrder, cols)
+	var placed []int // only device draws need the cells' places
+	if deviceModelled {
+		placed = cellsInRowOrder(cfg.RowOrder, cols)
+	}
 	for i := range s.slices {
 		c := &s.slices[i]
 		if deviceModelled {

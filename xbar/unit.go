@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
@@ -107,10 +108,29 @@ type Unit struct {
 	// changed marks the rows that an OPA may have changed since the last
 	// CRS (all after Program or Restore); rowWeightSat holds each row's
 	// saturated weights at the last hand-over. A CRS hands over the marked
-	// rows only: the others' weights are those of the buffer already.
+	// rows only: the others' weights are in the read sets already.
 	changed      []bool
 	rowWeightSat []int
-	weights      []int16 // CRS hand-over buffer
+}
+
+// handOvers lends the buffers in which weights pass from one set of a unit
+// to another (a CRS, the making of a deferred update set): a unit needs one
+// only for the moment of the hand-over, and a network has thousands of
+// units.
+var handOvers sync.Pool // *[]int16
+
+// borrowHandOver returns a buffer of n weights, of any content, to give
+// back with handOvers.Put.
+func borrowHandOver(n int) *[]int16 {
+	b, _ := handOvers.Get().(*[]int16)
+	if b == nil {
+		b = new([]int16)
+	}
+	if cap(*b) < n {
+		*b = make([]int16, n)
+	}
+	*b = (*b)[:n]
+	return b
 }
 
 type unitSet struct {
@@ -123,7 +143,7 @@ func NewUnit(cfg UnitConfig, rows, cols int) (*Unit, error) {
 	if cfg.Variant > Pipelined {
 		return nil, fmt.Errorf("variant %v: want one of %s", cfg.Variant, strings.Join(variantNames, ", "))
 	}
-	u := &Unit{cfg: cfg, weights: make([]int16, rows*cols), changed: make([]bool, rows), rowWeightSat: make([]int, rows)}
+	u := &Unit{cfg: cfg, changed: make([]bool, rows), rowWeightSat: make([]int, rows)}
 	u.changeAll()
 	setConfig := func(index int, plan Plan) SetConfig {
 		return SetConfig{Plan: plan, Size: cfg.Size, ADC: cfg.ADC, Device: cfg.Device,
@@ -200,8 +220,10 @@ func (u *Unit) updateSet() *Set {
 		return u.update
 	}
 	s, _ := NewSet(*u.deferred, u.forward.rows, u.forward.cols) // NewUnit checked both
-	_, _ = u.forward.Weights(u.weights)                         // same shape; the buffer holds what the read sets hold, as after a CRS
-	s.program(u.weights)
+	w := borrowHandOver(len(s.acc))
+	_, _ = u.forward.Weights(*w) // same shape
+	s.program(*w)
+	handOvers.Put(w)
 	s.counters.SerialWrites = u.programs * int64(len(s.slices))
 	u.update, u.deferred = s, nil
 	u.roles = append(u.roles, unitSet{RoleUpdate, s})
@@ -296,15 +318,17 @@ func (u *Unit) CRS() {
 	if u.cfg.Device.HasStuck() {
 		u.changeAll()
 	}
-	update.crsRows(u.changed, u.weights, u.rowWeightSat)
+	w := borrowHandOver(len(update.acc))
+	update.crsRows(u.changed, *w, u.rowWeightSat)
 	for _, n := range u.rowWeightSat {
 		u.weightSat += int64(n)
 	}
 	for _, rs := range u.roles {
 		if rs.set != update {
-			rs.set.programRows(u.weights, u.changed) // every set of a unit has the same shape
+			rs.set.programRows(*w, u.changed) // every set of a unit has the same shape
 		}
 	}
+	handOvers.Put(w)
 	clear(u.changed)
 }
 
