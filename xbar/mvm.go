@@ -74,7 +74,20 @@ type readState struct {
 	rowPairs, colPairs         []uint64
 	rowPairsLive, colPairsLive bool
 	wide                       bool
+	// unpaired counts the exact products of each direction (MVM, MTVM) run
+	// from the accumulators since the last nominal write: the paired lanes
+	// are made only for the product after pairsAfter of them.
+	unpaired [2]int
 }
+
+// pairsAfter is how many exact products of one direction a set runs from
+// its accumulators before it makes that direction's paired lanes. Making
+// them costs a few products' time and keeps 4 bytes a cell; a layer that
+// runs one product per direction between two CRSs (a dense layer at batch
+// 1, the first CRS of thousands of units at once) would pay both for
+// nothing, and a layer that runs many pays only the first few products'
+// slower path.
+const pairsAfter = 2
 
 // productScratch is the scratch of one reader.
 type productScratch struct {
@@ -90,6 +103,7 @@ type productScratch struct {
 func (rs *readState) forget() {
 	rs.nominalOPAs = -1
 	rs.rowPairsLive, rs.colPairsLive = false, false
+	rs.unpaired = [2]int{}
 }
 
 // nominalWritten records that the cells were just written in nominal form
@@ -97,6 +111,7 @@ func (rs *readState) forget() {
 func (rs *readState) nominalWritten(opas int64) {
 	rs.nominalOPAs = opas
 	rs.rowPairsLive, rs.colPairsLive, rs.wide = false, false, false
+	rs.unpaired = [2]int{}
 }
 
 // product runs MVM (transposed false) or MTVM, with scratch sc, counting
@@ -328,6 +343,10 @@ func (s *Set) linePairs(transposed bool) []uint64 {
 	}
 	if !transposed && rs.rowPairsLive {
 		return rs.rowPairs
+	}
+	if n := &rs.unpaired[b2i(transposed)]; *n < pairsAfter {
+		*n++
+		return nil
 	}
 	for _, q := range s.acc {
 		if q != int64(int16(q)) {

@@ -14,7 +14,8 @@ import (
 
 // Products read the cells as the last write left them, whatever came
 // before: Program, OPA, CRS, ResetCounters and Restore in any order, each followed
-// by products (which keep narrow copies of the accumulators).
+// by products, from the accumulators and, after pairsAfter of them, from
+// the narrow copies they then keep.
 func TestProductsFollowEveryWrite(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		plan := genPlan(t, rapid.SampledFrom([]int{0, 8}).Draw(t, "max f"))
@@ -28,20 +29,22 @@ func TestProductsFollowEveryWrite(t *testing.T) {
 			t.Fatal(err)
 		}
 		for step := range rapid.IntRange(1, 8).Draw(t, "steps") {
-			x := genSparseCodes(t, rows, "x")
-			d := genSparseCodes(t, cols, "d")
-			y, yt := make([]int16, cols), make([]int16, rows)
-			if err := s.MVM(x, y, nil); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.MTVM(d, yt, nil); err != nil {
-				t.Fatal(err)
-			}
-			if want := bigExactProduct(s, x, false); !slices.Equal(y, want) {
-				t.Fatalf("step %d: MVM %v, exact %v", step, y, want)
-			}
-			if want := bigExactProduct(s, d, true); !slices.Equal(yt, want) {
-				t.Fatalf("step %d: MTVM %v, exact %v", step, yt, want)
+			for range rapid.IntRange(1, pairsAfter+2).Draw(t, "products") {
+				x := genSparseCodes(t, rows, "x")
+				d := genSparseCodes(t, cols, "d")
+				y, yt := make([]int16, cols), make([]int16, rows)
+				if err := s.MVM(x, y, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.MTVM(d, yt, nil); err != nil {
+					t.Fatal(err)
+				}
+				if want := bigExactProduct(s, x, false); !slices.Equal(y, want) {
+					t.Fatalf("step %d: MVM %v, exact %v", step, y, want)
+				}
+				if want := bigExactProduct(s, d, true); !slices.Equal(yt, want) {
+					t.Fatalf("step %d: MTVM %v, exact %v", step, yt, want)
+				}
 			}
 			switch rapid.IntRange(0, 4).Draw(t, "write") {
 			case 0:
