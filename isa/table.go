@@ -107,46 +107,103 @@ type Field struct {
 	// (alu's r2 for a unary operation), that the field is not written in
 	// assembly and must be 0.
 	unused func(in Inst) bool
-	lsb    int // lowest bit of the field in the word, set by init
-	get    func(in *Inst) int
-	set    func(in *Inst, v int)
+	lsb    int      // lowest bit of the field in the word, set by init
+	loc    fieldLoc // where the value lives in Inst
 }
 
 // Set stores v as the field's value in in; v must fit the field's Go type
 // (Check tells whether it is valid).
 func (f *Field) Set(in *Inst, v int) { f.set(in, v) }
 
+func (f *Field) get(in *Inst) int {
+	switch f.loc {
+	case atAlu:
+		return int(in.Alu)
+	case atInt:
+		return int(in.Int)
+	case atMask:
+		return int(in.Mask)
+	}
+	return *f.loc.int(in)
+}
+
+func (f *Field) set(in *Inst, v int) {
+	switch f.loc {
+	case atAlu:
+		in.Alu = AluOp(v)
+	case atInt:
+		in.Int = IntOp(v)
+	case atMask:
+		in.Mask = Mask(v)
+	default:
+		*f.loc.int(in) = v
+	}
+}
+
 // Range holds every valid value of the field under a (not every value in it
 // need be valid; Check decides).
 func (f *Field) Range(a Arch) (lo, hi int) { return f.Kind.bounds(a) }
 
-func field[T ~int | ~uint8 | ~uint32](name string, k *Kind, at func(*Inst) *T, doc string) Field {
-	return Field{
-		Name: name, Kind: k, Doc: doc,
-		get: func(in *Inst) int { return int(*at(in)) },
-		set: func(in *Inst, v int) { *at(in) = T(v) },
-	}
+func field(name string, k *Kind, loc fieldLoc, doc string) Field {
+	return Field{Name: name, Kind: k, Doc: doc, loc: loc}
 }
 
-// Field locations in Inst, for the table rows.
-var (
-	atAlu        = func(in *Inst) *AluOp { return &in.Alu }
-	atInt        = func(in *Inst) *IntOp { return &in.Int }
-	atD1         = func(in *Inst) *int { return &in.D1 }
-	atR1         = func(in *Inst) *int { return &in.R1 }
-	atR2         = func(in *Inst) *int { return &in.R2 }
-	atImm        = func(in *Inst) *int { return &in.Imm }
-	atWidth      = func(in *Inst) *int { return &in.Width }
-	atVec        = func(in *Inst) *int { return &in.Vec }
-	atCounter    = func(in *Inst) *int { return &in.Counter }
-	atMask       = func(in *Inst) *Mask { return &in.Mask }
-	atShift      = func(in *Inst) *int { return &in.Shift }
-	atSeg        = func(in *Inst) *int { return &in.Seg }
-	atTile       = func(in *Inst) *int { return &in.Tile }
-	atAddr       = func(in *Inst) *int { return &in.Addr }
-	atTargetAddr = func(in *Inst) *int { return &in.TargetAddr }
-	atTarget     = func(in *Inst) *int { return &in.Target }
+// fieldLoc names a field of Inst. Fields are read and written through a
+// switch rather than through functions held in the table, so that checking
+// or decoding an instruction keeps it on the stack.
+type fieldLoc uint8
+
+const (
+	atAlu fieldLoc = iota
+	atInt
+	atMask
+	atD1
+	atR1
+	atR2
+	atImm
+	atWidth
+	atVec
+	atCounter
+	atShift
+	atSeg
+	atTile
+	atAddr
+	atTargetAddr
+	atTarget
 )
+
+// int returns the int field that l names (every field but Alu, Int and Mask).
+func (l fieldLoc) int(in *Inst) *int {
+	switch l {
+	case atD1:
+		return &in.D1
+	case atR1:
+		return &in.R1
+	case atR2:
+		return &in.R2
+	case atImm:
+		return &in.Imm
+	case atWidth:
+		return &in.Width
+	case atVec:
+		return &in.Vec
+	case atCounter:
+		return &in.Counter
+	case atShift:
+		return &in.Shift
+	case atSeg:
+		return &in.Seg
+	case atTile:
+		return &in.Tile
+	case atAddr:
+		return &in.Addr
+	case atTargetAddr:
+		return &in.TargetAddr
+	case atTarget:
+		return &in.Target
+	}
+	panic(fmt.Sprintf("isa: field location %d is not an int field", l))
+}
 
 // Operand fields shared by several rows.
 var (
