@@ -26,8 +26,9 @@ func (s *Set) OPA(x, d []int16, eta float64) error {
 	var draws []uint32
 	if s.cfg.Rounding == fixed.Stochastic {
 		// One draw per cell of M per OPA, row-major, whatever the data.
-		draws = resize(s.scratch.draws, len(s.acc))
-		s.scratch.draws = draws
+		b := drawBuffers.get(len(s.acc))
+		defer drawBuffers.put(b)
+		draws = *b
 		for i := range draws {
 			draws[i] = s.rounding.Uint32()
 		}
@@ -219,14 +220,24 @@ func (s *Set) addRow(r int, columns []int, mags []uint64, signs []int64, rowSign
 	}
 }
 
+// Scratch of one OPA, lent (see scratchPool): the stochastic rounding
+// draws, and the bitstream's previous magnitudes and clip marks per cell.
+var (
+	drawBuffers scratchPool[uint32]
+	prevBuffers scratchPool[uint64]
+	clipBuffers scratchPool[bool]
+)
+
 // opaBitstream drives the cells as the hardware does: four sign phases, and
 // in each the row input's magnitude bits LSB first.
 func (s *Set) opaBitstream(x, d []int16, sc scaler, draws []uint32) {
 	cols := s.cols
-	prev := resize(s.scratch.prevG, len(s.acc))
-	s.scratch.prevG = prev
-	clipped := resize(s.scratch.clipped, len(s.acc))
-	s.scratch.clipped = clipped
+	pb, cb := prevBuffers.get(len(s.acc)), clipBuffers.get(len(s.acc))
+	defer prevBuffers.put(pb)
+	defer clipBuffers.put(cb)
+	prev, clipped := *pb, *cb
+	clear(prev)
+	clear(clipped)
 	perStep := s.cfg.OPAMode == PerStep
 	s.ensureSlices()
 	s.packedLive = false

@@ -174,7 +174,7 @@ func (s *Set) ensureSlices() {
 		}
 	}
 	if s.slicesFromAcc {
-		s.writeSlices(s.accCodes())
+		s.writeSlicesFromAcc()
 		s.slicesFromAcc = false
 		return
 	}

@@ -3,6 +3,7 @@ package xbar
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
@@ -63,14 +64,10 @@ type sliceCells struct {
 }
 
 type scratch struct {
-	codes []uint32
-	draws []uint32
-	prevG []uint64
 	// phaseRows and phaseCols list the lines one sign phase drives.
 	phaseRows, phaseCols []int
 	// opaLists holds a chunked OPA's columns and updates.
 	opaLists opaScratch
-	clipped  []bool
 	wanted   []uint32 // faulty cells' wanted codes (fault-aware mapping)
 }
 
@@ -317,30 +314,29 @@ func (s *Set) writeNominal() {
 	s.rowPlanesLive, s.colPlanesLive = false, false
 	s.packedLive, s.slicesStale = false, false
 	if s.hasStuck() {
-		s.writeSlices(s.accCodes())
+		s.writeSlicesFromAcc()
 	} else {
 		s.slicesFromAcc = true
 	}
 	s.reads.nominalWritten(s.counters.OPAs)
 }
 
-// accCodes returns every cell's biased code U = Q + bias, in scratch. U
-// fits 32 bits once Q is in range (16 + f <= 32); the narrower copy halves
-// the memory traffic of the per-slice passes.
-func (s *Set) accCodes() []uint32 {
+// writeSlicesFromAcc writes every cell's slices from its biased code
+// U = Q + bias. U fits 32 bits once Q is in range (16 + f <= 32); the
+// narrower copy halves the memory traffic of the per-slice passes.
+func (s *Set) writeSlicesFromAcc() {
 	bias := s.cfg.Plan.Bias()
-	codes := s.codeBuffer()
+	b := codeBuffers.get(len(s.acc))
+	codes := *b
 	for idx, q := range s.acc {
 		codes[idx] = uint32(q + bias)
 	}
-	return codes
+	s.writeSlices(codes)
+	codeBuffers.put(b)
 }
 
-// codeBuffer is scratch for one uint32 code per cell.
-func (s *Set) codeBuffer() []uint32 {
-	s.scratch.codes = resize(s.scratch.codes, len(s.acc))
-	return s.scratch.codes
-}
+// codeBuffers lends writeSlicesFromAcc its codes.
+var codeBuffers scratchPool[uint32]
 
 // writeSlices writes every cell's slices from its biased code (with
 // fault-aware mapping, the nearest code its stuck cells allow, the free
@@ -459,6 +455,26 @@ func (s *Set) ensurePlanes(transposed bool) {
 		s.rowPlanesLive = true
 	}
 }
+
+// A scratchPool lends buffers that a set or unit needs only during one
+// operation, so that the thousands of units of a network do not each keep
+// one.
+type scratchPool[T any] struct{ pool sync.Pool }
+
+// get returns a buffer of n elements, of any content, to give back with put.
+func (p *scratchPool[T]) get(n int) *[]T {
+	b, _ := p.pool.Get().(*[]T)
+	if b == nil {
+		b = new([]T)
+	}
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	*b = (*b)[:n]
+	return b
+}
+
+func (p *scratchPool[T]) put(b *[]T) { p.pool.Put(b) }
 
 // resize returns a zeroed slice of length n, reusing buf's storage.
 func resize[T any](buf []T, n int) []T {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
@@ -114,24 +113,8 @@ type Unit struct {
 }
 
 // handOvers lends the buffers in which weights pass from one set of a unit
-// to another (a CRS, the making of a deferred update set): a unit needs one
-// only for the moment of the hand-over, and a network has thousands of
-// units.
-var handOvers sync.Pool // *[]int16
-
-// borrowHandOver returns a buffer of n weights, of any content, to give
-// back with handOvers.Put.
-func borrowHandOver(n int) *[]int16 {
-	b, _ := handOvers.Get().(*[]int16)
-	if b == nil {
-		b = new([]int16)
-	}
-	if cap(*b) < n {
-		*b = make([]int16, n)
-	}
-	*b = (*b)[:n]
-	return b
-}
+// to another (a CRS, the making of a deferred update set).
+var handOvers scratchPool[int16]
 
 type unitSet struct {
 	role string
@@ -220,10 +203,10 @@ func (u *Unit) updateSet() *Set {
 		return u.update
 	}
 	s, _ := NewSet(*u.deferred, u.forward.rows, u.forward.cols) // NewUnit checked both
-	w := borrowHandOver(len(s.acc))
+	w := handOvers.get(len(s.acc))
 	_, _ = u.forward.Weights(*w) // same shape
 	s.program(*w)
-	handOvers.Put(w)
+	handOvers.put(w)
 	s.counters.SerialWrites = u.programs * int64(len(s.slices))
 	u.update, u.deferred = s, nil
 	u.roles = append(u.roles, unitSet{RoleUpdate, s})
@@ -318,7 +301,7 @@ func (u *Unit) CRS() {
 	if u.cfg.Device.HasStuck() {
 		u.changeAll()
 	}
-	w := borrowHandOver(len(update.acc))
+	w := handOvers.get(len(update.acc))
 	update.crsRows(u.changed, *w, u.rowWeightSat)
 	for _, n := range u.rowWeightSat {
 		u.weightSat += int64(n)
@@ -328,7 +311,7 @@ func (u *Unit) CRS() {
 			rs.set.programRows(*w, u.changed) // every set of a unit has the same shape
 		}
 	}
-	handOvers.Put(w)
+	handOvers.put(w)
 	clear(u.changed)
 }
 
