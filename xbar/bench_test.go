@@ -3,6 +3,7 @@ package xbar
 import (
 	"testing"
 
+	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/rng"
 )
@@ -76,6 +77,30 @@ func BenchmarkCRS128(b *testing.B) {
 		s.CRS()
 	}
 }
+
+// benchRecordMVM is BenchmarkMVMADC8bit128 on a set with 2% of its cells
+// stuck low and 2% stuck high, fault-aware mapping and a fault record of n
+// entries (docs/devices.md): every product through the ADC adds the
+// record's corrections.
+func benchRecordMVM(b *testing.B, n int) {
+	dev := device.Config{StuckLow: 0.02, StuckHigh: 0.02, FaultMap: true, FaultRecord: n}
+	s, err := NewSet(SetConfig{Plan: DefaultInplacePlan, Size: DefaultSize, ADC: DefaultADC, Device: dev, Rounding: fixed.Nearest}, 128, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(s.record.idx) != n {
+		b.Fatalf("the record holds %d cells, want %d", len(s.record.idx), n)
+	}
+	src := rng.New(7)
+	s.Program(src.Int16s(128*128, -1<<11, 1<<11))
+	x, y := src.Int16s(128, -1<<12, 1<<12), make([]int16, 128)
+	for b.Loop() {
+		s.MVM(x, y, nil)
+	}
+}
+
+func BenchmarkMVMFaultRecord256(b *testing.B)  { benchRecordMVM(b, 256) }
+func BenchmarkMVMFaultRecord4096(b *testing.B) { benchRecordMVM(b, device.MaxFaultRecord) }
 
 func BenchmarkNaiveMVMIdeal128(b *testing.B) {
 	s, x, _ := benchSet(b, ADC{Ideal: true}, Chunked)

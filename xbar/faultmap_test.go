@@ -137,3 +137,31 @@ func TestFaultMapProgramsNearestAllowedWeight(t *testing.T) {
 		t.Errorf("mapped error %d, plain %d: want mapping to lower it", errMapped, errPlain)
 	}
 }
+
+// The test read of fault-aware mapping reads every slice array of a unit
+// once (docs/devices.md, "What the spares and the test read cost"): the 8
+// of the inplace variant's one set, the 20 of accumulate's read and update
+// sets (8 + 12), the 28 of pipelined's forward, backward and update sets.
+// Programming reads none. The simulator reports these reads as the test
+// read (sim's TestTestReadCountsTheMappedArrays).
+func TestTestReadReadsEverySliceArrayOnce(t *testing.T) {
+	for v, want := range map[Variant]int64{Inplace: 8, Accumulate: 20, Pipelined: 28} {
+		cfg := DefaultUnitConfig()
+		cfg.Variant, cfg.Seed = v, 3
+		cfg.Device = device.Config{StuckLow: 0.01, StuckHigh: 0.01, FaultMap: true, SpareRows: 2, SpareCols: 2}
+		u, err := NewUnit(cfg, 128, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Program(make([]int16, 128*40)); err != nil {
+			t.Fatal(err)
+		}
+		var reads int64
+		for _, rc := range u.Counters() {
+			reads += rc.Counters.SerialReads
+		}
+		if reads != want {
+			t.Errorf("%v: the test read read %d slice arrays, want %d", v, reads, want)
+		}
+	}
+}

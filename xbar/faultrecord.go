@@ -25,7 +25,10 @@ import (
 //
 // Inside the set the accumulator of a recorded cell holds W, so that exact
 // products, CRS and Weights read it unchanged; only the analog product,
-// which reads the cells, needs the correction.
+// which reads the cells, needs the correction. The record keeps S beside W
+// as the hardware's entry does, brought up to date where the cells are
+// written (nominal writes and OPA), so a product reads both and recomputes
+// nothing.
 
 // RecordEntryBits is the size of one record entry of a set with plan p on
 // crossbars of the given size: the cell's position, and what the set's
@@ -47,11 +50,12 @@ func RecordEntryBits(size Size, p Plan, products, updates bool) int {
 	return n
 }
 
-// faultRecord is a set's record: its cells (ascending) and their wanted
-// accumulators.
+// faultRecord is a set's record: its cells (ascending), their wanted
+// accumulators W and the accumulators S of their stored cells.
 type faultRecord struct {
-	idx  []int
-	want []int64
+	idx    []int
+	want   []int64
+	stored []int64
 }
 
 // newFaultRecord fills the record with the n most harmed faulty cells
@@ -80,7 +84,7 @@ func (s *Set) newFaultRecord(n int) faultRecord {
 	})
 	order = order[:min(n, len(order))]
 	slices.Sort(order)
-	rec := faultRecord{idx: make([]int, len(order)), want: make([]int64, len(order))}
+	rec := faultRecord{idx: make([]int, len(order)), want: make([]int64, len(order)), stored: make([]int64, len(order))}
 	for k, o := range order {
 		rec.idx[k] = s.faults[o].idx
 		rec.want[k] = -s.cfg.Plan.Bias() // every slice at 0
@@ -102,19 +106,20 @@ func (r *faultRecord) capture(codes []uint32, bias int64) {
 	}
 }
 
-// apply puts the wanted accumulators into acc, which otherwise holds what
-// the cells store.
+// apply takes each recorded cell's S from acc, which holds what the cells
+// store, and puts its wanted accumulator there instead.
 func (r *faultRecord) apply(acc []int64) {
 	for k, idx := range r.idx {
+		r.stored[k] = acc[idx]
 		acc[idx] = r.want[k]
 	}
 }
 
 // recordOPA adds each recorded cell's update, rounded once with the cell's
 // draw, to its wanted accumulator, saturated to the set's range, and puts it
-// back into the accumulators that the OPA moved with the cells. A resolved
-// OPA needs nothing: it adds the same update to the accumulator and its
-// nominal write captures the result.
+// back into the accumulators that the OPA moved with the cells, from W by
+// what the cells moved S. A resolved OPA needs nothing: it adds the same
+// update to the accumulator and its nominal write captures the result.
 func (s *Set) recordOPA(x, d []int16, sc scaler, draws []uint32) {
 	rec := &s.record
 	if len(rec.idx) == 0 {
@@ -126,6 +131,7 @@ func (s *Set) recordOPA(x, d []int16, sc scaler, draws []uint32) {
 	}
 	bias := s.cfg.Plan.Bias()
 	for k, idx := range rec.idx {
+		rec.stored[k] += s.acc[idx] - rec.want[k]
 		xv, dv := x[idx/s.cols], d[idx%s.cols]
 		if xv != 0 && dv != 0 {
 			var draw uint32
@@ -155,20 +161,12 @@ func (s *Set) recordProduct(c *Counters, in []int16, acc []int64, transposed, an
 	if !analog {
 		return // the accumulators already hold W
 	}
-	bias := s.cfg.Plan.Bias()
 	for k, idx := range rec.idx {
 		r, c := idx/s.cols, idx%s.cols
 		line, out := r, c
 		if transposed {
 			line, out = c, r
 		}
-		if in[line] == 0 {
-			continue
-		}
-		stored := -bias
-		for i := range s.slices {
-			stored += int64(s.slices[i].v[idx]) << uint(s.slices[i].Offset)
-		}
-		acc[out] += int64(in[line]) * (rec.want[k] - stored)
+		acc[out] += int64(in[line]) * (rec.want[k] - rec.stored[k])
 	}
 }

@@ -26,7 +26,7 @@ func recordHarm(s *Set, idx int) float64 {
 // the ADC (refLineSums) plus x (W - S) for each recorded cell, with W
 // tracked here from the record's definition (programmed code, plus every
 // OPA's exactly rounded update, saturated) and S the stored cells'
-// accumulator. The recorded cells are the most harmed faulty ones; every
+// accumulator, which the record keeps up to date. The recorded cells are the most harmed faulty ones; every
 // other cell holds what a twin set without a record holds; the weights a set
 // hands on are W's; a saved state resumes the set.
 func TestFaultRecordMatchesWantedWeights(t *testing.T) {
@@ -87,6 +87,9 @@ func TestFaultRecordMatchesWantedWeights(t *testing.T) {
 			for k, idx := range rec {
 				if got := s.Accumulator(idx/cols, idx%cols); got != want[k] {
 					t.Fatalf("%s: recorded cell %d: accumulator %d, want W = %d", step, idx, got, want[k])
+				}
+				if got, cells := s.record.stored[k], bigAccumulator(s, idx/cols, idx%cols).Int64(); got != cells {
+					t.Fatalf("%s: recorded cell %d: the record keeps S = %d, its cells hold %d", step, idx, got, cells)
 				}
 			}
 			for i := range s.slices {
