@@ -22,6 +22,7 @@ import (
 	"github.com/panther-xbar/panther/internal/atomicfile"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/xbar"
 )
 
@@ -197,10 +198,11 @@ func RunStudy(ctx context.Context, s Study, dir string, jobs int, load func(stri
 	if err != nil {
 		return nil, err
 	}
-	net, err := model.Load(s.Model)
+	m, err := onnx.Load(s.Model)
 	if err != nil {
 		return nil, err
 	}
+	net := m.Net
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("study folder: %w", err)
 	}

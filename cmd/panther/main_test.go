@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/panther-xbar/panther/model"
 )
 
 // runPanther runs the command line in-process and returns its output. The
@@ -249,6 +251,30 @@ func TestWrappingImageIsRefused(t *testing.T) {
 		_, err := runPanther(t, args...)
 		if err == nil || !strings.Contains(err.Error(), path+": program: section WGHT, image 0 (tile 0 core 1 unit 1), offset 120: shape 4294836226x2147549185 does not fit a 128x128 crossbar") {
 			t.Errorf("%s: %v", args[0], err)
+		}
+	}
+}
+
+// Every command that takes a network refuses a missing file and an unknown
+// extension with model.FormOf's error, which names the input and the
+// accepted forms.
+func TestModelErrorsAreOne(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "net.txt")} {
+		_, want := model.FormOf(name)
+		if want == nil {
+			t.Fatalf("FormOf(%s) accepted it", name)
+		}
+		for _, args := range [][]string{
+			{"train", "--model", name},
+			{"study", "--model", name},
+			{"compile", name, "--infer", "-o", filepath.Join(dir, "m.prog")},
+			{"infer", name},
+			{"eval", "--workloads", name},
+		} {
+			if _, err := runPanther(t, args...); err == nil || !strings.Contains(err.Error(), want.Error()) {
+				t.Errorf("%s: %v\nwant it to contain %v", strings.Join(args, " "), err, want)
+			}
 		}
 	}
 }

@@ -119,17 +119,12 @@ exceeds --max-memory (default: the machine's memory) is refused before it starts
 			}
 			// The ONNX model written at the end keeps an ONNX model's
 			// head and tensor names.
-			var written onnx.Model
-			if strings.EqualFold(filepath.Ext(modelName), ".onnx") {
-				m, err := onnx.ReadFile(modelName, onnx.Options{})
-				if err != nil {
-					return err
-				}
-				written, cfg.InitialWeights = *m, m.Weights
-			} else if written.Net, err = model.Load(modelName); err != nil {
+			m, err := onnx.Load(modelName)
+			if err != nil {
 				return err
 			}
-			net := written.Net
+			written, net := *m, m.Net
+			cfg.InitialWeights = m.Weights
 			cfg.Model, cfg.Dataset, cfg.Unit, cfg.FP32 = net, dataset, unit, !noFP32
 			if err := cfg.Validate(); err != nil {
 				return err
