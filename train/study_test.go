@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -92,5 +93,33 @@ func TestStudyRunsAndResumes(t *testing.T) {
 	s.Base.LR = 0.02
 	if _, err := RunStudy(context.Background(), s, dir, 2, load, nil); err == nil || !strings.Contains(err.Error(), "a record of a study with other settings") {
 		t.Errorf("study with other settings: %v", err)
+	}
+}
+
+// Every point of a study trains with the study's bias placement, and the
+// placement is one of the shared settings that keep studies apart.
+func TestStudyPointsKeepBias(t *testing.T) {
+	net, err := model.Preset("mlp-l4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]model.BiasPlacement{}
+	for _, b := range []model.BiasPlacement{model.BiasAuto, model.BiasCrossbar} {
+		s := DefaultStudy()
+		s.Base.Bias = b
+		points, err := s.Points()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range points {
+			c, err := s.pointConfig(net, p)
+			if err != nil || c.Bias != b {
+				t.Fatalf("bias %v, point %s: configuration's bias %v, %v", b, p.Key(), c.Bias, err)
+			}
+		}
+		if o, ok := settings[s.settings()]; ok {
+			t.Errorf("bias %v and %v share the settings %s", b, o, s.settings())
+		}
+		settings[s.settings()] = b
 	}
 }

@@ -140,6 +140,7 @@ slice) as PNG files, one set per dataset.`,
 	f.IntVar(&s.Base.Epochs, "epochs", s.Base.Epochs, "epochs per point")
 	f.IntVar(&s.Base.Batch, "batch", s.Base.Batch, "batch size")
 	f.Float64Var(&s.Base.LR, "lr", s.Base.LR, "learning rate per example")
+	biasFlag(f, &s.Base.Bias)
 	f.Uint64Var(&s.Base.Seed, "seed", s.Base.Seed, "seed of every run")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "points trained at once")
 	f.StringVar(&out, "out", "", "output folder (default runs/study-MODEL)")

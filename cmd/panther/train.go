@@ -155,7 +155,7 @@ exceeds --max-memory (default: the machine's memory) is refused before it starts
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training set")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "examples per batch")
 	f.Float64Var(&cfg.LR, "lr", cfg.LR, "crossbar learning rate per example (each OPA adds -lr times the example's gradient)")
-	f.TextVar(&cfg.Bias, "bias", cfg.Bias, "where biases lie: auto (in the vector unit where a layer's inputs fill their last crossbar row tile) or crossbar (every bias a crossbar row)")
+	biasFlag(f, &cfg.Bias)
 	f.IntVar(&cfg.CRSInterval, "crs-interval", cfg.CRSInterval, "batches between carry resolutions (counted across epochs)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random choice (initial weights, data order, rounding, devices)")
 	f.IntVar(&cfg.Limit, "limit", 0, "train on the first N examples only (0: all)")
@@ -167,6 +167,12 @@ exceeds --max-memory (default: the machine's memory) is refused before it starts
 	f.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "also save the checkpoint after every N batches (0: only after epochs)")
 	f.Float64Var(&maxMemoryGiB, "max-memory", 0, "refuse a run estimated to need more than this many GiB (0: the machine's memory)")
 	root.AddCommand(cmd)
+}
+
+// biasFlag defines --bias, which train, study and infer share
+// (docs/training.md, "Biases"); its default is *b.
+func biasFlag(f *pflag.FlagSet, b *model.BiasPlacement) {
+	f.TextVar(b, "bias", *b, "where biases lie: auto (in the vector unit where a layer's inputs fill their last crossbar row tile) or crossbar (every bias a crossbar row)")
 }
 
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
