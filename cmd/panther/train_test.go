@@ -197,7 +197,7 @@ func TestStudyBiasReachesPoints(t *testing.T) {
 	}
 	var metrics struct {
 		Epochs []struct {
-			TestLoss float64 `json:"test_loss"`
+			TestLoss train.Loss `json:"test_loss"`
 		} `json:"epochs"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "train", "metrics.json"))
