@@ -127,7 +127,7 @@ several programs, one after another.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&archName, "arch", "panther", "architecture: a preset name or a YAML file")
+	archNameFlag(f, &archName)
 	f.StringVar(&weights, "weights", "", "weights.json written by panther train")
 	f.StringVar(&dataName, "data", "mnist", `labelled examples: mnist, fashion-mnist, a CSV file, a dataset as panther train reads it, or "synthetic"`)
 	f.StringVar(&input, "input", "", "float examples instead of --data: a .npy file, or raw float32 (.f32) with --shape")

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/panther-xbar/panther/arch"
 	"github.com/panther-xbar/panther/model"
 )
 
@@ -276,5 +277,32 @@ func TestModelErrorsAreOne(t *testing.T) {
 				t.Errorf("%s: %v\nwant it to contain %v", strings.Join(args, " "), err, want)
 			}
 		}
+	}
+}
+
+// The flags several commands share mean the same everywhere: the same help
+// and default (--arch names every architecture preset).
+func TestSharedFlagsAlike(t *testing.T) {
+	for name, cmds := range map[string][]string{"arch": {"compile", "infer", "run"}, "bias": {"train", "study", "infer"}} {
+		var first *pflag.Flag
+		for _, c := range cmds {
+			cmd, _, err := root.Find([]string{c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := cmd.Flags().Lookup(name)
+			switch {
+			case f == nil:
+				t.Errorf("%s has no --%s", c, name)
+			case first == nil:
+				first = f
+			case f.Usage != first.Usage || f.DefValue != first.DefValue:
+				t.Errorf("%s --%s: %q (default %q); %s's: %q (default %q)", c, name, f.Usage, f.DefValue, cmds[0], first.Usage, first.DefValue)
+			}
+		}
+	}
+	run, _, _ := root.Find([]string{"run"})
+	if f := run.Flags().Lookup("arch"); f.DefValue != "panther" || !strings.Contains(f.Usage, strings.Join(arch.Presets(), ", ")) {
+		t.Errorf("--arch: %q (default %q)", f.Usage, f.DefValue)
 	}
 }

@@ -169,12 +169,6 @@ exceeds --max-memory (default: the machine's memory) is refused before it starts
 	root.AddCommand(cmd)
 }
 
-// biasFlag defines --bias, which train, study and infer share
-// (docs/training.md, "Biases"); its default is *b.
-func biasFlag(f *pflag.FlagSet, b *model.BiasPlacement) {
-	f.TextVar(b, "bias", *b, "where biases lie: auto (in the vector unit where a layer's inputs fill their last crossbar row tile) or crossbar (every bias a crossbar row)")
-}
-
 // runTraining runs with progress on stderr, stops cleanly on Ctrl-C or
 // SIGTERM, prints the epochs and writes the outputs. opts gives the
 // checkpoint and the memory limit; its callbacks are set here. A finished
