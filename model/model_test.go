@@ -1,6 +1,10 @@
 package model
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -117,11 +121,73 @@ func TestErrors(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Load("lenet5"); err == nil || !strings.Contains(err.Error(), "want a preset (lenet, mlp, mlp-big, mlp-l4, vgg16) or a YAML file path") {
-		t.Errorf("unknown preset: %v", err)
+}
+
+// FormOf reads a name as the presets, file extensions and paths say, and
+// refuses the rest with one error naming the input and the accepted forms.
+func TestFormOf(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"net.yaml", "net.YML", "net.onnx", "net.ONNX", "plain", "net.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := Load("missing/model.yaml"); err == nil || !strings.Contains(err.Error(), "missing/model.yaml") {
-		t.Errorf("missing file: %v", err)
+	t.Chdir(dir)
+	for name, want := range map[string]Form{
+		"mlp": PresetForm, "vgg16": PresetForm,
+		"net.yaml": YAMLForm, "net.YML": YAMLForm, "./plain": YAMLForm, filepath.Join(dir, "net.yaml"): YAMLForm,
+		"net.onnx": ONNXForm, "net.ONNX": ONNXForm,
+	} {
+		if got, err := FormOf(name); err != nil || got != want {
+			t.Errorf("FormOf(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	const forms = ": want a preset (lenet, mlp, mlp-big, mlp-l4, vgg16), a YAML file (.yaml, .yml) or an ONNX file (.onnx)"
+	for name, problem := range map[string]string{
+		"lenet5":             "not a preset",
+		"plain":              "not a preset", // a file, but a bare name is a preset's
+		"net.txt":            "unknown extension .txt",
+		"model.Json":         "unknown extension .Json",
+		"missing.yaml":       "no such file",
+		"missing/model.yaml": "no such file",
+		"missing.onnx":       "no such file",
+		"nets/missing":       "no such file",
+	} {
+		want := fmt.Sprintf("model %q: %s%s", name, problem, forms)
+		if _, err := FormOf(name); err == nil || err.Error() != want {
+			t.Errorf("FormOf(%q): %v\nwant %s", name, err, want)
+		}
+		if _, err := Load(name); err == nil || err.Error() != want {
+			t.Errorf("Load(%q): %v\nwant %s", name, err, want)
+		}
+	}
+	if _, err := Load("net.onnx"); err == nil || err.Error() != `model "net.onnx": an ONNX file: read it with onnx.Load` {
+		t.Errorf("Load of an ONNX file: %v", err)
+	}
+}
+
+// Load reads presets and YAML files as Preset and ReadFile do.
+func TestLoad(t *testing.T) {
+	want, err := Preset("lenet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load("lenet"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(lenet) = %+v, %v; want %+v", got, err, want)
+	}
+	data, err := presetFiles.ReadFile("presets/lenet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lenet.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if want, err = ReadYAML(path, data); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(path); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(%s) = %+v, %v; want %+v", path, got, err, want)
 	}
 }
 

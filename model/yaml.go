@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -289,7 +290,7 @@ func Presets() []string {
 func Preset(name string) (*Network, error) {
 	data, err := presetFiles.ReadFile("presets/" + name + ".yaml")
 	if err != nil || strings.ContainsAny(name, "/\\") {
-		return nil, fmt.Errorf("unknown model %q: want a preset (%s) or a YAML file path", name, strings.Join(Presets(), ", "))
+		return nil, loadError(name, "not a preset")
 	}
 	n, err := ReadYAML("preset "+name, data)
 	if err != nil {
@@ -298,11 +299,59 @@ func Preset(name string) (*Network, error) {
 	return n, nil
 }
 
-// Load returns the preset of that name, or reads the file when the name
-// ends in .yaml or .yml or names a path.
+// Form is how a network is given by name (FormOf).
+type Form int
+
+const (
+	PresetForm Form = iota // a bundled network
+	YAMLForm               // a YAML file
+	ONNXForm               // an ONNX file, which package onnx reads
+)
+
+// FormOf says how a network given by name is read. A name with an
+// extension or a path separator is a file, which must exist: .yaml, .yml
+// or no extension (a path such as nets/small) is YAML, .onnx is ONNX, in
+// any case; any other name is a preset. An unknown extension, a missing
+// file or an unknown preset is an error naming the accepted forms.
+func FormOf(nameOrPath string) (Form, error) {
+	ext := filepath.Ext(nameOrPath)
+	if ext == "" && !strings.ContainsAny(nameOrPath, "/\\") {
+		if !slices.Contains(Presets(), nameOrPath) {
+			return 0, loadError(nameOrPath, "not a preset")
+		}
+		return PresetForm, nil
+	}
+	form := YAMLForm
+	switch strings.ToLower(ext) {
+	case "", ".yaml", ".yml":
+	case ".onnx":
+		form = ONNXForm
+	default:
+		return 0, loadError(nameOrPath, "unknown extension "+ext)
+	}
+	// Other failures (a folder, no permission) are the reader's to report.
+	if _, err := os.Stat(nameOrPath); errors.Is(err, fs.ErrNotExist) {
+		return 0, loadError(nameOrPath, "no such file")
+	}
+	return form, nil
+}
+
+// loadError is the one error for a name FormOf cannot read.
+func loadError(nameOrPath, problem string) error {
+	return fmt.Errorf("model %q: %s: want a preset (%s), a YAML file (.yaml, .yml) or an ONNX file (.onnx)",
+		nameOrPath, problem, strings.Join(Presets(), ", "))
+}
+
+// Load returns the preset or reads the YAML file that nameOrPath names
+// (FormOf); onnx.Load also reads ONNX files.
 func Load(nameOrPath string) (*Network, error) {
-	ext := strings.ToLower(filepath.Ext(nameOrPath))
-	if ext == ".yaml" || ext == ".yml" || strings.ContainsAny(nameOrPath, "/\\") {
+	form, err := FormOf(nameOrPath)
+	switch {
+	case err != nil:
+		return nil, err
+	case form == ONNXForm:
+		return nil, fmt.Errorf("model %q: an ONNX file: read it with onnx.Load", nameOrPath)
+	case form == YAMLForm:
 		return ReadFile(nameOrPath)
 	}
 	return Preset(nameOrPath)

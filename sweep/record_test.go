@@ -10,8 +10,9 @@ import (
 )
 
 // TestNonFiniteMetricsRecorded: a point whose metrics are NaN or ±Inf (a
-// diverging run) is recorded as done, with null in its record, so that a
-// second run does not run it again; collect writes NaN in results.csv.
+// diverging run) is recorded as done, with "NaN", "+Inf" or "-Inf" in its
+// record as train writes a loss, so that a second run does not run it
+// again; they read back as written, and results.csv has the same text.
 func TestNonFiniteMetricsRecorded(t *testing.T) {
 	fakeRunner.reset()
 	dir := t.TempDir()
@@ -23,7 +24,7 @@ func TestNonFiniteMetricsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"status": "done"`, `"sum": null`, `"loss": null`, `"low": null`, `"ok": 1`} {
+	for _, want := range []string{`"status": "done"`, `"sum": "NaN"`, `"loss": "+Inf"`, `"low": "-Inf"`, `"ok": 1`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("record lacks %s:\n%s", want, raw)
 		}
@@ -39,33 +40,34 @@ func TestNonFiniteMetricsRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := recs[0].Metrics; !math.IsNaN(m["sum"]) || !math.IsNaN(m["loss"]) || m["ok"] != 1 {
-		t.Errorf("metrics read back %v, want sum and loss NaN, ok 1", m)
+	if m := recs[0].Metrics; !math.IsNaN(m["sum"]) || !math.IsInf(m["loss"], 1) || !math.IsInf(m["low"], -1) || m["ok"] != 1 {
+		t.Errorf("metrics read back %v, want sum NaN, loss +Inf, low -Inf, ok 1", m)
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, ResultsCSV))
-	if want := "point,status,a,b,seed,loss,low,ok,sum,seconds,error\n0,done,1,nan,1,NaN,NaN,1,NaN,"; !strings.HasPrefix(string(csv), want) {
+	if want := "point,status,a,b,seed,loss,low,ok,sum,seconds,error\n0,done,1,nan,1,+Inf,-Inf,1,NaN,"; !strings.HasPrefix(string(csv), want) {
 		t.Errorf("results.csv:\n%s\nwant it to start %q", csv, want)
 	}
 	got, err := ReadResults(filepath.Join(dir, ResultsJSON))
-	if err != nil || len(got) != 1 || !math.IsNaN(got[0].Metrics["sum"]) {
+	if err != nil || len(got) != 1 || !math.IsNaN(got[0].Metrics["sum"]) || !math.IsInf(got[0].Metrics["low"], -1) {
 		t.Errorf("results.jsonl read back %v, %v", got, err)
 	}
 }
 
-// TestMetricsJSON reads the forms other writers give non-finite metrics and
-// refuses what is not a number.
+// TestMetricsJSON reads the forms of non-finite metrics, null from records
+// of earlier versions among them, and refuses what is not a number.
 func TestMetricsJSON(t *testing.T) {
 	var m Metrics
-	if err := m.UnmarshalJSON([]byte(`{"a": null, "b": "NaN", "c": "+Inf", "d": "-Inf", "e": "Inf", "f": 2.5}`)); err != nil {
+	if err := m.UnmarshalJSON([]byte(`{"a": null, "b": "NaN", "c": "+Inf", "d": "-Inf", "f": 2.5}`)); err != nil {
 		t.Fatal(err)
 	}
-	if !math.IsNaN(m["a"]) || !math.IsNaN(m["b"]) || !math.IsInf(m["c"], 1) || !math.IsInf(m["d"], -1) || !math.IsInf(m["e"], 1) || m["f"] != 2.5 {
+	if !math.IsNaN(m["a"]) || !math.IsNaN(m["b"]) || !math.IsInf(m["c"], 1) || !math.IsInf(m["d"], -1) || m["f"] != 2.5 {
 		t.Errorf("read %v", m)
 	}
 	for _, c := range []struct{ in, want string }{
-		{`{"a": "fast"}`, `metric "a": "fast": want a number, null`},
-		{`{"a": "1.5"}`, `metric "a": "1.5": want a number, null`},
-		{`{"a": true}`, `metric "a": true: want a number or null`},
+		{`{"a": "fast"}`, `metric "a": "fast": want a number or "NaN", "+Inf", "-Inf" (or null)`},
+		{`{"a": "1.5"}`, `metric "a": "1.5": want a number`},
+		{`{"a": "Inf"}`, `metric "a": "Inf": want a number`},
+		{`{"a": true}`, `metric "a": true: want a number or "NaN", "+Inf", "-Inf" (or null)`},
 		{`{"a": 1e999}`, `metric "a"`},
 		{`[1]`, `cannot unmarshal array`},
 	} {

@@ -21,9 +21,10 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/panther-xbar/panther/internal/jsonfloat"
 )
 
 // Params are the configuration of one point: every key of its Runner's
@@ -32,26 +33,27 @@ import (
 type Params map[string]any
 
 // Metrics are the numbers a point produced. A metric that is not a finite
-// number (the loss of a diverging run) is kept: records hold it as JSON null,
-// which reads back as NaN.
+// number (the loss of a diverging run) is kept: records hold it as the
+// string "NaN", "+Inf" or "-Inf", as train writes a loss.
 type Metrics map[string]float64
 
-// MarshalJSON writes the metrics with NaN and ±Inf as null, which JSON has
-// no number for.
+// MarshalJSON writes the metrics with NaN and ±Inf as strings, which JSON
+// has no number for.
 func (m Metrics) MarshalJSON() ([]byte, error) {
-	out := make(map[string]any, len(m))
+	out := make(map[string]json.RawMessage, len(m))
 	for k, v := range m {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			out[k] = nil
-		} else {
-			out[k] = v
+		b, err := jsonfloat.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("metric %q: %w", k, err)
 		}
+		out[k] = b
 	}
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON reads metrics: numbers, null (not a number) and, as other
-// writers give them, the strings "NaN", "Inf", "+Inf" and "-Inf".
+// UnmarshalJSON reads metrics: numbers, the strings "NaN", "+Inf" and
+// "-Inf", and null, which records of earlier versions hold for any
+// non-finite metric (read as NaN).
 func (m *Metrics) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
@@ -63,24 +65,15 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 	}
 	out := make(Metrics, len(raw))
 	for k, v := range raw {
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return fmt.Errorf("metric %q: %w", k, err)
-		}
-		switch x := x.(type) {
-		case nil:
+		if string(v) == "null" {
 			out[k] = math.NaN()
-		case float64:
-			out[k] = x
-		case string:
-			f, err := strconv.ParseFloat(x, 64)
-			if err != nil || !(math.IsNaN(f) || math.IsInf(f, 0)) {
-				return fmt.Errorf("metric %q: %q: want a number, null, \"NaN\", \"+Inf\" or \"-Inf\"", k, x)
-			}
-			out[k] = f
-		default:
-			return fmt.Errorf("metric %q: %s: want a number or null", k, v)
+			continue
 		}
+		f, err := jsonfloat.Unmarshal(v)
+		if err != nil {
+			return fmt.Errorf("metric %q: %w (or null)", k, err)
+		}
+		out[k] = f
 	}
 	*m = out
 	return nil

@@ -2,12 +2,11 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
+	"github.com/panther-xbar/panther/internal/jsonfloat"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/rng"
 )
@@ -52,40 +51,15 @@ type CurvePoint struct {
 type Loss float64
 
 // MarshalJSON writes a finite loss as a number, any other as a string.
-func (l Loss) MarshalJSON() ([]byte, error) {
-	switch v := float64(l); {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"+Inf"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Inf"`), nil
-	default:
-		return json.Marshal(v)
-	}
-}
+func (l Loss) MarshalJSON() ([]byte, error) { return jsonfloat.Marshal(float64(l)) }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (l *Loss) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) != nil {
-		var v float64
-		if err := json.Unmarshal(b, &v); err != nil {
-			return fmt.Errorf("loss %s: want a number or \"NaN\", \"+Inf\", \"-Inf\"", b)
-		}
-		*l = Loss(v)
-		return nil
+	v, err := jsonfloat.Unmarshal(b)
+	if err != nil {
+		return fmt.Errorf("loss %w", err)
 	}
-	switch s {
-	case "NaN":
-		*l = Loss(math.NaN())
-	case "+Inf":
-		*l = Loss(math.Inf(1))
-	case "-Inf":
-		*l = Loss(math.Inf(-1))
-	default:
-		return fmt.Errorf("loss %q: want a number or \"NaN\", \"+Inf\", \"-Inf\"", s)
-	}
+	*l = Loss(v)
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/panther-xbar/panther/internal/atomicfile"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/xbar"
 )
 
@@ -88,7 +89,7 @@ type StudyRecord struct {
 	StudyPoint
 	Settings      string  `json:"settings"` // hash of the study's shared settings
 	TestAccuracy  float64 `json:"test_accuracy"`
-	TestLoss      float64 `json:"test_loss"`
+	TestLoss      Loss    `json:"test_loss"`
 	TrainAccuracy float64 `json:"train_accuracy"`
 	Examples      int     `json:"examples"`
 	Events        Events  `json:"events"`
@@ -197,10 +198,11 @@ func RunStudy(ctx context.Context, s Study, dir string, jobs int, load func(stri
 	if err != nil {
 		return nil, err
 	}
-	net, err := model.Load(s.Model)
+	m, err := onnx.Load(s.Model)
 	if err != nil {
 		return nil, err
 	}
+	net := m.Net
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("study folder: %w", err)
 	}
@@ -279,8 +281,11 @@ func RunStudy(ctx context.Context, s Study, dir string, jobs int, load func(stri
 			}
 			continue
 		}
-		line, _ := json.Marshal(r.rec)
-		if _, err := out.Write(append(line, '\n')); err != nil {
+		line, err := json.Marshal(r.rec)
+		if err == nil {
+			_, err = out.Write(append(line, '\n'))
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("study: %w", err))
 			continue
 		}
@@ -341,8 +346,7 @@ func runPoint(ctx context.Context, cfg Config, p StudyPoint, settings string, se
 		return StudyRecord{}, fmt.Errorf("study point %s: %w", p.Key(), err)
 	}
 	last := res.Epochs[len(res.Epochs)-1]
-	// The study trains the crossbar alone, whose fixed-point loss is finite.
-	rec := StudyRecord{StudyPoint: p, Settings: settings, TestAccuracy: last.TestAccuracy, TestLoss: float64(last.TestLoss),
+	rec := StudyRecord{StudyPoint: p, Settings: settings, TestAccuracy: last.TestAccuracy, TestLoss: last.TestLoss,
 		TrainAccuracy: last.TrainAccuracy, Seconds: time.Since(start).Seconds()}
 	// Events and examples over the whole run.
 	for _, m := range res.Epochs {
@@ -406,7 +410,7 @@ func writeStudyCSV(path string, records []StudyRecord) error {
 				rates[i] = g(v)
 			}
 			cw.Write([]string{r.Dataset, r.Variant, r.Rounding, strconv.Itoa(r.FractionBits), r.Cells, strconv.Itoa(r.CRSInterval), r.Plan,
-				g(r.TestAccuracy), g(r.TestLoss), g(r.TrainAccuracy), strconv.Itoa(r.Examples), strconv.FormatInt(r.Events.OPAPulses, 10),
+				g(r.TestAccuracy), g(float64(r.TestLoss)), g(r.TrainAccuracy), strconv.Itoa(r.Examples), strconv.FormatInt(r.Events.OPAPulses, 10),
 				strconv.FormatInt(r.Events.SliceSaturations(), 10), g(r.SatRate), strings.Join(rates, " "),
 				strconv.FormatInt(r.Events.Vanished, 10), strconv.FormatInt(r.Events.QSat, 10), g(r.Seconds)})
 		}

@@ -2,12 +2,16 @@ package train
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/panther-xbar/panther/fixed"
+	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -92,5 +96,85 @@ func TestStudyRunsAndResumes(t *testing.T) {
 	s.Base.LR = 0.02
 	if _, err := RunStudy(context.Background(), s, dir, 2, load, nil); err == nil || !strings.Contains(err.Error(), "a record of a study with other settings") {
 		t.Errorf("study with other settings: %v", err)
+	}
+}
+
+// Every point of a study trains with the study's bias placement, and the
+// placement is one of the shared settings that keep studies apart.
+func TestStudyPointsKeepBias(t *testing.T) {
+	net, err := model.Preset("mlp-l4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]model.BiasPlacement{}
+	for _, b := range []model.BiasPlacement{model.BiasAuto, model.BiasCrossbar} {
+		s := DefaultStudy()
+		s.Base.Bias = b
+		points, err := s.Points()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range points {
+			c, err := s.pointConfig(net, p)
+			if err != nil || c.Bias != b {
+				t.Fatalf("bias %v, point %s: configuration's bias %v, %v", b, p.Key(), c.Bias, err)
+			}
+		}
+		if o, ok := settings[s.settings()]; ok {
+			t.Errorf("bias %v and %v share the settings %s", b, o, s.settings())
+		}
+		settings[s.settings()] = b
+	}
+}
+
+// A diverged point's test loss is written as train writes a loss: the
+// strings "NaN", "+Inf", "-Inf" in results.jsonl, read back as written,
+// and the same text in results.csv.
+func TestStudyRecordsKeepNonFiniteLoss(t *testing.T) {
+	dir := t.TempDir()
+	losses := []float64{math.NaN(), math.Inf(1), math.Inf(-1), 0.5}
+	var jsonl []byte
+	var records []StudyRecord
+	for i, l := range losses {
+		r := StudyRecord{StudyPoint: StudyPoint{Dataset: "mnist", CRSInterval: i + 1}, Settings: "s", TestLoss: Loss(l)}
+		line, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{`"NaN"`, `"+Inf"`, `"-Inf"`, `0.5`}[i]; !strings.Contains(string(line), `"test_loss":`+want+",") {
+			t.Errorf("record of loss %v: %s", l, line)
+		}
+		jsonl = append(append(jsonl, line...), '\n')
+		records = append(records, r)
+	}
+	path := filepath.Join(dir, StudyJSONL)
+	if err := os.WriteFile(path, jsonl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := readStudyRecords(path, "s")
+	if err != nil || len(back) != len(losses) {
+		t.Fatalf("read %d records, %v", len(back), err)
+	}
+	for i, r := range back {
+		if got := float64(r.TestLoss); math.Float64bits(got) != math.Float64bits(losses[i]) && !(math.IsNaN(got) && math.IsNaN(losses[i])) {
+			t.Errorf("record %d: loss %v, wrote %v", i, got, losses[i])
+		}
+	}
+	if err := writeStudyCSV(filepath.Join(dir, StudyCSV), records); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, StudyCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) != 1+len(losses) || rows[0][8] != "test_loss" {
+		t.Fatalf("results.csv: %v, %v", rows, err)
+	}
+	for i, want := range []string{"NaN", "+Inf", "-Inf", "0.5"} {
+		if rows[1+i][8] != want {
+			t.Errorf("results.csv row %d: test_loss %q, want %q", i+1, rows[1+i][8], want)
+		}
 	}
 }

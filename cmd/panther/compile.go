@@ -106,7 +106,7 @@ utilisation) is printed, and written as JSON with --report; --emit-asm writes th
 	f.StringVarP(&out, "output", "o", "", "program container to write")
 	f.StringVar(&asmFile, "emit-asm", "", "also write the program as annotated assembly")
 	f.StringVar(&reportFile, "report", "", "also write the compile report as JSON")
-	f.StringVar(&archName, "arch", "panther", "architecture: a preset name or a YAML file")
+	archNameFlag(f, &archName)
 	for _, key := range compiler.ConfigKeys() {
 		settings[key] = f.String(flagName(key), "", "training setting "+key+" (overrides --train)")
 	}

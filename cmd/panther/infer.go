@@ -127,7 +127,7 @@ several programs, one after another.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&archName, "arch", "panther", "architecture: a preset name or a YAML file")
+	archNameFlag(f, &archName)
 	f.StringVar(&weights, "weights", "", "weights.json written by panther train")
 	f.StringVar(&dataName, "data", "mnist", `labelled examples: mnist, fashion-mnist, a CSV file, a dataset as panther train reads it, or "synthetic"`)
 	f.StringVar(&input, "input", "", "float examples instead of --data: a .npy file, or raw float32 (.f32) with --shape")
@@ -136,7 +136,7 @@ several programs, one after another.`,
 	f.IntVar(&examples, "examples", 0, "run the first N examples (0: all)")
 	f.IntVar(&perProgram, "per-program", 32, "examples one program holds")
 	f.Uint64Var(&seed, "seed", 1, "seed of drawn weights, synthetic data and the machine's random streams")
-	f.TextVar(&bias, "bias", bias, "where biases lie, as panther train --bias: auto or crossbar (every bias a crossbar row)")
+	biasFlag(f, &bias)
 	f.StringVarP(&out, "output", "o", "runs/infer/outputs.csv", "file for the outputs: .csv, .npy or .f32")
 	f.StringVar(&jsonOut, "json", "", "also write the simulator's reports (one per program) as JSON")
 	root.AddCommand(cmd)

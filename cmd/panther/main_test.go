@@ -13,6 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/model"
 )
 
 // runPanther runs the command line in-process and returns its output. The
@@ -275,5 +278,56 @@ func TestProfilesAreWritten(t *testing.T) {
 		if err != nil || len(b) == 0 {
 			t.Fatalf("%s: %d bytes, %v", path, len(b), err)
 		}
+	}
+}
+
+// Every command that takes a network refuses a missing file and an unknown
+// extension with model.FormOf's error, which names the input and the
+// accepted forms.
+func TestModelErrorsAreOne(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "net.txt")} {
+		_, want := model.FormOf(name)
+		if want == nil {
+			t.Fatalf("FormOf(%s) accepted it", name)
+		}
+		for _, args := range [][]string{
+			{"train", "--model", name},
+			{"study", "--model", name},
+			{"compile", name, "--infer", "-o", filepath.Join(dir, "m.prog")},
+			{"infer", name},
+			{"eval", "--workloads", name},
+		} {
+			if _, err := runPanther(t, args...); err == nil || !strings.Contains(err.Error(), want.Error()) {
+				t.Errorf("%s: %v\nwant it to contain %v", strings.Join(args, " "), err, want)
+			}
+		}
+	}
+}
+
+// The flags several commands share mean the same everywhere: the same help
+// and default (--arch names every architecture preset).
+func TestSharedFlagsAlike(t *testing.T) {
+	for name, cmds := range map[string][]string{"arch": {"compile", "infer", "run"}, "bias": {"train", "study", "infer"}} {
+		var first *pflag.Flag
+		for _, c := range cmds {
+			cmd, _, err := root.Find([]string{c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := cmd.Flags().Lookup(name)
+			switch {
+			case f == nil:
+				t.Errorf("%s has no --%s", c, name)
+			case first == nil:
+				first = f
+			case f.Usage != first.Usage || f.DefValue != first.DefValue:
+				t.Errorf("%s --%s: %q (default %q); %s's: %q (default %q)", c, name, f.Usage, f.DefValue, cmds[0], first.Usage, first.DefValue)
+			}
+		}
+	}
+	run, _, _ := root.Find([]string{"run"})
+	if f := run.Flags().Lookup("arch"); f.DefValue != "panther" || !strings.Contains(f.Usage, strings.Join(arch.Presets(), ", ")) {
+		t.Errorf("--arch: %q (default %q)", f.Usage, f.DefValue)
 	}
 }

@@ -139,7 +139,7 @@ func isTerminal(w io.Writer) bool {
 
 func init() {
 	f := runCmd.Flags()
-	f.StringVar(&runOpts.arch, "arch", "panther", "architecture: a preset name or a YAML file")
+	archNameFlag(f, &runOpts.arch)
 	f.StringVar(&runOpts.json, "json", "", "also write the report as JSON to this file")
 	f.StringVar(&runOpts.trace, "trace", "", "write one line per executed instruction to this file")
 	f.Uint64Var(&runOpts.seed, "seed", 0, "seed of every random stream (stochastic rounding, devices, rand_cmp)")

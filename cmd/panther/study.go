@@ -16,6 +16,7 @@ import (
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
+	"github.com/panther-xbar/panther/model/onnx"
 	"github.com/panther-xbar/panther/train"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -51,7 +52,7 @@ slice) as PNG files, one set per dataset.`,
 			if mlp {
 				s.Model = "mlp"
 			}
-			if _, err := model.Load(s.Model); err != nil {
+			if _, err := onnx.Load(s.Model); err != nil {
 				return err
 			}
 			var errs []error
@@ -126,7 +127,7 @@ slice) as PNG files, one set per dataset.`,
 	f := cmd.Flags()
 	uf.register(f, s.Base.Unit.ADC.String())
 	f.StringVar(&datasets, "datasets", strings.Join(s.Datasets, ","), "datasets, comma separated")
-	f.StringVar(&s.Model, "model", s.Model, "network: a preset or a YAML file")
+	f.StringVar(&s.Model, "model", s.Model, "network: a preset ("+strings.Join(model.Presets(), ", ")+"), a YAML file or an ONNX file (its structure; training starts from fresh weights)")
 	f.BoolVar(&mlp, "mlp", false, "use the mlp preset (quicker than the CNN)")
 	f.StringVar(&variants, "variants", "inplace,accumulate", "variants, comma separated")
 	f.StringVar(&roundings, "roundings", "nearest,stochastic", "roundings, comma separated")
@@ -139,6 +140,7 @@ slice) as PNG files, one set per dataset.`,
 	f.IntVar(&s.Base.Epochs, "epochs", s.Base.Epochs, "epochs per point")
 	f.IntVar(&s.Base.Batch, "batch", s.Base.Batch, "batch size")
 	f.Float64Var(&s.Base.LR, "lr", s.Base.LR, "learning rate per example")
+	biasFlag(f, &s.Base.Bias)
 	f.Uint64Var(&s.Base.Seed, "seed", s.Base.Seed, "seed of every run")
 	f.IntVar(&jobs, "jobs", runtime.NumCPU(), "points trained at once")
 	f.StringVar(&out, "out", "", "output folder (default runs/study-MODEL)")

@@ -119,17 +119,12 @@ exceeds --max-memory (default: the machine's memory) is refused before it starts
 			}
 			// The ONNX model written at the end keeps an ONNX model's
 			// head and tensor names.
-			var written onnx.Model
-			if strings.EqualFold(filepath.Ext(modelName), ".onnx") {
-				m, err := onnx.ReadFile(modelName, onnx.Options{})
-				if err != nil {
-					return err
-				}
-				written, cfg.InitialWeights = *m, m.Weights
-			} else if written.Net, err = model.Load(modelName); err != nil {
+			m, err := onnx.Load(modelName)
+			if err != nil {
 				return err
 			}
-			net := written.Net
+			written, net := *m, m.Net
+			cfg.InitialWeights = m.Weights
 			cfg.Model, cfg.Dataset, cfg.Unit, cfg.FP32 = net, dataset, unit, !noFP32
 			if err := cfg.Validate(); err != nil {
 				return err
@@ -160,7 +155,7 @@ exceeds --max-memory (default: the machine's memory) is refused before it starts
 	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training set")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "examples per batch")
 	f.Float64Var(&cfg.LR, "lr", cfg.LR, "crossbar learning rate per example (each OPA adds -lr times the example's gradient)")
-	f.TextVar(&cfg.Bias, "bias", cfg.Bias, "where biases lie: auto (in the vector unit where a layer's inputs fill their last crossbar row tile) or crossbar (every bias a crossbar row)")
+	biasFlag(f, &cfg.Bias)
 	f.IntVar(&cfg.CRSInterval, "crs-interval", cfg.CRSInterval, "batches between carry resolutions (counted across epochs)")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random choice (initial weights, data order, rounding, devices)")
 	f.IntVar(&cfg.Limit, "limit", 0, "train on the first N examples only (0: all)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -179,6 +180,51 @@ func TestTimeLeft(t *testing.T) {
 	} {
 		if got := timeLeft(c.elapsed, c.done, c.total); got != c.want {
 			t.Errorf("timeLeft(%v, %d, %d) = %q, want %q", c.elapsed, c.done, c.total, got, c.want)
+		}
+	}
+}
+
+// study --bias reaches its points: a one-point study with --bias crossbar
+// trains as train --bias crossbar does, to the bit of the test loss, and
+// the default (auto) trains otherwise on mlp, whose second layer's 256
+// inputs fill their row tiles.
+func TestStudyBiasReachesPoints(t *testing.T) {
+	dir := t.TempDir()
+	shared := []string{"--limit", "64", "--test-limit", "32", "--seed", "3"}
+	if _, err := runPanther(t, append([]string{"train", "--adc", "ideal", "--lr", "0.002", "--no-fp32", "--crs-interval", "1",
+		"--bias", "crossbar", "--out", filepath.Join(dir, "train")}, shared...)...); err != nil {
+		t.Fatal(err)
+	}
+	var metrics struct {
+		Epochs []struct {
+			TestLoss train.Loss `json:"test_loss"`
+		} `json:"epochs"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "train", "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &metrics); err != nil || len(metrics.Epochs) != 1 {
+		t.Fatalf("metrics.json: %d epochs, %v", len(metrics.Epochs), err)
+	}
+	want := metrics.Epochs[0].TestLoss
+	for _, bias := range []string{"crossbar", "auto"} {
+		out := filepath.Join(dir, "study-"+bias)
+		if _, err := runPanther(t, append([]string{"study", "--mlp", "--datasets", "mnist", "--variants", "accumulate", "--roundings", "nearest",
+			"--fraction-bits", "8", "--cell-bits", "", "--mixed", "6,6,6,6,5,5,5,5", "--crs-intervals", "1", "--jobs", "1",
+			"--bias", bias, "--out", out}, shared...)...); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, train.StudyJSONL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec train.StudyRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatalf("--bias %s: %s: %v", bias, b, err)
+		}
+		if same := rec.TestLoss == want; same != (bias == "crossbar") {
+			t.Errorf("--bias %s: the study's test loss %v, train --bias crossbar's %v", bias, rec.TestLoss, want)
 		}
 	}
 }

@@ -81,6 +81,24 @@ type Options struct {
 	Loss model.Loss
 }
 
+// Load reads the network that nameOrPath names (model.FormOf): an ONNX
+// file with its weights and head, or a YAML file or preset, whose Model
+// holds only Net.
+func Load(nameOrPath string) (*Model, error) {
+	form, err := model.FormOf(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	if form == model.ONNXForm {
+		return ReadFile(nameOrPath, Options{})
+	}
+	net, err := model.Load(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Net: net}, nil
+}
+
 // ReadFile reads an ONNX model file.
 func ReadFile(path string, opt Options) (*Model, error) {
 	b, err := os.ReadFile(path)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -110,6 +111,40 @@ onnx.checker.check_model(m, full_check=True)
 print(onnx.shape_inference.infer_shapes(m, strict_mode=True).graph.output[0].type.tensor_type.shape)`, path).CombinedOutput()
 		if err != nil {
 			t.Errorf("%s: the ONNX checker rejects the model: %v\n%s", name, err, out)
+		}
+	}
+}
+
+// Load reads an ONNX file with its weights and head, a preset as
+// model.Load does, and refuses a missing file as model.FormOf does.
+func TestLoad(t *testing.T) {
+	net, err := model.Preset("mlp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := quantisedWeights(net, 2)
+	var buf bytes.Buffer
+	if err := Write(&buf, &Model{Net: net, Weights: w, Head: LogSoftmax}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mlp.ONNX")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := Read(path, buf.Bytes(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(path); err != nil || !reflect.DeepEqual(got, want) || got.Head != LogSoftmax {
+		t.Errorf("Load(%s) = %+v, %v; want %+v", path, got, err, want)
+	}
+	if got, err := Load("mlp"); err != nil || !reflect.DeepEqual(got, &Model{Net: net}) {
+		t.Errorf("Load(mlp) = %+v, %v; want the preset alone", got, err)
+	}
+	for _, name := range []string{"missing.onnx", "mlp.pb"} {
+		_, want := model.FormOf(name)
+		if _, err := Load(name); want == nil || err == nil || err.Error() != want.Error() {
+			t.Errorf("Load(%s): %v, want %v", name, err, want)
 		}
 	}
 }

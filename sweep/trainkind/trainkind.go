@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,24 +80,13 @@ func Keys() []sweep.Key {
 	return ks
 }
 
+// parseModel checks that a model key names a network (onnx.Load): an ONNX
+// file gives the structure, which the trainer trains from fresh weights.
 func parseModel(s string) (any, error) {
-	if _, err := LoadNetwork(s); err != nil {
+	if _, err := onnx.Load(s); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// LoadNetwork reads a model key's network: a preset, a YAML file, or an
-// ONNX file (.onnx), whose structure the trainer trains from fresh weights.
-func LoadNetwork(s string) (*model.Network, error) {
-	if strings.EqualFold(filepath.Ext(s), ".onnx") {
-		m, err := onnx.ReadFile(s, onnx.Options{})
-		if err != nil {
-			return nil, err
-		}
-		return m.Net, nil
-	}
-	return model.Load(s)
 }
 
 // parseDataset checks the form of a dataset; its files are read when a
@@ -178,10 +166,11 @@ func Config(p sweep.Params) (train.Config, error) {
 	str := func(k string) string { s, _ := p[k].(string); return s }
 	num := func(k string) int { v, _ := p[k].(int64); return int(v) }
 	flt := func(k string) float64 { v, _ := p[k].(float64); return v }
-	var err error
-	if c.Model, err = LoadNetwork(str("model")); err != nil {
+	m, err := onnx.Load(str("model"))
+	if err != nil {
 		return c, err
 	}
+	c.Model = m.Net
 	o := train.UnitOptions{Variant: str("variant"), InplacePlan: str("inplace_plan"), ReadPlan: str("read_plan"), UpdatePlan: str("update_plan"),
 		ADC: str("adc"), Rounding: str("rounding"), OPAMode: str("opa_mode"), Tile: num("tile"), DeviceKind: str("device"),
 		DeviceTable: str("device_table"), DeviceParams: map[string]float64{}}
