@@ -140,8 +140,8 @@ func refOPAChunked(s *Set, x, d []int16, eta float64) {
 					chunk = -chunk
 				}
 				lo, hi := sl.Range()
-				v := &s.slices[i].v[r*s.cols+c]
-				*v = int16(min(max(int32(*v)+chunk, lo), hi))
+				cells := &s.slices[i]
+				cells.setLevel(r*s.cols+c, min(max(cells.level(r*s.cols+c)+chunk, lo), hi))
 			}
 		}
 	}
@@ -166,7 +166,7 @@ func refCRS(s *Set) {
 			q = min(max(q, -p.Bias()), p.Bias()-1)
 			u := uint64(q + p.Bias())
 			for i, sl := range p.Slices {
-				s.slices[i].v[r*s.cols+c] = int16(u >> sl.Offset & (1<<sl.NominalBits - 1))
+				s.slices[i].setLevel(r*s.cols+c, int32(u>>sl.Offset&(1<<sl.NominalBits-1)))
 			}
 		}
 	}

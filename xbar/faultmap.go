@@ -173,17 +173,17 @@ func (s *Set) takeUpResiduals() {
 	for k, f := range s.faults {
 		miss := int64(s.scratch.wanted[k])
 		for i := range s.slices {
-			miss -= int64(s.slices[i].v[f.idx]) << uint(s.slices[i].Offset)
+			miss -= int64(s.slices[i].level(f.idx)) << uint(s.slices[i].Offset)
 		}
 		for i := len(s.slices) - 1; i >= 0 && miss != 0; i-- {
 			sl := &s.slices[i]
 			if _, stuck := sl.dev.Stuck(f.idx); stuck {
 				continue
 			}
-			v := int64(sl.v[f.idx])
+			v := int64(sl.level(f.idx))
 			step := miss / (1 << uint(sl.Offset)) // toward zero: |miss| only shrinks
 			nv := min(max(v+step, int64(sl.lo)), int64(sl.hi))
-			sl.v[f.idx] = int16(nv)
+			sl.setLevel(f.idx, int32(nv))
 			miss -= (nv - v) << uint(sl.Offset)
 		}
 	}

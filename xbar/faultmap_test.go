@@ -53,7 +53,7 @@ func stuckHarm(s *Set) int64 {
 	var h int64
 	for i := range s.slices {
 		sl := &s.slices[i]
-		for idx := range sl.v {
+		for idx := range sl.biased {
 			if _, stuck := sl.dev.Stuck(idx); stuck {
 				h += 1 << uint(sl.Offset+sl.NominalBits)
 			}

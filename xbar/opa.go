@@ -328,7 +328,7 @@ func (s *Set) addChunks(idx int, g uint64, negative bool) {
 // clamps it to the slice's range and counts what the clamp removed.
 func (s *Set) pulse(sl *sliceCells, i, idx int, delta int32) {
 	s.counters.OPAPulses++
-	old := int32(sl.v[idx])
+	old := sl.level(idx)
 	target := old + delta
 	if sl.dev != nil {
 		target = int32(sl.dev.Write(idx, int(old+sl.bias), int(delta))) - sl.bias

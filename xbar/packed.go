@@ -138,17 +138,12 @@ func (s *Set) ensurePacked() {
 		return
 	}
 	clear(s.rowsFromAcc)
-	for j := range s.pk.words {
-		words, bias := s.packedWords(j), s.pk.words[j].bias
-		for idx := range words {
-			words[idx] = bias
-		}
-	}
-	for i := range s.slices {
+	clear(s.packed)
+	for i := range s.slices { // a lane holds v + bias, as the slice's bytes do
 		sl, ln := &s.slices[i], s.pk.lanes[i]
 		words := s.packedWords(ln.word)
-		for idx, v := range sl.v {
-			words[idx] += uint64(int32(v)) << ln.shift
+		for idx, b := range sl.biased {
+			words[idx] += uint64(b) << ln.shift
 		}
 	}
 }
@@ -169,8 +164,8 @@ func (s *Set) ensureSlices() {
 		return
 	}
 	for i := range s.slices {
-		if sl := &s.slices[i]; sl.v == nil {
-			sl.v = make([]int16, len(s.acc))
+		if sl := &s.slices[i]; sl.biased == nil {
+			sl.biased = make([]uint8, len(s.acc))
 		}
 	}
 	if s.slicesFromAcc {
@@ -187,8 +182,8 @@ func (s *Set) ensureSlices() {
 		sl, ln := &s.slices[i], s.pk.lanes[i]
 		mask := uint64(1)<<(sl.CellBits+1) - 1
 		words := s.packedWords(ln.word)
-		for idx := range sl.v {
-			sl.v[idx] = int16(int32(words[idx]>>ln.shift&mask) - sl.bias)
+		for idx := range sl.biased {
+			sl.biased[idx] = uint8(words[idx] >> ln.shift & mask)
 		}
 	}
 	s.slicesStale = false

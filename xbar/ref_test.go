@@ -175,9 +175,14 @@ func genCodes(t *rapid.T, n int, lo, hi int16, label string) []int16 {
 	return rapid.SliceOfN(rapid.Int16Range(lo, hi), n, n).Draw(t, label)
 }
 
-// cells returns slice i's cell values, brought up to date from the packed
-// form when the set works in it.
+// cells returns a copy of slice i's cell values, brought up to date from
+// the packed form when the set works in it.
 func (s *Set) cells(i int) []int16 {
 	s.ensureSlices()
-	return s.slices[i].v
+	sl := &s.slices[i]
+	v := make([]int16, len(sl.biased))
+	for idx := range v {
+		v[idx] = int16(sl.level(idx))
+	}
+	return v
 }

@@ -56,8 +56,10 @@ type sliceCells struct {
 	bias        int32
 	cellMask    uint32 // the CellBits low bits of a two's-complement value
 	nominalMask uint64
-	v           []int16       // cell values; cell bits <= 8 keep them in range
-	dev         *device.Cells // nil for ideal cells
+	// biased holds each cell's value v plus bias, in [0, 2^CellBits - 1]:
+	// cell bits <= 8 keep it in a byte.
+	biased []uint8
+	dev    *device.Cells // nil for ideal cells
 	// rowPlanes[(c*CellBits+k)*rowWords+w] holds bit k of the cells of
 	// column c, rows 64w..64w+63; colPlanes the same per row over columns.
 	rowPlanes, colPlanes []uint64
@@ -111,7 +113,7 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	for i := range s.slices {
 		c := &s.slices[i]
 		if deviceModelled {
-			c.v = make([]int16, rows*cols)
+			c.biased = make([]uint8, rows*cols)
 			if mapped {
 				c.dev = mappedCells[i]
 			} else {
@@ -120,9 +122,9 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 			if placed != nil {
 				c.dev.Remap(placed)
 			}
-			for idx := range c.v {
+			for idx := range c.biased {
 				if level, stuck := c.dev.Stuck(idx); stuck {
-					c.v[idx] = int16(int32(level) - c.bias)
+					c.biased[idx] = uint8(level)
 				}
 			}
 		}
@@ -144,6 +146,12 @@ func NewSet(cfg SetConfig, rows, cols int) (*Set, error) {
 	s.slicesFromAcc = !deviceModelled
 	return s, nil
 }
+
+// level is cell idx's value v.
+func (c *sliceCells) level(idx int) int32 { return int32(c.biased[idx]) - c.bias }
+
+// setLevel stores v, which must lie in the slice's range, as cell idx's value.
+func (c *sliceCells) setLevel(idx int, v int32) { c.biased[idx] = uint8(v + c.bias) }
 
 // checkSet says why NewSet would refuse cfg and shape, if it would.
 func checkSet(cfg SetConfig, rows, cols int) error {
@@ -226,7 +234,7 @@ func (s *Set) ResetCounters() {
 // Cell returns v of slice i at (r, c).
 func (s *Set) Cell(i, r, c int) int32 {
 	s.ensureSlices()
-	return int32(s.slices[i].v[r*s.cols+c])
+	return s.slices[i].level(r*s.cols + c)
 }
 
 // Accumulator returns Q at (r, c), in units of 2^-f weight LSB (for a cell
@@ -348,25 +356,25 @@ func (s *Set) writeSlices(codes []uint32) {
 	}
 	for i := range s.slices {
 		sl := &s.slices[i]
-		off, mask := uint32(sl.Offset)&31, uint32(sl.nominalMask)
-		v := sl.v[:len(codes)]
+		off, mask, bias := uint32(sl.Offset)&31, uint32(sl.nominalMask), uint32(sl.bias)
+		v := sl.biased[:len(codes)]
 		idx := 0
 		for ; idx+4 <= len(codes); idx += 4 {
 			u, w := codes[idx:idx+4:idx+4], v[idx:idx+4:idx+4]
-			w[0] = int16(u[0] >> off & mask)
-			w[1] = int16(u[1] >> off & mask)
-			w[2] = int16(u[2] >> off & mask)
-			w[3] = int16(u[3] >> off & mask)
+			w[0] = uint8(u[0]>>off&mask + bias)
+			w[1] = uint8(u[1]>>off&mask + bias)
+			w[2] = uint8(u[2]>>off&mask + bias)
+			w[3] = uint8(u[3]>>off&mask + bias)
 		}
 		for ; idx < len(codes); idx++ {
-			v[idx] = int16(codes[idx] >> off & mask)
+			v[idx] = uint8(codes[idx]>>off&mask + bias)
 		}
 		if sl.dev == nil {
 			continue
 		}
-		for idx := range sl.v {
+		for idx := range sl.biased {
 			if level, stuck := sl.dev.Stuck(idx); stuck {
-				sl.v[idx] = int16(int32(level) - sl.bias)
+				sl.biased[idx] = uint8(level)
 			}
 		}
 	}
@@ -390,8 +398,8 @@ func (s *Set) recomputeAccumulators() {
 	}
 	for i := range s.slices {
 		sl := &s.slices[i]
-		for idx, v := range sl.v {
-			s.acc[idx] += int64(v) << uint(sl.Offset)
+		for idx, b := range sl.biased {
+			s.acc[idx] += int64(int32(b)-sl.bias) << uint(sl.Offset)
 		}
 	}
 	s.record.apply(s.acc)
@@ -400,7 +408,7 @@ func (s *Set) recomputeAccumulators() {
 // setCell stores a new value and keeps the accumulator and live bit-planes
 // in step.
 func (s *Set) setCell(sl *sliceCells, idx int, old, v int32) {
-	sl.v[idx] = int16(v)
+	sl.setLevel(idx, v)
 	s.acc[idx] += int64(v-old) << uint(sl.Offset)
 	diff := (uint32(old) ^ uint32(v)) & sl.cellMask
 	if diff == 0 {
@@ -438,7 +446,7 @@ func (s *Set) ensurePlanes(transposed bool) {
 		}
 		for r := 0; r < s.rows; r++ {
 			for c := 0; c < s.cols; c++ {
-				for bitsLeft := uint32(sl.v[r*s.cols+c]) & sl.cellMask; bitsLeft != 0; bitsLeft &= bitsLeft - 1 {
+				for bitsLeft := uint32(sl.level(r*s.cols+c)) & sl.cellMask; bitsLeft != 0; bitsLeft &= bitsLeft - 1 {
 					k := trailingZeros32(bitsLeft)
 					if transposed {
 						planes[(r*cb+k)*s.colWords+c>>6] |= 1 << (c & 63)

@@ -24,7 +24,10 @@ func (s *Set) State() (SetState, error) {
 	}
 	for i := range s.slices {
 		sl := &s.slices[i]
-		st.Cells[i] = append([]int16(nil), sl.v...)
+		st.Cells[i] = make([]int16, len(sl.biased))
+		for idx := range sl.biased {
+			st.Cells[i][idx] = int16(sl.level(idx))
+		}
 		if sl.dev != nil {
 			b, err := sl.dev.Source().MarshalBinary()
 			if err != nil {
@@ -49,8 +52,8 @@ func (s *Set) Restore(st SetState) error {
 	withDevice := 0
 	for i := range s.slices {
 		sl := &s.slices[i]
-		if len(st.Cells[i]) != len(sl.v) {
-			return fmt.Errorf("restore: slice %d holds %d cells, the %dx%d set needs %d", i, len(st.Cells[i]), s.rows, s.cols, len(sl.v))
+		if len(st.Cells[i]) != len(sl.biased) {
+			return fmt.Errorf("restore: slice %d holds %d cells, the %dx%d set needs %d", i, len(st.Cells[i]), s.rows, s.cols, len(sl.biased))
 		}
 		for idx, v := range st.Cells[i] {
 			if int32(v) < sl.lo || int32(v) > sl.hi {
@@ -79,7 +82,9 @@ func (s *Set) Restore(st SetState) error {
 	next := 0 // index into st.Device
 	for i := range s.slices {
 		sl := &s.slices[i]
-		copy(sl.v, st.Cells[i])
+		for idx, v := range st.Cells[i] {
+			sl.setLevel(idx, int32(v))
+		}
 		if sl.dev != nil {
 			if err := sl.dev.Source().UnmarshalBinary(st.Device[next]); err != nil {
 				return fmt.Errorf("restore: device stream of slice %d: %w", i, err)

@@ -195,11 +195,15 @@ func TestCRSKeepsRepresentedWeights(t *testing.T) {
 			}
 		}
 		// Nominal form: every slice holds its chunk of U = Q + 2^(15+f).
+		cells := make([][]int16, len(s.slices))
+		for i := range cells {
+			cells[i] = s.cells(i)
+		}
 		for idx, q := range s.acc {
 			u := uint64(q + bias)
 			for i, sl := range s.cfg.Plan.Slices {
-				if want := int16(u >> sl.Offset & (1<<sl.NominalBits - 1)); s.cells(i)[idx] != want {
-					t.Fatalf("cell %d slice %d holds %d after CRS, nominal form is %d", idx, i, s.cells(i)[idx], want)
+				if want := int16(u >> sl.Offset & (1<<sl.NominalBits - 1)); cells[i][idx] != want {
+					t.Fatalf("cell %d slice %d holds %d after CRS, nominal form is %d", idx, i, cells[i][idx], want)
 				}
 			}
 		}
@@ -651,7 +655,7 @@ func TestResolvedOPAIsExactSaturatedUpdate(t *testing.T) {
 			t.Fatalf("accumulators\n got %v\nwant %v", got, want)
 		}
 		for i, sl := range s.slices {
-			for idx, v := range sl.v {
+			for idx, v := range s.cells(i) {
 				if v < 0 || int64(v) > int64(sl.nominalMask) {
 					t.Fatalf("slice %d cell %d holds %d: not nominal", i, idx, v)
 				}
