@@ -41,7 +41,7 @@ func (e *memError) Error() string {
 // least, or, where that region holds every example, fewer of them.
 func (e *memError) oneExample(examples int) error {
 	fix := fmt.Sprintf("give the architecture more shared memory per tile (shared_words, at least %d)", e.used+e.need)
-	if e.every {
+	if e.every && examples > 1 {
 		fix = fmt.Sprintf("stream fewer than %d examples per program (examples), or %s", examples, fix)
 	}
 	return fmt.Errorf("tile %d needs more than its %d words of shared memory with one example in flight: %s needs %d words, %d are left; %s",
