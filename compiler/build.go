@@ -50,6 +50,9 @@ type build struct {
 	// each stage's lag, by index (see rings).
 	chunks map[int]int
 	lags   map[int]int
+	// flight bounds the examples any core holds in flight (its lag + 1);
+	// 0 leaves them to the stages and the interval (see placeAndGenerate).
+	flight int
 	// traffic is the program's, measured by schedule.
 	traffic Traffic
 }

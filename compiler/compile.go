@@ -149,7 +149,11 @@ const maxGrowth = 8
 // placeAndGenerate plans and generates the program; when a tile runs out
 // of shared memory it puts fewer of that tile's first stage's cores on a
 // tile and tries again. perTile records the limits (by stage index), so
-// that a rebuild can reuse them.
+// that a rebuild can reuse them. Where one core of a stage on the tile is
+// already too many, it holds one example fewer in flight on every core
+// (b.flight) and places the cores afresh: the examples a core keeps
+// between its forward and backward pass take most of a tile's memory, and
+// a program that fits keeps as many as it did without the bound.
 func (b *build) placeAndGenerate(net *model.Network, weights [][]float64, perTile map[int]int) (map[int]*isa.TileCode, *Result, error) {
 	for {
 		err := b.plan(net, weights, perTile)
@@ -173,10 +177,16 @@ func (b *build) placeAndGenerate(net *model.Network, weights [][]float64, perTil
 				}
 			}
 		}
-		if best < 0 || count[best] <= 1 {
-			return nil, nil, err
+		if best >= 0 && count[best] > 1 {
+			perTile[best] = count[best] - 1
+			continue
 		}
-		perTile[best] = count[best] - 1
+		n := b.inFlightNow()
+		if n == 1 {
+			return nil, nil, me.oneExample(b.examples)
+		}
+		b.flight = n - 1
+		clear(perTile)
 	}
 }
 
@@ -266,10 +276,14 @@ func (b *build) tile(t int) *tileMem {
 	return m
 }
 
-// private allocates words in core c's tile for c alone. An allocation
-// failure is reported by finish through the first error.
-func (b *build) private(c *core, words int, what string) int {
+// private allocates words in core c's tile for c alone; every says that
+// they hold every example of the program. An allocation failure is
+// reported by finish through the first error.
+func (b *build) private(c *core, words int, what string, every bool) int {
 	a, err := b.tile(c.tile).alloc(words, what+" of "+c.String())
+	if me, ok := err.(*memError); ok {
+		me.every = every
+	}
 	if err != nil && b.err == nil {
 		b.err = err
 	}
@@ -340,7 +354,7 @@ func (b *build) labelRegion(c *core) int {
 	for e, l := range b.data.Labels {
 		words[e*classes+l] = v
 	}
-	a := b.private(c, len(words), "labels")
+	a := b.private(c, len(words), "labels", true)
 	b.tile(c.tile).data(a, words)
 	return a
 }

@@ -79,6 +79,10 @@ func TestReport(t *testing.T) {
 	if r.Mode != "training" || r.Variant != "accumulate" || r.Examples != 3 {
 		t.Errorf("mode %q variant %q examples %d", r.Mode, r.Variant, r.Examples)
 	}
+	// A batch of 2: both its examples overlap.
+	if r.InFlight != 2 || r.InFlightLimit != "every example between two carry resolutions" {
+		t.Errorf("%d examples in flight (%s), want 2 (the batch)", r.InFlight, r.InFlightLimit)
+	}
 	if r.MatrixUnits != len(res.Program.Weights) || r.Cores != cores || r.CoreInstructions != insts || r.Tiles != len(res.Program.Code.Tiles) || r.Nodes != 1 {
 		t.Errorf("report %+v does not match the program (%d units, %d cores, %d instructions)", r, len(res.Program.Weights), cores, insts)
 	}
@@ -108,7 +112,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("fullest core data memory %d, the cores' largest %d, the core has %d", r.MaxDataWords, most, res.Program.Arch.RegisterWords)
 	}
 	var text, js bytes.Buffer
-	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "occupies") {
+	if err := r.WriteText(&text); err != nil || !strings.Contains(text.String(), "occupies") || !strings.Contains(text.String(), "2 example(s) at once (every example between") {
 		t.Errorf("text report: %v\n%s", err, text.String())
 	}
 	if err := r.WriteJSON(&js); err != nil || !strings.Contains(js.String(), `"matrix_units"`) {
@@ -123,6 +127,14 @@ func TestCompileErrors(t *testing.T) {
 	}
 	small := arch.Default()
 	small.Structure.TilesPerNode, small.Structure.CoresPerTile = 1, 2
+	// A CNN whose maps and rings do not fit 1536 or 3072 words with one
+	// example in flight.
+	cnn := yamlNet(t, "input: [1, 16, 16]\nlayers:\n  - conv2d: {out: 6, kernel: 5, padding: 2}\n  - relu\n  - maxpool: {kernel: 2}\n"+
+		"  - conv2d: {out: 8, kernel: 3}\n  - relu\n  - maxpool: {kernel: 2}\n  - flatten\n  - dense: {out: 10}\n")
+	_, shared1536 := testArch(t, 128, 8, 1536)
+	_, shared3072 := testArch(t, 128, 8, 3072)
+	one := DefaultConfig()
+	one.Batch, one.Examples = 1, 1
 	cases := []struct {
 		name string
 		net  *model.Network
@@ -135,6 +147,12 @@ func TestCompileErrors(t *testing.T) {
 		{"wrong input size", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{Inputs: [][]int16{make([]int16, 7)}}}, "example 0 holds 7 values; model"},
 		{"no data", mlp(10), arch.Default().ISA(), Options{Infer: true}, "an inference program needs its input examples"},
 		{"no examples", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{}}, "0 examples given: a program streams 1 to 4096"},
+		{"one example does not fit", cnn, shared1536, Options{Train: one},
+			"tile 4 needs more than its 1536 words of shared memory with one example in flight: input errors of stage 2 (layer 4 (conv2d at test.yaml:6:5)) needs 144 words, 100 are left; " +
+				"give the architecture more shared memory per tile (shared_words, at least 1580)"},
+		{"the examples do not fit", cnn, shared3072, Options{Train: DefaultConfig()},
+			"tile 0 needs more than its 3072 words of shared memory with one example in flight: the network input, channels 0..0 of every example, needs 3288 words, 3072 are left; " +
+				"stream fewer than 8 examples per program (examples), or give the architecture more shared memory per tile (shared_words, at least 3288)"},
 		{"wide average", yamlNet(t, "input: [1, 9, 9]\nlayers:\n  - avgpool: {kernel: 3}\n  - flatten\n  - dense: {out: 2}\nloss: mse\n"),
 			arch.Default().ISA(), Options{Train: DefaultConfig()}, "an average over 9 values"},
 	}

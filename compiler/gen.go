@@ -338,7 +338,7 @@ type keptInputs struct {
 func (g *gen) keptInputs() *keptInputs {
 	c := g.c
 	k := &keptInputs{g: g, slots: g.b.lag(c) + 1, ptr: g.p.alloc(1, "kept inputs position")}
-	k.base = g.b.private(c, k.slots*c.lines(), "crossbar inputs kept for the OPA")
+	k.base = g.b.private(c, k.slots*c.lines(), "crossbar inputs kept for the OPA", false)
 	return k
 }
 

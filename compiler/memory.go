@@ -23,17 +23,34 @@ type tileMem struct {
 }
 
 // memError reports a tile whose shared memory is too small; placement
-// then puts fewer cores on it.
+// then puts fewer cores on it, or fewer examples in flight.
 type memError struct {
-	tile int
-	msg  string
+	tile, size int
+	what       string // the region that did not fit
+	need, used int    // its words, and the words laid out before it
+	every      bool   // the region holds every example of the program
 }
 
-func (e *memError) Error() string { return e.msg }
+func (e *memError) Error() string {
+	return fmt.Sprintf("tile %d needs more than its %d words of shared memory (%s needs %d words, %d are left)", e.tile, e.size, e.what, e.need, e.size-e.used)
+}
+
+// oneExample is the error of a tile that does not fit even one example in
+// flight (a program of examples examples), with the fix: as much shared
+// memory as the tile's layout takes up to the region that failed, at
+// least, or, where that region holds every example, fewer of them.
+func (e *memError) oneExample(examples int) error {
+	fix := fmt.Sprintf("give the architecture more shared memory per tile (shared_words, at least %d)", e.used+e.need)
+	if e.every && examples > 1 {
+		fix = fmt.Sprintf("stream fewer than %d examples per program (examples), or %s", examples, fix)
+	}
+	return fmt.Errorf("tile %d needs more than its %d words of shared memory with one example in flight: %s needs %d words, %d are left; %s",
+		e.tile, e.size, e.what, e.need, e.size-e.used, fix)
+}
 
 func (m *tileMem) alloc(n int, what string) (int, error) {
 	if m.next+n > m.size {
-		return 0, &memError{m.tile, fmt.Sprintf("tile %d needs more than its %d words of shared memory (%s needs %d words, %d are left)", m.tile, m.size, what, n, m.size-m.next)}
+		return 0, &memError{tile: m.tile, size: m.size, what: what, need: n, used: m.next}
 	}
 	a := m.next
 	m.next += n
@@ -144,7 +161,14 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 	}
 	data := max(1, r.exSlots) * r.exWords()
 	words := data + zeroRow + r.fr.hs
-	base, err := m.alloc(words, fmt.Sprintf("the map of channels %d..%d for %s", r.g.c0, r.g.c1-1, r.readerStage()))
+	what := fmt.Sprintf("the map of channels %d..%d for %s", r.g.c0, r.g.c1-1, r.readerStage())
+	if r.kind == regInput {
+		what = fmt.Sprintf("the network input, channels %d..%d of every example,", r.g.c0, r.g.c1-1)
+	}
+	base, err := m.alloc(words, what)
+	if me, ok := err.(*memError); ok {
+		me.every = r.kind == regInput
+	}
 	if err != nil {
 		return err
 	}

@@ -63,13 +63,13 @@ func (g *gen) outputs(fin *finisher) *outputs {
 		// Kept from an example's forward pass to its backward pass, which
 		// runs lag examples later (see examples).
 		o.fslots = b.lag(c) + 1
-		o.fbase = b.private(c, o.fslots*c.st.out.pixels()*fin.fwords, "derivative factors")
+		o.fbase = b.private(c, o.fslots*c.st.out.pixels()*fin.fwords, "derivative factors", false)
 		o.fptr = p.alloc(1, "derivative factors position")
 		o.derivWords = fin.fwords
 	}
 	switch {
 	case last && !b.training:
-		o.out = b.private(c, b.examples*c.st.out.pixels()*o.cg, "results")
+		o.out = b.private(c, b.examples*c.st.out.pixels()*o.cg, "results", true)
 		b.outs[c] = o.out
 		o.optr = p.alloc(1, "results position")
 		p.setReg(o.optr, o.out, "results of example 0")
@@ -235,7 +235,7 @@ func (g *gen) genLead() {
 		twoPasses := ez.s.passes == 2
 		ezstore, ezptr := -1, -1
 		if twoPasses {
-			ezstore = g.b.private(c, s.out.pixels()*gr.width(), "errors of one example")
+			ezstore = g.b.private(c, s.out.pixels()*gr.width(), "errors of one example", false)
 			ezptr = p.alloc(1, "errors position")
 		}
 		backward = func() {
@@ -304,7 +304,7 @@ func (g *gen) vectorBias(e int) *vecBias {
 	}
 	gr := c.g
 	vb := &vecBias{g: g, n: gr.width(), err: e}
-	init := g.b.private(c, vb.n, "bias")
+	init := g.b.private(c, vb.n, "bias", false)
 	g.b.tile(c.tile).data(init, s.vecBias[gr.c0:gr.c1])
 	vb.addr = p.alloc(1, "bias address")
 	vb.read = p.alloc(vb.n, "bias")
@@ -322,7 +322,7 @@ func (g *gen) vectorBias(e int) *vecBias {
 	}
 	// Where the trained bias is left for the host (Result.Biases): the
 	// copy products read, then the updated one.
-	g.b.biases[c] = g.b.private(c, 2*vb.n, "trained bias")
+	g.b.biases[c] = g.b.private(c, 2*vb.n, "trained bias", false)
 	p.setReg(vb.addr, g.b.biases[c], "")
 	return vb
 }
@@ -578,7 +578,7 @@ func (g *gen) accum() *accum {
 	gr := c.g
 	a := &accum{g: g, af: newAccFrame(next.fr), cg: gr.width()}
 	a.rowWords = a.af.cols * a.cg
-	a.base = b.private(c, (a.af.ringRows)*a.rowWords, "error map rows")
+	a.base = b.private(c, (a.af.ringRows)*a.rowWords, "error map rows", false)
 	a.flags = b.accFlagTable(c.tile, a.af)
 	win := next.win
 	a.pieces = make([][]accPiece, win.offsets())

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"fmt"
+
 	"github.com/panther-xbar/panther/isa"
 	"github.com/panther-xbar/panther/xbar"
 )
@@ -35,7 +37,31 @@ func (b *build) stageLag(s *stage, units bool) int {
 	if !units {
 		l--
 	}
+	if b.flight > 0 {
+		l = min(l, b.flight-1)
+	}
 	return max(0, min(l, b.period()-1, b.examples-1))
+}
+
+// inFlightNow is the most examples a core holds between its forward and
+// backward pass: the lag + 1 of the first stage's unit cores, whose lag
+// is the largest.
+func (b *build) inFlightNow() int { return b.stageLag(b.stages[0], true) + 1 }
+
+// inFlightLimit says what bounds inFlightNow, for the report.
+func (b *build) inFlightLimit() string {
+	n := b.inFlightNow()
+	switch {
+	case b.cfg.Variant == xbar.Inplace:
+		return "inplace: each example reads the update of the one before"
+	case b.flight > 0:
+		return fmt.Sprintf("bounded by shared memory; the stages allow %d", min(2*len(b.stages), b.period(), b.examples))
+	case n == 2*len(b.stages):
+		return "as many as the stages overlap"
+	case n == b.period():
+		return "every example between two carry resolutions"
+	}
+	return "every example of the program"
 }
 
 // fuses reports whether unit core c runs the forward pass of one example

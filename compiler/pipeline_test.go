@@ -177,3 +177,61 @@ func TestDenseTransfers(t *testing.T) {
 		t.Error("no unit core passes errors on")
 	}
 }
+
+// TestInFlightBound: where a tile's shared memory does not hold the maps
+// of as many examples as the stages overlap, every core holds fewer in
+// flight, and the program still trains as the reference does; with room
+// for them all it holds them all. The bound caps each core's lag.
+func TestInFlightBound(t *testing.T) {
+	net := yamlNet(t, `
+input: [1, 16, 16]
+layers:
+  - conv2d: {out: 6, kernel: 5, padding: 2}
+  - relu
+  - maxpool: {kernel: 2}
+  - conv2d: {out: 8, kernel: 3}
+  - relu
+  - maxpool: {kernel: 2}
+  - flatten
+  - dense: {out: 10}
+loss: softmax_cross_entropy
+`)
+	ds := randomData(net, 8, 4096, 5)
+	for _, c := range []struct {
+		shared, inFlight int
+		bounded          bool
+		variants         []string
+	}{
+		{4096, 3, true, []string{"accumulate", "pipelined"}},
+		{16384, 8, false, []string{"accumulate"}},
+	} {
+		for _, v := range c.variants {
+			ar, _ := testArch(t, 128, 8, c.shared)
+			cfg := DefaultConfig()
+			must(cfg.Set("variant", v))
+			cfg.Batch, cfg.LR = 8, 0.25
+			res := trainCheck(t, net, ar, cfg, ds, 7)
+			r := res.Report
+			if r.InFlight != c.inFlight || strings.Contains(r.InFlightLimit, "shared memory") != c.bounded {
+				t.Errorf("%d words, %s: %d examples in flight (%s), want %d", c.shared, v, r.InFlight, r.InFlightLimit, c.inFlight)
+			}
+			if r.MaxSharedWords > c.shared {
+				t.Errorf("%d words, %s: the fullest tile uses %d", c.shared, v, r.MaxSharedWords)
+			}
+		}
+	}
+
+	stages := []*stage{{idx: 0}, {idx: 1}, {idx: 2}}
+	b := &build{training: true, stages: stages, examples: 10, flight: 2, cfg: Config{Variant: xbar.Accumulate, Batch: 8, CRSInterval: 1}}
+	for _, s := range stages {
+		for _, units := range []bool{true, false} {
+			want := min(1, 2*len(stages)-1-2*s.idx-boolInt(!units))
+			if l := b.stageLag(s, units); l != want {
+				t.Errorf("stage %d (unit cores %v): lag %d with 2 examples in flight, want %d", s.idx, units, l, want)
+			}
+		}
+	}
+	if n := b.inFlightNow(); n != 2 {
+		t.Errorf("%d examples in flight, want 2", n)
+	}
+}

@@ -25,6 +25,11 @@ type Report struct {
 	// one (the training configuration, the model's head or its default).
 	Loss       string `json:"loss,omitempty"`
 	LossSource string `json:"loss_source,omitempty"`
+	// InFlight is the most examples of a training program a core holds
+	// between its forward and backward pass, and InFlightLimit what bounds
+	// them (docs/compiler.md, "Scheduling: examples in flight").
+	InFlight      int    `json:"in_flight,omitempty"`
+	InFlightLimit string `json:"in_flight_limit,omitempty"`
 
 	// Occupancy. A matrix unit holds one CrossbarSize x CrossbarSize tile
 	// of a layer's cell matrix.
@@ -123,6 +128,7 @@ func (b *build) report(net *model.Network, p *program.Program, traffic Traffic) 
 	if b.training {
 		r.Mode, r.Variant = "training", b.cfg.Variant.String()
 		r.Loss, r.LossSource = string(b.loss), b.lossFrom
+		r.InFlight, r.InFlightLimit = b.inFlightNow(), b.inFlightLimit()
 	}
 	jobs := map[[2]int]string{}
 	data := map[[2]int]int{}
@@ -203,6 +209,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "model\t%s, %s, %d examples\n", r.Model, mode, r.Examples)
 	if r.Loss != "" {
 		fmt.Fprintf(tw, "loss\t%s (%s)\n", r.Loss, r.LossSource)
+	}
+	if r.InFlight > 0 {
+		fmt.Fprintf(tw, "in flight\t%d example(s) at once (%s)\n", r.InFlight, r.InFlightLimit)
 	}
 	fmt.Fprintf(tw, "occupies\t%d matrix units, %d cores, %d tiles, %d node(s)\n", r.MatrixUnits, r.Cores, r.Tiles, r.Nodes)
 	fmt.Fprintf(tw, "core programs\t%d instructions, longest %d; fullest core data memory %d words\n", r.CoreInstructions, r.MaxCoreInstructions, r.MaxDataWords)

@@ -119,14 +119,31 @@ loss: softmax_cross_entropy
 // returns how many of the compiled images hold their rows out of block
 // order.
 func matchTrainer(t *testing.T, name string, v xbar.Variant, dev device.Config, rounding fixed.Rounding) (reordered int) {
-	net := yamlNet(t, trainerNets[name])
-	ar := arch.Default()
-	ar.Crossbar.Variant, ar.Crossbar.Device, ar.Crossbar.Rounding = v, dev, rounding
-	const seed, examples = 3, 5
 	bias := model.BiasAuto
 	if strings.HasSuffix(name, "-bias-crossbar") {
 		bias = model.BiasCrossbar
 	}
+	reordered, _ = matchTrainerRun(t, trainerRun{net: yamlNet(t, trainerNets[name]), bias: bias, batch: 2, interval: 2, examples: 5, lr: 0.25,
+		vectorBias: strings.HasSuffix(name, "vector-bias")}, v, dev, rounding)
+	return reordered
+}
+
+// trainerRun is a network and the training that matchTrainerRun compares.
+type trainerRun struct {
+	net                       *model.Network
+	bias                      model.BiasPlacement
+	batch, interval, examples int
+	lr                        float64
+	vectorBias                bool // some layer holds its bias in the vector unit
+}
+
+// matchTrainerRun is matchTrainer for run r; it returns the compiled
+// program too.
+func matchTrainerRun(t *testing.T, r trainerRun, v xbar.Variant, dev device.Config, rounding fixed.Rounding) (reordered int, res *Result) {
+	net, bias, examples := r.net, r.bias, r.examples
+	ar := arch.Default()
+	ar.Crossbar.Variant, ar.Crossbar.Device, ar.Crossbar.Rounding = v, dev, rounding
+	const seed = 3
 	// The trainer's dataset: pixels and labels from a seed.
 	src := rng.New(17)
 	set := &data.Set{Name: "synthetic", Shape: net.Input}
@@ -138,7 +155,7 @@ func matchTrainer(t *testing.T, name string, v xbar.Variant, dev device.Config, 
 	}
 	tc := train.DefaultConfig()
 	tc.Model, tc.Dataset, tc.Unit = net, "synthetic", ar.UnitConfig()
-	tc.Epochs, tc.Batch, tc.LR, tc.CRSInterval, tc.Seed, tc.FP32, tc.Bias = 1, 2, 0.25, 2, seed, false, bias
+	tc.Epochs, tc.Batch, tc.LR, tc.CRSInterval, tc.Seed, tc.FP32, tc.Bias = 1, r.batch, r.lr, r.interval, seed, false, bias
 	dir := t.TempDir()
 	if _, err := train.Run(context.Background(), tc, set, set, train.Options{Checkpoint: dir}); err != nil {
 		t.Fatal(err)
@@ -157,7 +174,7 @@ func matchTrainer(t *testing.T, name string, v xbar.Variant, dev device.Config, 
 		ds.Labels = append(ds.Labels, int(set.Labels[k]))
 	}
 	cfg := DefaultConfig()
-	cfg.Variant, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Examples, cfg.Seed, cfg.Bias = v, 2, 0.25, 2, examples, seed, bias
+	cfg.Variant, cfg.Batch, cfg.LR, cfg.CRSInterval, cfg.Examples, cfg.Seed, cfg.Bias = v, r.batch, r.lr, r.interval, examples, seed, bias
 	res, err := Compile(Model{Net: net}, ar.ISA(), Options{Train: cfg, Data: &ds})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +201,7 @@ func matchTrainer(t *testing.T, name string, v xbar.Variant, dev device.Config, 
 			vector[i], biases = biases[0], biases[1:]
 		}
 	}
-	if len(biases) != 0 || len(vector) > 0 != strings.HasSuffix(name, "vector-bias") {
+	if len(biases) != 0 || len(vector) > 0 != r.vectorBias {
 		t.Fatalf("%d biases outside the crossbars left over, %d layers hold one", len(biases), len(vector))
 	}
 	changed := checkBiases(t, e, res, func(layer int) (read, update, initial []int16) {
@@ -225,7 +242,7 @@ func matchTrainer(t *testing.T, name string, v xbar.Variant, dev device.Config, 
 		t.Fatal("training changed no weight")
 	}
 	t.Logf("%d cells changed, all as the trainer changed them", changed)
-	return reordered
+	return reordered, res
 }
 
 // trainerState reads the crossbar states and the biases outside the
@@ -272,4 +289,28 @@ func initialImage(t *testing.T, res *Result, um UnitMap) program.Weights {
 	}
 	t.Fatalf("no weight image for %+v", um)
 	return program.Weights{}
+}
+
+// TestLeNetBatch16MatchesTrainer: the lenet preset at batch 16 keeps
+// fewer examples in flight than the batch has, because its first maps
+// do not fit a tile's shared memory 14 examples deep, and still trains
+// bit for bit as the trainer does, in every variant (inplace keeps one
+// example in flight anyway; its tile programs hold 10 examples).
+func TestLeNetBatch16MatchesTrainer(t *testing.T) {
+	net, err := model.Preset("lenet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		v        xbar.Variant
+		examples int
+		inFlight int
+	}{{xbar.Accumulate, 16, 4}, {xbar.Pipelined, 16, 4}, {xbar.Inplace, 10, 1}} {
+		t.Run(c.v.String(), func(t *testing.T) {
+			_, res := matchTrainerRun(t, trainerRun{net: net, bias: model.BiasAuto, batch: 16, interval: 1, examples: c.examples, lr: 0.05}, c.v, device.Config{}, fixed.Nearest)
+			if r := res.Report; r.InFlight != c.inFlight {
+				t.Errorf("%d examples in flight (%s), want %d", r.InFlight, r.InFlightLimit, c.inFlight)
+			}
+		})
+	}
 }

@@ -68,3 +68,30 @@ func TestCompileBias(t *testing.T) {
 		t.Errorf("--bias vector: %v", err)
 	}
 }
+
+// TestCompileLeNetAnyBatch: panther compile lenet with the sample training
+// configuration (16 examples) compiles at batch 16 and 64, where its first
+// maps do not fit shared memory as many examples deep as its stages
+// overlap, and says how many examples it keeps in flight; at batch 4 it
+// keeps all four.
+func TestCompileLeNetAnyBatch(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ batch, text, json string }{
+		{"4", "4 example(s) at once (every example between two carry resolutions)", `"in_flight": 4,`},
+		{"16", "4 example(s) at once (bounded by shared memory; the stages allow 14)", `"in_flight_limit": "bounded by shared memory; the stages allow 14"`},
+		{"64", "4 example(s) at once (bounded by shared memory; the stages allow 14)", `"in_flight": 4,`},
+	} {
+		out, err := runPanther(t, "compile", "lenet", "--train", filepath.Join("..", "..", "compiler", "testdata", "train.yaml"), "--batch", c.batch,
+			"-o", filepath.Join(dir, "l.prog"), "--report", filepath.Join(dir, "r.json"))
+		if err != nil {
+			t.Fatalf("batch %s: %v", c.batch, err)
+		}
+		if !strings.Contains(out, c.text) {
+			t.Errorf("batch %s: the report does not say %q:\n%s", c.batch, c.text, out)
+		}
+		js, err := os.ReadFile(filepath.Join(dir, "r.json"))
+		if err != nil || !strings.Contains(string(js), c.json) {
+			t.Errorf("batch %s: the JSON report does not say %s (%v)", c.batch, c.json, err)
+		}
+	}
+}
