@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -30,20 +29,14 @@ type Model struct {
 	DefaultLoss bool
 }
 
-// LoadModel reads an ONNX file (.onnx), a YAML file or a bundled preset.
+// LoadModel reads an ONNX file (.onnx), a YAML file or a bundled preset
+// (model.FormOf tells which).
 func LoadModel(nameOrPath string) (Model, error) {
-	if strings.EqualFold(filepath.Ext(nameOrPath), ".onnx") {
-		m, err := onnx.ReadFile(nameOrPath, onnx.Options{})
-		if err != nil {
-			return Model{}, err
-		}
-		return Model{Net: m.Net, Weights: m.Weights, Head: m.Head, DefaultLoss: m.DefaultLoss}, nil
-	}
-	net, err := model.Load(nameOrPath)
+	m, err := onnx.Load(nameOrPath)
 	if err != nil {
 		return Model{}, err
 	}
-	return Model{Net: net}, nil
+	return Model{Net: m.Net, Weights: m.Weights, Head: m.Head, DefaultLoss: m.DefaultLoss}, nil
 }
 
 // InitialWeights draws every trainable layer's cell matrix with

@@ -286,7 +286,7 @@ func TestProfilesAreWritten(t *testing.T) {
 // accepted forms.
 func TestModelErrorsAreOne(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "net.txt")} {
+	for _, name := range []string{filepath.Join(dir, "missing.yaml"), filepath.Join(dir, "missing.onnx"), filepath.Join(dir, "net.txt")} {
 		_, want := model.FormOf(name)
 		if want == nil {
 			t.Fatalf("FormOf(%s) accepted it", name)
