@@ -25,7 +25,8 @@ type crossbarNet struct {
 	// Stage a runs the forward and backward passes, its readers taking the
 	// examples in turn; the updaters (stage b) apply the OPAs in example
 	// order, each to its own share of the units. With a read set separate
-	// from the update set, stage a runs ahead of stage b, on every core.
+	// from the update set, stage a runs ahead of stage b, on every core
+	// (on one with read noise: stageAShape).
 	readers    []*reader
 	updaters   []*updater
 	vectorSats int64 // saturations of tree sums and vector-unit ops
@@ -188,12 +189,19 @@ func newCrossbarNet(net *model.Network, cfg Config) (*crossbarNet, error) {
 	return n, nil
 }
 
-// stageAShape gives the readers of stage a and the records of each.
+// stageAShape gives the readers of stage a and the records of each. Read
+// noise is drawn from each read set's one stream in the order its
+// products convert, so with read noise one reader runs every product in
+// example order, as the simulator does; readers taking turns would draw
+// in whatever order the scheduler ran them (docs/devices.md).
 func stageAShape(cfg Config) (readers, records int) {
 	if cfg.Unit.Variant == xbar.Inplace {
 		return 1, 1
 	}
 	total := min(cfg.Batch, 16)
+	if cfg.Unit.Device.ReadNoise > 0 {
+		return 1, total
+	}
 	readers = max(1, min(runtime.GOMAXPROCS(0), total))
 	return readers, total / readers
 }
@@ -649,8 +657,10 @@ func (n *crossbarNet) learnBiases(r *record) {
 // one record (inplace) stage a waits for every OPA of an example before
 // the next forward pass; otherwise MVM and MTVM read sets that OPA does
 // not write, and stage a runs ahead. Either way every set sees the same
-// operations in the same order and every sum is over integers, so the bits
-// do not depend on scheduling or core count.
+// operations in the same order (products of a read set from several
+// readers only without read noise, where their order does not matter) and
+// every sum is over integers, so the bits do not depend on scheduling or
+// core count.
 func (n *crossbarNet) trainBatch(examples []int, pixels func(int) []uint8, labels []uint8, results []exampleResult) error {
 	var wg sync.WaitGroup
 	queues := make([]chan *record, len(n.updaters))

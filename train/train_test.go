@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/panther-xbar/panther/device"
 	"github.com/panther-xbar/panther/fixed"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/model/data"
@@ -171,16 +172,22 @@ func TestCheckpointOfAnotherConfiguration(t *testing.T) {
 
 // TestCoresDoNotChangeBits trains with one, two and three cores: stage a
 // then has as many readers (taking the examples of a batch in turn) and
-// the OPAs as many updaters.
+// the OPAs as many updaters; with read noise, which every product of a
+// read set draws from its one stream, stage a keeps one reader.
 func TestCoresDoNotChangeBits(t *testing.T) {
 	nets := tinyNets(t)
 	for _, name := range []string{"mlp", "cnn"} {
 		net := nets[name]
 		train := syntheticSet("train", 1, 13, net.Input, 5)
 		test := syntheticSet("test", 2, 3, net.Input, 5)
-		for _, variant := range []xbar.Variant{xbar.Accumulate, xbar.Inplace, xbar.Pipelined} {
+		for _, c := range []struct {
+			variant xbar.Variant
+			dev     device.Config
+		}{{xbar.Accumulate, device.Config{}}, {xbar.Inplace, device.Config{}}, {xbar.Pipelined, device.Config{}},
+			{xbar.Accumulate, device.Config{ReadNoise: 0.2}}, {xbar.Pipelined, device.Config{ReadNoise: 0.2}}} {
+			variant := c.variant
 			cfg := tinyConfig(net)
-			cfg.Unit.Variant = variant
+			cfg.Unit.Variant, cfg.Unit.Device = variant, c.dev
 			cfg.FP32 = true
 			var states []finalState
 			for _, procs := range []int{1, 2, 3} {
@@ -194,7 +201,7 @@ func TestCoresDoNotChangeBits(t *testing.T) {
 			}
 			for k := 1; k < len(states); k++ {
 				if diff := cmp.Diff(states[0], states[k], ignoreTimes); diff != "" {
-					t.Errorf("%s %v: GOMAXPROCS 1 and %d differ (-1 +%d):\n%s", name, variant, k+1, k+1, diff)
+					t.Errorf("%s %v read noise %g: GOMAXPROCS 1 and %d differ (-1 +%d):\n%s", name, variant, c.dev.ReadNoise, k+1, k+1, diff)
 				}
 			}
 		}
