@@ -85,8 +85,8 @@ func (w waitInfo) describe() string {
 		return fmt.Sprintf("waits for shared-memory word %d of tile %d to become valid (it reads words %d..%d); nothing has stored it",
 			w.word, t.id, w.lo, w.hi-1)
 	case waitFree:
-		why := fmt.Sprintf("%d reads of it are still due", t.readers[w.word])
-		if t.readers[w.word] == persistent {
+		why := fmt.Sprintf("%d reads of it are still due", t.readersOf(w.word))
+		if t.readersOf(w.word) == persistent {
 			why = "it holds initial data, which reads never free"
 		}
 		return fmt.Sprintf("waits for shared-memory word %d of tile %d to be free (it writes words %d..%d); %s",

@@ -3,6 +3,8 @@ package sim
 import (
 	"slices"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 func fill16(v int16, n int) []int16 { return slices.Repeat([]int16{v}, n) }
@@ -29,8 +31,8 @@ func TestLoadStoreCounters(t *testing.T) {
 			t.Errorf("core %d read %v then %v, want 111s then 222s", c, k.data(100, 2), k.data(200, 2))
 		}
 	}
-	if slices.ContainsFunc(s.byID[0].readers[100:116], func(n int16) bool { return n != 0 }) {
-		t.Errorf("words not free after their last reads: %v", s.byID[0].readers[100:116])
+	if w := s.byID[0].firstValid(100, 116); w >= 0 {
+		t.Errorf("word %d not free after its last read: %d reads due", w, s.byID[0].readersOf(w))
 	}
 	if r.Cycles != 19 {
 		t.Errorf("%d cycles, want 19", r.Cycles)
@@ -98,4 +100,62 @@ func TestReadBack(t *testing.T) {
 			t.Errorf("Unit%v: no error for a unit without a weight image", c)
 		}
 	}
+}
+
+// A tile's paged shared memory behaves as one flat array of words, free
+// and zero until stored: stores, reads, validity and reader counts in any
+// order, across page boundaries and at the end of a memory that is not a
+// whole number of pages.
+func TestPagedMemoryIsFlat(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		words := rapid.IntRange(1, 3*pageWords+100).Draw(t, "words")
+		tl := &tile{pages: make([]*page, (words+pageWords-1)/pageWords)}
+		mem, readers, validAt := make([]int16, words), make([]int16, words), make([]int64, words)
+		span := func() (lo, hi int) {
+			lo = rapid.IntRange(0, words-1).Draw(t, "lo")
+			return lo, rapid.IntRange(lo+1, min(words, lo+2*pageWords)).Draw(t, "hi")
+		}
+		for range rapid.IntRange(1, 40).Draw(t, "steps") {
+			lo, hi := span()
+			switch rapid.IntRange(0, 2).Draw(t, "op") {
+			case 0:
+				src := rapid.SliceOfN(rapid.Int16(), hi-lo, hi-lo).Draw(t, "src")
+				n, at := rapid.IntRange(1, 3).Draw(t, "readers"), rapid.Int64Range(0, 1<<40).Draw(t, "at")
+				tl.fill(src, lo, n, at)
+				copy(mem[lo:], src)
+				for i := lo; i < hi; i++ {
+					readers[i], validAt[i] = int16(n), at
+				}
+			case 1:
+				got := make([]int16, hi-lo)
+				tl.consume(got, lo, hi, 0)
+				if !slices.Equal(got, mem[lo:hi]) {
+					t.Fatalf("read [%d, %d): %v, want %v", lo, hi, got, mem[lo:hi])
+				}
+				for i := lo; i < hi; i++ {
+					if readers[i] > 0 {
+						readers[i]--
+					}
+				}
+			case 2:
+				invalid, latest := tl.readable(lo, hi)
+				wantInvalid, wantLatest := -1, int64(0)
+				for i := lo; i < hi; i++ {
+					if readers[i] == 0 {
+						wantInvalid, wantLatest = i, 0
+						break
+					}
+					wantLatest = max(wantLatest, validAt[i])
+				}
+				if invalid != wantInvalid || latest != wantLatest {
+					t.Fatalf("readable [%d, %d): %d, %d, want %d, %d", lo, hi, invalid, latest, wantInvalid, wantLatest)
+				}
+			}
+			for i := range words {
+				if got := tl.readersOf(i); got != readers[i] {
+					t.Fatalf("word %d: %d readers, want %d", i, got, readers[i])
+				}
+			}
+		}
+	})
 }

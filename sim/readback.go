@@ -14,7 +14,13 @@ func (s *Sim) Shared(tile int) (mem []int16, ok bool) {
 	if t == nil {
 		return nil, false
 	}
-	return append([]int16(nil), t.mem...), true
+	mem = make([]int16, s.isa.SharedWords)
+	for n, p := range t.pages {
+		if p != nil {
+			copy(mem[n*pageWords:], p.mem[:])
+		}
+	}
+	return mem, true
 }
 
 // Unit returns a copy of a matrix unit as the run left it (as its weight

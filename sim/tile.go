@@ -13,12 +13,9 @@ type tile struct {
 	id, node, router int
 	code             isa.TileCode
 
-	// Shared memory. readers is 0 for a free word, the reads left for a
-	// valid one, and persistent for initial data, which any number of reads
-	// leave in place. validAt is when a valid word's store completes.
-	mem      []int16
-	readers  []int16
-	validAt  []int64
+	// Shared memory, in pages made at their first store: a tile's program
+	// uses part of its memory, and a network has hundreds of tiles.
+	pages    []*page
 	portFree int64 // the first cycle the shared-memory port is free
 
 	blocked []*proc       // procs waiting on this tile's memory or slots
@@ -28,6 +25,43 @@ type tile struct {
 }
 
 const persistent = -1
+
+// A page holds pageWords = 2^pageShift words of shared memory.
+const (
+	pageShift = 10
+	pageWords = 1 << pageShift
+)
+
+// page is pageWords words of a tile's shared memory. readers is 0 for a
+// free word, the reads left for a valid one, and persistent for initial
+// data, which any number of reads leave in place. validAt is when a valid
+// word's store completes. A page never stored to holds free zero words.
+type page struct {
+	mem     [pageWords]int16
+	readers [pageWords]int16
+	validAt [pageWords]int64
+}
+
+// page returns the page holding word i, nil if nothing was stored in it.
+func (t *tile) page(i int) *page { return t.pages[i>>pageShift] }
+
+// storePage returns the page holding word i, making it if needed.
+func (t *tile) storePage(i int) *page {
+	p := t.pages[i>>pageShift]
+	if p == nil {
+		p = new(page)
+		t.pages[i>>pageShift] = p
+	}
+	return p
+}
+
+// readersOf is word i's reader count.
+func (t *tile) readersOf(i int) int16 {
+	if p := t.page(i); p != nil {
+		return p.readers[i&(pageWords-1)]
+	}
+	return 0
+}
 
 // slot is one sender's place in a receive buffer.
 type slot struct {
@@ -43,16 +77,16 @@ func (s *Sim) newTile(tc isa.TileCode) *tile {
 	local := tc.Tile % a.TilesPerNode
 	t := &tile{
 		s: s, id: tc.Tile, node: tc.Tile / a.TilesPerNode, router: local / s.arch.Structure.TilesPerRouter,
-		code:    tc,
-		mem:     make([]int16, a.SharedWords),
-		readers: make([]int16, a.SharedWords),
-		validAt: make([]int64, a.SharedWords),
-		slots:   map[int]*slot{},
+		code:  tc,
+		pages: make([]*page, (a.SharedWords+pageWords-1)/pageWords),
+		slots: map[int]*slot{},
 	}
 	for _, seg := range tc.Data {
-		copy(t.mem[seg.Addr:], seg.Words)
-		for i := range seg.Words {
-			t.readers[seg.Addr+i] = persistent
+		for k, v := range seg.Words {
+			i := seg.Addr + k
+			p := t.storePage(i)
+			p.mem[i&(pageWords-1)] = v
+			p.readers[i&(pageWords-1)] = persistent
 		}
 	}
 	return t
@@ -71,10 +105,11 @@ func (t *tile) slot(sender int) *slot {
 // none) and the latest completion time of their stores.
 func (t *tile) readable(lo, hi int) (invalid int, latest int64) {
 	for i := lo; i < hi; i++ {
-		if t.readers[i] == 0 {
+		p := t.page(i)
+		if p == nil || p.readers[i&(pageWords-1)] == 0 {
 			return i, 0
 		}
-		latest = max(latest, t.validAt[i])
+		latest = max(latest, p.validAt[i&(pageWords-1)])
 	}
 	return -1, latest
 }
@@ -82,7 +117,7 @@ func (t *tile) readable(lo, hi int) (invalid int, latest int64) {
 // firstValid is the first word of [lo, hi) that is not free, or -1.
 func (t *tile) firstValid(lo, hi int) int {
 	for i := lo; i < hi; i++ {
-		if t.readers[i] != 0 {
+		if t.readersOf(i) != 0 {
 			return i
 		}
 	}
@@ -101,12 +136,18 @@ func (t *tile) access(now int64, n int) int64 {
 // consume reads [lo, hi) into dst: each word's reader count drops by one
 // and a word whose last reader this is becomes free.
 func (t *tile) consume(dst []int16, lo, hi int, now int64) {
-	copy(dst, t.mem[lo:hi])
 	freed := false
 	for i := lo; i < hi; i++ {
-		if t.readers[i] > 0 {
-			t.readers[i]--
-			freed = freed || t.readers[i] == 0
+		p := t.page(i)
+		if p == nil {
+			dst[i-lo] = 0
+			continue
+		}
+		k := i & (pageWords - 1)
+		dst[i-lo] = p.mem[k]
+		if p.readers[k] > 0 {
+			p.readers[k]--
+			freed = freed || p.readers[k] == 0
 		}
 	}
 	if freed {
@@ -117,10 +158,11 @@ func (t *tile) consume(dst []int16, lo, hi int, now int64) {
 // fill writes src at lo, valid from cycle at with readers reads to come.
 func (t *tile) fill(src []int16, lo int, readers int, at int64) {
 	hi := lo + len(src)
-	copy(t.mem[lo:hi], src)
 	for i := lo; i < hi; i++ {
-		t.readers[i] = int16(readers)
-		t.validAt[i] = at
+		p, k := t.storePage(i), i&(pageWords-1)
+		p.mem[k] = src[i-lo]
+		p.readers[k] = int16(readers)
+		p.validAt[k] = at
 	}
 	t.wakeIf(waitValid, lo, hi, 0, at)
 }
