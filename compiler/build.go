@@ -210,9 +210,16 @@ func (b *build) makeRegions(ringBudget int) error {
 		return false
 	})
 	for _, r := range b.maps {
-		if r.kind != regInput && (r.count < 1 || r.count > 255) {
-			return fmt.Errorf("channels %d..%d of %s are read %d times per word in tile %d; a reader count must lie in 1..255", r.g.c0, r.g.c1-1, r.g.st.name(), r.count, r.tile)
+		if r.kind == regInput || r.count >= 1 && r.count <= 255 {
+			continue
 		}
+		err := fmt.Errorf("channels %d..%d of %s are read %d times per word in tile %d; a reader count must lie in 1..255", r.g.c0, r.g.c1-1, r.g.st.name(), r.count, r.tile)
+		if r.count > 255 {
+			// More readers than the 8-bit counter field holds; no reader
+			// at all is the compiler's own fault.
+			err = &CapacityError{Err: err}
+		}
+		return err
 	}
 	return nil
 }

@@ -394,7 +394,7 @@ func (b *build) layout() error {
 // free.
 func (b *build) ring(s *recStream, t, count int) (*recRing, error) {
 	if count > 255 {
-		return nil, fmt.Errorf("%s: %d readers per record; a reader count is at most 255", s.name, count)
+		return nil, doesNotFit("%s: %d readers per record; a reader count is at most 255", s.name, count)
 	}
 	base, err := b.tile(t).alloc(s.recs*s.words, s.name)
 	if err != nil {

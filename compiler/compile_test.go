@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -120,7 +121,8 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestCompileErrors: models the compiler cannot place say why.
+// TestCompileErrors: models the compiler cannot place say why, and the
+// failures to fit the architecture are CapacityErrors.
 func TestCompileErrors(t *testing.T) {
 	mlp := func(out int) *model.Network {
 		return yamlNet(t, "input: [300]\nlayers:\n  - dense: {out: 64}\n  - relu\n  - dense: {out: "+strconv.Itoa(out)+"}\nloss: mse\n")
@@ -135,32 +137,51 @@ func TestCompileErrors(t *testing.T) {
 	_, shared3072 := testArch(t, 128, 8, 3072)
 	one := DefaultConfig()
 	one.Batch, one.Examples = 1, 1
+	with := func(set func(s *arch.Structure)) isa.Arch {
+		a := arch.Default()
+		set(&a.Structure)
+		return a.ISA()
+	}
+	tileInst := with(func(s *arch.Structure) { s.TileInstMem = 16 })
+	coreInst := with(func(s *arch.Structure) { s.CoreInstMem = 64 })
+	dataMem := with(func(s *arch.Structure) { s.RegisterWords = 64 })
 	cases := []struct {
-		name string
-		net  *model.Network
-		a    isa.Arch
-		opt  Options
-		want string
+		name     string
+		net      *model.Network
+		a        isa.Arch
+		opt      Options
+		want     string
+		capacity bool // a CapacityError
 	}{
-		{"too few nodes", mlp(10), small.ISA(), Options{Train: DefaultConfig()}, "the model needs 3 tiles, 3 nodes of 1 tiles; the architecture has 1 node(s)"},
-		{"loss too wide", mlp(300), arch.Default().ISA(), Options{Train: DefaultConfig()}, "has 300 outputs: the loss and the output head need them in one core, at most 256"},
-		{"wrong input size", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{Inputs: [][]int16{make([]int16, 7)}}}, "example 0 holds 7 values; model"},
-		{"no data", mlp(10), arch.Default().ISA(), Options{Infer: true}, "an inference program needs its input examples"},
-		{"no examples", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{}}, "0 examples given: a program streams 1 to 4096"},
+		{"too few nodes", mlp(10), small.ISA(), Options{Train: DefaultConfig()}, "the model needs 3 tiles, 3 nodes of 1 tiles; the architecture has 1 node(s)", true},
+		{"loss too wide", mlp(300), arch.Default().ISA(), Options{Train: DefaultConfig()}, "has 300 outputs: the loss and the output head need them in one core, at most 256", true},
+		{"wrong input size", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{Inputs: [][]int16{make([]int16, 7)}}}, "example 0 holds 7 values; model", false},
+		{"no data", mlp(10), arch.Default().ISA(), Options{Infer: true}, "an inference program needs its input examples", false},
+		{"no examples", mlp(10), arch.Default().ISA(), Options{Infer: true, Data: &Dataset{}}, "0 examples given: a program streams 1 to 4096", false},
 		{"one example does not fit", cnn, shared1536, Options{Train: one},
 			"tile 4 needs more than its 1536 words of shared memory with one example in flight: input errors of stage 2 (layer 4 (conv2d at test.yaml:6:5)) needs 144 words, 100 are left; " +
-				"give the architecture more shared memory per tile (shared_words, at least 1580)"},
+				"give the architecture more shared memory per tile (shared_words, at least 1580)", true},
 		{"the examples do not fit", cnn, shared3072, Options{Train: DefaultConfig()},
 			"tile 0 needs more than its 3072 words of shared memory with one example in flight: the network input, channels 0..0 of every example, needs 3288 words, 3072 are left; " +
-				"stream fewer than 8 examples per program (examples), or give the architecture more shared memory per tile (shared_words, at least 3288)"},
+				"stream fewer than 8 examples per program (examples), or give the architecture more shared memory per tile (shared_words, at least 3288)", true},
+		{"tile instruction memory", mlp(10), tileInst, Options{Train: DefaultConfig()},
+			"tile 0 needs 33 transfer instructions for 8 examples (4 per example); its instruction memory holds 16: stream fewer examples per program", true},
+		{"core instruction memory", mlp(10), coreInst, Options{Train: DefaultConfig()},
+			"tile 0 core 0 (layer 1 (dense at test.yaml:3:5), crossbars rows [0 1] column 0) needs 143 instructions; a core's instruction memory holds 64", true},
+		{"core data memory", mlp(10), dataMem, Options{Train: DefaultConfig()},
+			"tile 0 core 0 (layer 1 (dense at test.yaml:3:5), crossbars rows [0 1] column 0) needs more than the 64 words of core data memory (a window row is the 100 words that do not fit)", true},
 		{"wide average", yamlNet(t, "input: [1, 9, 9]\nlayers:\n  - avgpool: {kernel: 3}\n  - flatten\n  - dense: {out: 2}\nloss: mse\n"),
-			arch.Default().ISA(), Options{Train: DefaultConfig()}, "an average over 9 values"},
+			arch.Default().ISA(), Options{Train: DefaultConfig()}, "an average over 9 values", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Compile(Model{Net: c.net}, c.a, c.opt)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			var ce *CapacityError
+			if errors.As(err, &ce) != c.capacity {
+				t.Errorf("a CapacityError: %v, want %v", !c.capacity, c.capacity)
 			}
 		})
 	}

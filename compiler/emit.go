@@ -33,7 +33,7 @@ func newProg(a isa.Arch, what string) *prog {
 // the first. Running out is reported once, by finish.
 func (p *prog) alloc(n int, what string) int {
 	if p.next+n > p.a.RegisterWords && p.err == nil {
-		p.err = fmt.Errorf("%s needs more than the %d words of core data memory (%s is the %d words that do not fit)", p.what, p.a.RegisterWords, what, n)
+		p.err = doesNotFit("%s needs more than the %d words of core data memory (%s is the %d words that do not fit)", p.what, p.a.RegisterWords, what, n)
 	}
 	r := p.a.DataBase() + min(p.next, p.a.RegisterWords-1)
 	p.next += n
@@ -200,7 +200,7 @@ func (p *prog) finish() ([]isa.Inst, []string, error) {
 		in.Target = p.labels[in.Target] + off
 	}
 	if len(insts) > p.a.CoreInstMem {
-		return nil, nil, fmt.Errorf("%s needs %d instructions; a core's instruction memory holds %d", p.what, len(insts), p.a.CoreInstMem)
+		return nil, nil, doesNotFit("%s needs %d instructions; a core's instruction memory holds %d", p.what, len(insts), p.a.CoreInstMem)
 	}
 	return insts, notes, nil
 }

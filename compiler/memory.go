@@ -44,7 +44,7 @@ func (e *memError) oneExample(examples int) error {
 	if e.every && examples > 1 {
 		fix = fmt.Sprintf("stream fewer than %d examples per program (examples), or %s", examples, fix)
 	}
-	return fmt.Errorf("tile %d needs more than its %d words of shared memory with one example in flight: %s needs %d words, %d are left; %s",
+	return doesNotFit("tile %d needs more than its %d words of shared memory with one example in flight: %s needs %d words, %d are left; %s",
 		e.tile, e.size, e.what, e.need, e.size-e.used, fix)
 }
 

@@ -139,7 +139,7 @@ func makeGroups(stages []*stage, a isa.Arch, whole, training bool, budget int) (
 			}
 		case k == len(stages)-1 && whole:
 			if s.cols > maxWholeGroup {
-				return nil, fmt.Errorf("%s has %d outputs: the loss and the output head need them in one core, at most %d", s.name(), s.cols, maxWholeGroup)
+				return nil, doesNotFit("%s has %d outputs: the loss and the output head need them in one core, at most %d", s.name(), s.cols, maxWholeGroup)
 			}
 			s.groups = []*group{{st: s, c0: 0, c1: s.cols}}
 		default:
@@ -220,7 +220,7 @@ func place(cores []*core, a isa.Arch, perTile map[*stage]int, demand func(*core,
 		count[c.st]++
 	}
 	if n := tile + 1; n > a.Tiles() {
-		return fmt.Errorf("the model needs %d tiles, %d nodes of %d tiles; the architecture has %d node(s)",
+		return doesNotFit("the model needs %d tiles, %d nodes of %d tiles; the architecture has %d node(s)",
 			n, (n+a.TilesPerNode-1)/a.TilesPerNode, a.TilesPerNode, a.Nodes)
 	}
 	return nil

@@ -400,7 +400,7 @@ func (b *build) transfers(order []event) (map[int]*ctlProg, error) {
 		p.insts = append(p.insts, isa.Inst{Op: isa.OpHalt})
 		p.notes = append(p.notes, "")
 		if len(p.insts) > b.a.TileInstMem {
-			return nil, fmt.Errorf("tile %d needs %d transfer instructions for %d examples (%d per example); its instruction memory holds %d: stream fewer examples per program",
+			return nil, doesNotFit("tile %d needs %d transfer instructions for %d examples (%d per example); its instruction memory holds %d: stream fewer examples per program",
 				t, len(p.insts), b.examples, (len(p.insts)-1)/b.examples, b.a.TileInstMem)
 		}
 	}

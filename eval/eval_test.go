@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/panther-xbar/panther/arch"
+	"github.com/panther-xbar/panther/compiler"
 	"github.com/panther-xbar/panther/model"
 	"github.com/panther-xbar/panther/sim"
 )
@@ -678,5 +679,85 @@ func TestCRSIntervalSkips(t *testing.T) {
 		if r.Variant == "crs_interval=2" && r.Design != GPUDesign {
 			t.Errorf("a row for a skipped measurement: %+v", r)
 		}
+	}
+}
+
+// A program that does not fit its design is skipped with a note naming
+// the workload, batch, design and the compiler's message; the other
+// designs of that workload and batch are measured.
+func TestCapacitySkips(t *testing.T) {
+	full := "tile 3 needs 40 transfer instructions for 4 examples (10 per example); its instruction memory holds 32: stream fewer examples per program"
+	o := fakeOptions()
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+		if w.Name == "mlp-l4" && b == 4 && a.Name == "serial" {
+			return Measure{}, &compiler.CapacityError{Err: errors.New(full)}
+		}
+		return fake(ctx, w, a, b, k, bias, stage)
+	}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "mlp-l4 at batch 4 on serial: not measured: " + full; !slices.Contains(res.Notes, want) {
+		t.Errorf("notes lack %q:\n%s", want, strings.Join(res.Notes, "\n"))
+	}
+	var designs []string
+	for _, r := range res.Rows {
+		if r.Workload == "mlp-l4" && r.Batch == 4 {
+			designs = append(designs, r.Design)
+		}
+	}
+	if want := []string{"panther", "digital", GPUDesign}; !slices.Equal(designs, want) {
+		t.Errorf("mlp-l4 at batch 4 measured on %q, want %q", designs, want)
+	}
+	if len(res.Rows) != 11 {
+		t.Errorf("%d rows, want the 12 of the run less the skipped one", len(res.Rows))
+	}
+}
+
+// Any other failure of a point stops the run and names the point.
+func TestOtherErrorStops(t *testing.T) {
+	o := fakeOptions()
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+		if w.Name == "mlp-l4" && b == 4 && a.Name == "serial" {
+			return Measure{}, errors.New("internal error: the compiled program is invalid")
+		}
+		return fake(ctx, w, a, b, k, bias, stage)
+	}
+	res, err := Run(context.Background(), o)
+	if want := "mlp-l4, batch 4, serial: internal error: the compiled program is invalid"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if res != nil {
+		t.Errorf("a result beside the error: %+v", res)
+	}
+}
+
+// The real compiler's capacity error skips a point: a small CNN whose
+// longest core program takes 323 instructions in the accumulate variant
+// and 330 in inplace, on designs whose core instruction memory holds 326.
+func TestCapacitySkipsCompiled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cnn.yaml")
+	src := "input: [1, 12, 12]\nlayers:\n  - conv2d: {out: 4, kernel: 3, padding: 1}\n  - relu\n  - maxpool: {kernel: 2}\n" +
+		"  - conv2d: {out: 4, kernel: 3}\n  - relu\n  - flatten\n  - dense: {out: 10}\nloss: mse\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Workloads: []string{path}, Batches: []int{4}, Designs: []string{"panther", "panther-inplace", GPUDesign}, GPU: "v100"}
+	o.simulate = func(ctx context.Context, w Workload, a *arch.Arch, b, k int, bias model.BiasPlacement, stage func(string)) (Measure, error) {
+		small := *a
+		small.Structure.CoreInstMem = 326
+		return simulate(ctx, w, &small, b, k, bias, stage)
+	}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0].Design != "panther" || res.Rows[0].TimeNS <= 0 || res.Rows[1].Design != GPUDesign {
+		t.Errorf("rows %+v, want panther and the GPU", res.Rows)
+	}
+	want := "cnn at batch 4 on panther-inplace: not measured: tile 0 core 2 (layer 3 (maxpool at " + path + ":5:5), channels 0..3) needs 330 instructions; a core's instruction memory holds 326"
+	if !slices.Contains(res.Notes, want) {
+		t.Errorf("notes lack %q:\n%s", want, strings.Join(res.Notes, "\n"))
 	}
 }

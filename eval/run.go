@@ -370,9 +370,10 @@ func (o Options) design(pt point) (*arch.Arch, error) {
 	return a, nil
 }
 
-// simulated measures pt on a (its design) with step. A CRS interval whose
-// batches do not fit one program is not an error: skip says why it was not
-// measured. stage hears what it is doing.
+// simulated measures pt on a (its design) with step. A program that does
+// not fit the design (a compiler.CapacityError), or a CRS interval whose
+// batches do not fit one program, is not an error: skip says why it was
+// not measured. stage hears what it is doing.
 func (o Options) simulated(ctx context.Context, step stepFunc, pt point, a *arch.Arch, stage func(string)) (m Measure, skip string, err error) {
 	w, b, v := pt.w, pt.b, pt.v
 	batches := o.Vary.batchesPerCRS(v)
@@ -380,9 +381,14 @@ func (o Options) simulated(ctx context.Context, step stepFunc, pt point, a *arch
 		return Measure{}, fmt.Sprintf("%s at batch %d, %s=%s: one program holds at most %d example(s); not measured", w.Name, b, o.Vary.Key, v, w.MaxBatch), nil
 	}
 	m, err = measureStep(ctx, step, w, a, b, batches, o.Vary.bias(v), stage)
-	if err != nil && batches > 1 && ctx.Err() == nil {
-		// Several batches in one program may not fit where one does.
-		return Measure{}, fmt.Sprintf("%s at batch %d on %s, %s=%s: not measured: %v", w.Name, b, pt.d, o.Vary.Key, v, err), nil
+	var ce *compiler.CapacityError
+	// Several batches in one program may not fit where one does.
+	if err != nil && (batches > 1 || errors.As(err, &ce)) && ctx.Err() == nil {
+		at := pt.d
+		if v != "" {
+			at += ", " + o.Vary.Key + "=" + v
+		}
+		return Measure{}, fmt.Sprintf("%s at batch %d on %s: not measured: %v", w.Name, b, at, err), nil
 	}
 	if err != nil {
 		return Measure{}, "", fmt.Errorf("%s, batch %d, %s: %w", w.Name, b, pt.d, err)
