@@ -82,12 +82,7 @@ func (s *Sim) newTile(tc isa.TileCode) *tile {
 		slots: map[int]*slot{},
 	}
 	for _, seg := range tc.Data {
-		for k, v := range seg.Words {
-			i := seg.Addr + k
-			p := t.storePage(i)
-			p.mem[i&(pageWords-1)] = v
-			p.readers[i&(pageWords-1)] = persistent
-		}
+		t.fill(seg.Words, seg.Addr, persistent, 0) // nothing waits yet
 	}
 	return t
 }
