@@ -280,10 +280,7 @@ func (b *build) tile(t int) *tileMem {
 // they hold every example of the program. An allocation failure is
 // reported by finish through the first error.
 func (b *build) private(c *core, words int, what string, every bool) int {
-	a, err := b.tile(c.tile).alloc(words, what+" of "+c.String())
-	if me, ok := err.(*memError); ok {
-		me.every = every
-	}
+	a, err := b.tile(c.tile).alloc(words, what+" of "+c.String(), every)
 	if err != nil && b.err == nil {
 		b.err = err
 	}
@@ -310,7 +307,7 @@ func (b *build) flagTable(tile int, fr frame) int {
 		words = append(words, int16(boolInt(fr.realCol(x))))
 	}
 	m := b.tile(tile)
-	a, err := m.alloc(len(words), "real-origin flags")
+	a, err := m.alloc(len(words), "real-origin flags", false)
 	if err != nil && b.err == nil {
 		b.err = err
 	}
@@ -332,7 +329,7 @@ func (b *build) accFlagTable(tile int, af accFrame) int {
 		}
 	}
 	m := b.tile(tile)
-	a, err := m.alloc(len(words), "error-map row flags")
+	a, err := m.alloc(len(words), "error-map row flags", false)
 	if err != nil && b.err == nil {
 		b.err = err
 	}
@@ -396,7 +393,7 @@ func (b *build) ring(s *recStream, t, count int) (*recRing, error) {
 	if count > 255 {
 		return nil, doesNotFit("%s: %d readers per record; a reader count is at most 255", s.name, count)
 	}
-	base, err := b.tile(t).alloc(s.recs*s.words, s.name)
+	base, err := b.tile(t).alloc(s.recs*s.words, s.name, false)
 	if err != nil {
 		return nil, err
 	}

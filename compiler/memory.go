@@ -48,9 +48,12 @@ func (e *memError) oneExample(examples int) error {
 		e.tile, e.size, e.what, e.need, e.size-e.used, fix)
 }
 
-func (m *tileMem) alloc(n int, what string) (int, error) {
+// alloc lays out n words for what; every says that they hold every
+// example of the program (not only those in flight), which the error of a
+// tile too small for them then says.
+func (m *tileMem) alloc(n int, what string, every bool) (int, error) {
 	if m.next+n > m.size {
-		return 0, &memError{tile: m.tile, size: m.size, what: what, need: n, used: m.next}
+		return 0, &memError{tile: m.tile, size: m.size, what: what, need: n, used: m.next, every: every}
 	}
 	a := m.next
 	m.next += n
@@ -165,10 +168,7 @@ func (r *mapRegion) layout(m *tileMem, inputs [][]int16) error {
 	if r.kind == regInput {
 		what = fmt.Sprintf("the network input, channels %d..%d of every example,", r.g.c0, r.g.c1-1)
 	}
-	base, err := m.alloc(words, what)
-	if me, ok := err.(*memError); ok {
-		me.every = r.kind == regInput
-	}
+	base, err := m.alloc(words, what, r.kind == regInput)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,11 @@ func (b *build) lag(c *core) int { return b.stageLag(c.st, c.role == roleUnits) 
 
 // stageLag is the lag of stage s's unit cores (units) or of its other
 // cores.
-func (b *build) stageLag(s *stage, units bool) int {
+func (b *build) stageLag(s *stage, units bool) int { return b.stageLagWithin(s, units, b.flight) }
+
+// stageLagWithin is stageLag with at most flight examples in flight (0:
+// no bound).
+func (b *build) stageLagWithin(s *stage, units bool, flight int) int {
 	if !b.training || b.cfg.Variant == xbar.Inplace {
 		return 0
 	}
@@ -37,8 +41,8 @@ func (b *build) stageLag(s *stage, units bool) int {
 	if !units {
 		l--
 	}
-	if b.flight > 0 {
-		l = min(l, b.flight-1)
+	if flight > 0 {
+		l = min(l, flight-1)
 	}
 	return max(0, min(l, b.period()-1, b.examples-1))
 }
@@ -51,11 +55,11 @@ func (b *build) inFlightNow() int { return b.stageLag(b.stages[0], true) + 1 }
 // inFlightLimit says what bounds inFlightNow, for the report.
 func (b *build) inFlightLimit() string {
 	n := b.inFlightNow()
-	switch {
+	switch allowed := b.stageLagWithin(b.stages[0], true, 0) + 1; {
 	case b.cfg.Variant == xbar.Inplace:
 		return "inplace: each example reads the update of the one before"
-	case b.flight > 0:
-		return fmt.Sprintf("bounded by shared memory; the stages allow %d", min(2*len(b.stages), b.period(), b.examples))
+	case n < allowed:
+		return fmt.Sprintf("bounded by shared memory; the stages allow %d", allowed)
 	case n == 2*len(b.stages):
 		return "as many as the stages overlap"
 	case n == b.period():
