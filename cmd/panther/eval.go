@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -101,7 +102,8 @@ designs:   ` + strings.Join(eval.Designs(), ", ") + `, gpu (or any architecture 
 	f.StringVar(&vary, "vary", "", "sensitivity: KEY=V1,V2 overrides one architecture setting in turn")
 	f.StringVar(&out, "out", "runs/eval", "folder for the report files")
 	f.IntVar(&jobs, "jobs", 0, "points measured at once (0: one per processor)")
-	f.Float64Var(&maxMemoryGiB, "max-memory", float64(def.MemoryBytes)/(1<<30), "GiB the points measured at once may need, by estimate (0: no bound)")
+	defGiB := math.Round(float64(def.MemoryBytes)/(1<<30)*100) / 100 // as written, not as a sum of powers of two
+	f.Float64Var(&maxMemoryGiB, "max-memory", defGiB, "GiB the points measured at once may need, by estimate (0: no bound)")
 	root.AddCommand(cmd)
 }
 
